@@ -1,0 +1,77 @@
+#include "backends.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <bsd/string.h>
+
+#include "cleanup.h"
+
+static const struct bf_backend *const all_backends[] = {
+	&bf_backend_oci, &bf_backend_docker, &bf_backend_microvm, &bf_backend_smolvm, NULL,
+};
+
+const struct bf_backend *bf_backend_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; all_backends[i]; i++)
+		if (strcmp(all_backends[i]->name, name) == 0)
+			return all_backends[i];
+	return NULL;
+}
+
+const char *bf_backend_names(void)
+{
+	return "oci, docker, microvm, smolvm";
+}
+
+const struct bf_backend *const *bf_backend_all(void)
+{
+	return all_backends;
+}
+
+/* The daemon may run with a minimal PATH (mount(8) helpers often do), so
+ * the standard system directories are searched too. */
+int bf_find_program(const char *prog, char *path, size_t path_len)
+{
+	static const char fallback[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	const char *env = getenv("PATH");
+	const char *lists[2] = { env ? env : "", fallback };
+	size_t l;
+
+	for (l = 0; l < 2; l++) {
+		cleanup_free char *copy = strdup(lists[l]);
+		char *save = NULL, *dir;
+
+		if (!copy)
+			return -ENOMEM;
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			if ((size_t)snprintf(path, path_len, "%s/%s", dir, prog) >= path_len)
+				continue;
+			if (access(path, X_OK) == 0)
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int bf_probe_unix_socket(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	cleanup_close int fd = -1;
+
+	if (strlcpy(addr.sun_path, path, sizeof(addr.sun_path)) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -errno;
+	return 0;
+}

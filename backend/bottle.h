@@ -1,0 +1,67 @@
+/* A bottle: its manifest, the metadata kept for resume, and the plan
+ * derived from both. */
+#ifndef BOTTLEFS_BOTTLE_H
+#define BOTTLEFS_BOTTLE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "backends.h"
+#include "buf.h"
+#include "manifest.h"
+#include "subnet.h"
+
+enum bf_state {
+	BF_STATE_PLANNED,
+	BF_STATE_STARTING,
+	BF_STATE_RUNNING,
+	BF_STATE_STOPPING,
+	BF_STATE_STOPPED,
+	BF_STATE_FAILED,
+};
+
+#define BF_PORT_EGRESS 8888
+#define BF_PORT_GIT_GATE 9418
+#define BF_PORT_SUPERVISE 9100
+
+/* What the state store keeps besides the manifest text. */
+struct bf_meta {
+	char identity[80];      /* NAME-xxxxxxxx, stable for the bottle's life */
+	char backend[16];       /* resolved at creation */
+	unsigned octet;         /* the subnet's third octet */
+	enum bf_state state;
+	uid_t owner;            /* who wrote the manifest */
+	time_t created_at;
+};
+
+struct bf_bottle {
+	char name[BF_NAME_MAX + 1];
+	char *manifest_text;
+	size_t manifest_len;
+	struct bf_manifest manifest;
+	struct bf_meta meta;
+	const struct bf_backend *backend;
+	struct bf_subnet subnet;
+	char **env;             /* sorted KEY=value, with the proxy variables */
+	size_t env_len;
+};
+
+/* Builds a bottle from manifest text and metadata (meta.backend names the
+ * backend). On error returns -errno with err set and *line the manifest
+ * line at fault; `out` then holds nothing to free. */
+int bf_bottle_build(const char *name, const char *text, size_t len,
+		    const struct bf_meta *meta, struct bf_bottle *out,
+		    struct bf_error *err, int *line);
+void bf_bottle_free(struct bf_bottle *b);
+
+const char *bf_state_name(enum bf_state state);
+int bf_state_parse(const char *word, enum bf_state *out);
+
+/* Renderers of the generated files; each returns 0 or -ENOMEM. */
+int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out);
+int bf_render_env(const struct bf_bottle *b, struct bf_buf *out);
+int bf_render_network(const struct bf_bottle *b, struct bf_buf *out);
+int bf_render_status(const struct bf_bottle *b, struct bf_buf *out);
+
+#endif

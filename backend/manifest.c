@@ -1,0 +1,542 @@
+#include "manifest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "backends.h"
+#include "allowlist.h"
+#include "toml.h"
+
+/* The schema, as a table per TOML table: unknown keys get a hint from it. */
+struct key_spec {
+	const char *table;   /* "" for the root */
+	const char *key;
+};
+
+static const struct key_spec schema[] = {
+	{ "", "agent" }, { "", "backend" }, { "", "image" }, { "", "user" },
+	{ "", "command" }, { "", "workdir" }, { "", "stop_timeout" },
+	{ "", "env" }, { "", "workspace" }, { "", "network" },
+	{ "", "limits" }, { "", "sidecars" },
+	{ "workspace", "path" }, { "workspace", "mode" },
+	{ "network", "allow" },
+	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
+	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" },
+};
+
+#define N_SCHEMA (sizeof(schema) / sizeof(schema[0]))
+
+static const char *const default_command[] = { "sleep", "infinity" };
+
+/* Names of the mount's own top-level entries. */
+static const char *const reserved_names[] = { "new", "errors", "backends" };
+
+bool bf_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > BF_NAME_MAX)
+		return false;
+	for (i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
+		if (strcmp(name, reserved_names[i]) == 0)
+			return false;
+	if (!islower((unsigned char)name[0]) && !isdigit((unsigned char)name[0]))
+		return false;
+	for (i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!islower(c) && !isdigit(c) && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+const char *bf_workspace_mode_name(enum bf_workspace_mode mode)
+{
+	switch (mode) {
+	case BF_WORKSPACE_COPY: return "copy";
+	case BF_WORKSPACE_BIND: return "bind";
+	default: return "none";
+	}
+}
+
+int bf_parse_size(const char *s, long long *out)
+{
+	char *end;
+	long long v, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	switch (toupper((unsigned char)*end)) {
+	case '\0': break;
+	case 'K': mult = 1LL << 10; end++; break;
+	case 'M': mult = 1LL << 20; end++; break;
+	case 'G': mult = 1LL << 30; end++; break;
+	case 'T': mult = 1LL << 40; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end)
+		return -EINVAL;
+	if (v > LLONG_MAX / mult)
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+/* Levenshtein distance, bounded to short keys. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_key(const char *table, const char *key, struct bf_error *err)
+{
+	const char *best = NULL;
+	size_t best_d = 3, i;
+	const char *where = *table ? table : "top level";
+
+	for (i = 0; i < N_SCHEMA; i++) {
+		size_t d;
+
+		if (strcmp(schema[i].table, table) != 0)
+			continue;
+		d = edit_distance(key, schema[i].key);
+		if (d < best_d) {
+			best_d = d;
+			best = schema[i].key;
+		}
+	}
+	if (best)
+		return bf_error_set(err, EINVAL, "unknown key \"%s\" in %s (did you mean \"%s\"?)",
+				    key, where, best);
+	/* A right key in the wrong table is a common slip. */
+	for (i = 0; i < N_SCHEMA; i++)
+		if (strcmp(schema[i].key, key) == 0 && strcmp(schema[i].table, table) != 0)
+			return bf_error_set(err, EINVAL, "unknown key \"%s\" in %s (did you mean [%s] %s?)",
+					    key, where, schema[i].table, key);
+	return bf_error_set(err, EINVAL, "unknown key \"%s\" in %s", key, where);
+}
+
+static int check_known_keys(const struct toml_value *t, const char *table,
+			    struct bf_error *err, int *line)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->u.table.len; i++) {
+		const char *key = t->u.table.items[i].key;
+		bool known = false;
+
+		for (j = 0; j < N_SCHEMA && !known; j++)
+			known = strcmp(schema[j].table, table) == 0 && strcmp(schema[j].key, key) == 0;
+		if (!known) {
+			*line = t->u.table.items[i].line;
+			return unknown_key(table, key, err);
+		}
+	}
+	return 0;
+}
+
+static int wrong_type(const struct toml_kv *kv, const char *want,
+		      struct bf_error *err, int *line)
+{
+	*line = kv->line;
+	return bf_error_set(err, EINVAL, "key \"%s\" must be %s, not %s", kv->key, want,
+			    toml_type_name(kv->value->type));
+}
+
+static int dup_string(const char *s, char **out, struct bf_error *err)
+{
+	*out = strdup(s);
+	return *out ? 0 : bf_error_set(err, ENOMEM, "out of memory");
+}
+
+/* Optional string key; leaves *out as is when absent. */
+static int get_string(const struct toml_value *t, const char *key, char **out,
+		      struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(t, key);
+	char *copy;
+
+	if (!kv)
+		return 0;
+	if (kv->value->type != TOML_STRING)
+		return wrong_type(kv, "a string", err, line);
+	if (kv->value->u.str.len == 0) {
+		*line = kv->line;
+		return bf_error_set(err, EINVAL, "key \"%s\" must not be empty", key);
+	}
+	if (dup_string(kv->value->u.str.ptr, &copy, err) < 0)
+		return -ENOMEM;
+	free(*out);
+	*out = copy;
+	return 0;
+}
+
+static int get_integer(const struct toml_value *t, const char *key,
+		       long long min, long long max, long long *out,
+		       struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(t, key);
+
+	if (!kv)
+		return 0;
+	if (kv->value->type != TOML_INTEGER)
+		return wrong_type(kv, "an integer", err, line);
+	if (kv->value->u.integer < min || kv->value->u.integer > max) {
+		*line = kv->line;
+		return bf_error_set(err, EINVAL, "key \"%s\" must be between %lld and %lld",
+				    key, min, max);
+	}
+	*out = kv->value->u.integer;
+	return 0;
+}
+
+static int get_bool(const struct toml_value *t, const char *key, bool *out,
+		    struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(t, key);
+
+	if (!kv)
+		return 0;
+	if (kv->value->type != TOML_BOOLEAN)
+		return wrong_type(kv, "a boolean", err, line);
+	*out = kv->value->u.boolean;
+	return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && v; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int get_string_array(const struct toml_value *t, const char *key,
+			    char ***out, size_t *out_len,
+			    struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(t, key);
+	const struct toml_value *a;
+	char **v;
+	size_t i;
+
+	if (!kv)
+		return 0;
+	a = kv->value;
+	if (a->type != TOML_ARRAY)
+		return wrong_type(kv, "an array of strings", err, line);
+	v = calloc(a->u.array.len + 1, sizeof(*v));
+	if (!v)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < a->u.array.len; i++) {
+		const struct toml_value *item = a->u.array.items[i];
+
+		if (item->type != TOML_STRING) {
+			free_strv(v, i);
+			*line = item->line;
+			return bf_error_set(err, EINVAL, "key \"%s\" must be an array of strings, item %zu is %s",
+					    key, i + 1, toml_type_name(item->type));
+		}
+		v[i] = strdup(item->u.str.ptr);
+		if (!v[i]) {
+			free_strv(v, i);
+			return bf_error_set(err, ENOMEM, "out of memory");
+		}
+	}
+	free_strv(*out, *out_len);
+	*out = v;
+	*out_len = a->u.array.len;
+	return 0;
+}
+
+/* A sub-table: absent is fine, anything but a table is a type error.
+ * Its keys are checked against the schema unless they are free-form. */
+static int get_table(const struct toml_value *root, const char *key, bool free_form,
+		     const struct toml_value **out, struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(root, key);
+
+	*out = NULL;
+	if (!kv)
+		return 0;
+	if (kv->value->type != TOML_TABLE)
+		return wrong_type(kv, "a table", err, line);
+	*out = kv->value;
+	return free_form ? 0 : check_known_keys(kv->value, key, err, line);
+}
+
+static int parse_env(const struct toml_value *env, struct bf_manifest *m,
+		     struct bf_error *err, int *line)
+{
+	size_t i;
+
+	if (!env)
+		return 0;
+	m->env = calloc(env->u.table.len + 1, sizeof(*m->env));
+	if (!m->env)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < env->u.table.len; i++) {
+		const struct toml_kv *kv = &env->u.table.items[i];
+
+		if (kv->value->type != TOML_STRING)
+			return wrong_type(kv, "a string", err, line);
+		if (!kv->key[0]) {
+			*line = kv->line;
+			return bf_error_set(err, EINVAL, "environment variable names must not be empty");
+		}
+		m->env[i].name = strdup(kv->key);
+		m->env[i].value = strdup(kv->value->u.str.ptr);
+		m->env_len = i + 1;
+		if (!m->env[i].name || !m->env[i].value)
+			return bf_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int parse_workspace(const struct toml_value *ws, struct bf_manifest *m,
+			   struct bf_error *err, int *line)
+{
+	char *mode = NULL;
+	const struct toml_kv *kv;
+	int r;
+
+	if (!ws)
+		return 0;
+	r = get_string(ws, "path", &m->workspace_path, err, line);
+	if (r == 0)
+		r = get_string(ws, "mode", &mode, err, line);
+	if (r < 0)
+		goto out;
+	kv = toml_table_get(ws, mode ? "mode" : "path");
+	if (!mode)
+		m->workspace_mode = m->workspace_path ? BF_WORKSPACE_COPY : BF_WORKSPACE_NONE;
+	else if (strcmp(mode, "copy") == 0)
+		m->workspace_mode = BF_WORKSPACE_COPY;
+	else if (strcmp(mode, "bind") == 0)
+		m->workspace_mode = BF_WORKSPACE_BIND;
+	else if (strcmp(mode, "none") == 0)
+		m->workspace_mode = BF_WORKSPACE_NONE;
+	else {
+		*line = kv->line;
+		r = bf_error_set(err, EINVAL, "workspace mode must be \"copy\", \"bind\" or \"none\", not \"%s\"", mode);
+		goto out;
+	}
+	if (m->workspace_mode != BF_WORKSPACE_NONE && !m->workspace_path) {
+		*line = kv->line;
+		r = bf_error_set(err, EINVAL, "workspace mode \"%s\" needs a path", mode);
+	} else if (m->workspace_mode == BF_WORKSPACE_NONE && m->workspace_path) {
+		*line = kv->line;
+		r = bf_error_set(err, EINVAL, "workspace path is set but mode is \"none\"");
+	} else if (m->workspace_path && m->workspace_path[0] != '/') {
+		*line = toml_table_get(ws, "path")->line;
+		r = bf_error_set(err, EINVAL, "workspace path must be absolute");
+	}
+out:
+	free(mode);
+	return r;
+}
+
+static int parse_limits(const struct toml_value *limits, struct bf_manifest *m,
+			struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv;
+	int r;
+
+	if (!limits)
+		return 0;
+	r = get_integer(limits, "cpus", 1, 1024, &m->cpus, err, line);
+	if (r == 0)
+		r = get_integer(limits, "pids", 1, 4194304, &m->pids, err, line);
+	if (r < 0)
+		return r;
+	kv = toml_table_get(limits, "memory");
+	if (!kv)
+		return 0;
+	if (kv->value->type == TOML_INTEGER) {
+		m->memory = kv->value->u.integer;
+	} else if (kv->value->type == TOML_STRING) {
+		if (bf_parse_size(kv->value->u.str.ptr, &m->memory) < 0) {
+			*line = kv->line;
+			return bf_error_set(err, EINVAL, "memory must look like \"512M\" or \"2G\", not \"%s\"",
+					    kv->value->u.str.ptr);
+		}
+	} else {
+		return wrong_type(kv, "a string like \"2G\" or an integer of bytes", err, line);
+	}
+	if (m->memory < (4LL << 20)) {
+		*line = kv->line;
+		return bf_error_set(err, EINVAL, "memory must be at least 4M");
+	}
+	return 0;
+}
+
+static int check_user(const struct toml_value *root, const char *user,
+		      struct bf_error *err, int *line)
+{
+	const char *p;
+
+	for (p = user; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
+			*line = toml_table_get(root, "user")->line;
+			return bf_error_set(err, EINVAL, "user must be a user name or a numeric uid, not \"%s\"", user);
+		}
+	return 0;
+}
+
+static int validate(const struct toml_value *root, struct bf_manifest *m,
+		    struct bf_error *err, int *line)
+{
+	const struct toml_value *env, *ws, *net, *limits, *sidecars;
+	const struct toml_kv *kv;
+	size_t i;
+	int r;
+
+	r = check_known_keys(root, "", err, line);
+	if (r < 0)
+		return r;
+	if (!toml_table_get(root, "agent"))
+		return bf_error_set(err, EINVAL, "missing required key \"agent\"");
+	if ((r = get_string(root, "agent", &m->agent, err, line)) < 0 ||
+	    (r = get_string(root, "backend", &m->backend, err, line)) < 0 ||
+	    (r = get_string(root, "image", &m->image, err, line)) < 0 ||
+	    (r = get_string(root, "user", &m->user, err, line)) < 0 ||
+	    (r = get_string(root, "workdir", &m->workdir, err, line)) < 0 ||
+	    (r = get_string_array(root, "command", &m->command, &m->command_len, err, line)) < 0 ||
+	    (r = get_integer(root, "stop_timeout", 0, 3600, &m->stop_timeout, err, line)) < 0)
+		return r;
+	if (m->backend && !bf_backend_find(m->backend)) {
+		*line = toml_table_get(root, "backend")->line;
+		return bf_error_set(err, EINVAL, "unknown backend \"%s\" (known: %s)", m->backend,
+				    bf_backend_names());
+	}
+	if ((r = check_user(root, m->user, err, line)) < 0)
+		return r;
+	if (m->workdir[0] != '/') {
+		*line = toml_table_get(root, "workdir")->line;
+		return bf_error_set(err, EINVAL, "workdir must be an absolute path");
+	}
+	kv = toml_table_get(root, "command");
+	if (kv && (m->command_len == 0 || !m->command[0][0])) {
+		*line = kv->line;
+		return bf_error_set(err, EINVAL, "command must name a program");
+	}
+	if ((r = get_table(root, "env", true, &env, err, line)) < 0 ||
+	    (r = get_table(root, "workspace", false, &ws, err, line)) < 0 ||
+	    (r = get_table(root, "network", false, &net, err, line)) < 0 ||
+	    (r = get_table(root, "limits", false, &limits, err, line)) < 0 ||
+	    (r = get_table(root, "sidecars", false, &sidecars, err, line)) < 0)
+		return r;
+	if ((r = parse_env(env, m, err, line)) < 0 ||
+	    (r = parse_workspace(ws, m, err, line)) < 0 ||
+	    (r = parse_limits(limits, m, err, line)) < 0)
+		return r;
+	if (sidecars && ((r = get_bool(sidecars, "git_gate", &m->git_gate, err, line)) < 0 ||
+			 (r = get_bool(sidecars, "supervise", &m->supervise, err, line)) < 0))
+		return r;
+	if (net && (r = get_string_array(net, "allow", &m->allow, &m->allow_len, err, line)) < 0)
+		return r;
+	for (i = 0; i < m->allow_len; i++) {
+		if (bf_allow_rule_check(m->allow[i], err) < 0) {
+			*line = toml_table_get(net, "allow")->line;
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int set_defaults(struct bf_manifest *m, struct bf_error *err)
+{
+	size_t i;
+
+	m->stop_timeout = 10;
+	if (dup_string("host", &m->image, err) < 0 || dup_string("agent", &m->user, err) < 0 ||
+	    dup_string("/work", &m->workdir, err) < 0)
+		return -ENOMEM;
+	m->command = calloc(3, sizeof(char *));
+	if (!m->command)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < 2; i++)
+		if (dup_string(default_command[i], &m->command[i], err) < 0)
+			return -ENOMEM;
+	m->command_len = 2;
+	return 0;
+}
+
+int bf_manifest_parse(const char *text, size_t len, struct bf_manifest *out,
+		      struct bf_error *err, int *line)
+{
+	struct toml_value *root;
+	int r;
+
+	*line = 0;
+	memset(out, 0, sizeof(*out));
+	if (len > BF_MANIFEST_MAX)
+		return bf_error_set(err, EFBIG, "manifest is larger than %d bytes", BF_MANIFEST_MAX);
+	root = toml_parse(text, len, err, line);
+	if (!root)
+		return -err->code;
+	r = set_defaults(out, err);
+	if (r == 0)
+		r = validate(root, out, err, line);
+	toml_free(root);
+	if (r < 0)
+		bf_manifest_free(out);
+	return r;
+}
+
+void bf_manifest_free(struct bf_manifest *m)
+{
+	size_t i;
+
+	free(m->agent);
+	free(m->backend);
+	free(m->image);
+	free(m->user);
+	free_strv(m->command, m->command_len);
+	free(m->workdir);
+	for (i = 0; i < m->env_len; i++) {
+		free(m->env[i].name);
+		free(m->env[i].value);
+	}
+	free(m->env);
+	free(m->workspace_path);
+	free_strv(m->allow, m->allow_len);
+	memset(m, 0, sizeof(*m));
+}

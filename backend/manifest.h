@@ -1,0 +1,62 @@
+/* The bottle manifest: what a user writes into new/NAME, validated. */
+#ifndef BOTTLEFS_MANIFEST_H
+#define BOTTLEFS_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+#define BF_MANIFEST_MAX (64 * 1024)
+#define BF_NAME_MAX 63
+
+enum bf_workspace_mode {
+	BF_WORKSPACE_NONE,
+	BF_WORKSPACE_COPY,
+	BF_WORKSPACE_BIND,
+};
+
+struct bf_env_var {
+	char *name;
+	char *value;
+};
+
+struct bf_manifest {
+	char *agent;
+	char *backend;          /* NULL: the mount's default backend */
+	char *image;
+	char *user;
+	char **command;
+	size_t command_len;
+	char *workdir;
+	struct bf_env_var *env; /* in manifest order */
+	size_t env_len;
+	char *workspace_path;   /* NULL when mode is none */
+	enum bf_workspace_mode workspace_mode;
+	char **allow;
+	size_t allow_len;
+	bool git_gate;
+	bool supervise;
+	long long cpus;         /* 0: no limit */
+	long long memory;       /* bytes, 0: no limit */
+	long long pids;         /* 0: no limit */
+	long long stop_timeout; /* seconds between SIGTERM and SIGKILL */
+};
+
+/* Parses and validates a manifest. On failure returns -errno with err set
+ * and *line the 1-based manifest line at fault (0 when not line-specific).
+ * `out` needs bf_manifest_free() only after success. */
+int bf_manifest_parse(const char *text, size_t len, struct bf_manifest *out,
+		      struct bf_error *err, int *line);
+void bf_manifest_free(struct bf_manifest *m);
+
+/* Bottle names: [a-z0-9][a-z0-9_.-]{0,62}, except the top-level entries
+ * new, errors and backends. */
+bool bf_name_valid(const char *name);
+
+const char *bf_workspace_mode_name(enum bf_workspace_mode mode);
+
+/* Parses "512", "512K", "2M", "2G", "1T" (powers of 1024) into bytes. */
+int bf_parse_size(const char *s, long long *out);
+
+#endif

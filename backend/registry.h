@@ -1,0 +1,62 @@
+/* All bottles of one mount: the operations the FUSE layer performs on
+ * them. Thread-safe; every failure is also written to `errors`. */
+#ifndef BOTTLEFS_REGISTRY_H
+#define BOTTLEFS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct bf_config {
+	char state_dir[4096];
+	char backend[16];       /* default for manifests without `backend` */
+};
+
+/* Who asks: the uid/gid of the process writing a manifest. */
+struct bf_caller {
+	uid_t uid;
+	gid_t gid;
+};
+
+enum bf_file {
+	BF_FILE_MANIFEST,
+	BF_FILE_PLAN,
+	BF_FILE_ENV,
+	BF_FILE_NETWORK,
+	BF_FILE_STATUS,
+};
+
+struct bf_registry;
+
+/* Loads every bottle from the state dir; records that cannot be read are
+ * reported in `errors` and skipped. */
+int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
+		     struct bf_error *err);
+void bf_registry_close(struct bf_registry *reg);
+
+int bf_registry_create(struct bf_registry *reg, const char *name, const char *text,
+		       size_t len, const struct bf_caller *who, struct bf_error *err);
+/* Re-plans from a new manifest; the old plan stays on error. */
+int bf_registry_update(struct bf_registry *reg, const char *name, const char *text,
+		       size_t len, const struct bf_caller *who, struct bf_error *err);
+int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_error *err);
+
+bool bf_registry_exists(struct bf_registry *reg, const char *name);
+/* A NULL-terminated copy of the names, sorted; free with bf_strv_free. */
+int bf_registry_names(struct bf_registry *reg, char ***names);
+void bf_strv_free(char **v);
+
+/* Renders one generated file of a bottle; -ENOENT if there is none. */
+int bf_registry_render(struct bf_registry *reg, const char *name, enum bf_file file,
+		       struct bf_buf *out);
+int bf_registry_render_errors(struct bf_registry *reg, struct bf_buf *out);
+int bf_registry_render_backends(struct bf_registry *reg, struct bf_buf *out);
+
+/* Adds a line to `errors`; `who` is a bottle name or NULL. */
+void bf_registry_report(struct bf_registry *reg, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

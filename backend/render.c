@@ -1,0 +1,156 @@
+/* The generated files of a bottle directory. Every string that came from a
+ * manifest goes through a quoting function so parsers read back its exact
+ * bytes. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bottle.h"
+#include "quote.h"
+
+static void toml_str(struct bf_buf *out, const char *key, const char *value)
+{
+	bf_buf_printf(out, "%s = ", key);
+	bf_quote_toml(out, value, strlen(value));
+	bf_buf_putc(out, '\n');
+}
+
+static void toml_str_array(struct bf_buf *out, const char *key, char *const *v, size_t n)
+{
+	size_t i;
+
+	bf_buf_printf(out, "%s = [", key);
+	for (i = 0; i < n; i++) {
+		bf_buf_puts(out, i ? ",\n  " : "\n  ");
+		bf_quote_toml(out, v[i], strlen(v[i]));
+	}
+	bf_buf_puts(out, n ? ",\n]\n" : "]\n");
+}
+
+static void format_time(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
+{
+	const struct bf_manifest *m = &b->manifest;
+	char created[32];
+
+	format_time(b->meta.created_at, created, sizeof(created));
+	bf_buf_puts(out, "# bottlefs plan: exactly what will be launched (generated; edit the manifest)\n");
+	toml_str(out, "name", b->name);
+	toml_str(out, "identity", b->meta.identity);
+	toml_str(out, "backend", b->backend->name);
+	toml_str(out, "agent", m->agent);
+	toml_str(out, "image", m->image);
+	toml_str(out, "user", m->user);
+	toml_str_array(out, "command", m->command, m->command_len);
+	toml_str(out, "workdir", m->workdir);
+	toml_str(out, "created_at", created);
+	toml_str_array(out, "env", b->env, b->env_len);
+
+	bf_buf_puts(out, "\n[workspace]\n");
+	toml_str(out, "mode", bf_workspace_mode_name(m->workspace_mode));
+	if (m->workspace_path)
+		toml_str(out, "path", m->workspace_path);
+
+	bf_buf_puts(out, "\n[network]\n");
+	toml_str_array(out, "allow", m->allow, m->allow_len);
+	toml_str(out, "subnet", b->subnet.cidr);
+	toml_str(out, "gateway", b->subnet.gateway);
+	toml_str(out, "proxy", b->subnet.proxy);
+	toml_str(out, "guest_sidecar_host", b->backend->guest_sidecar_host(b->subnet.proxy));
+	bf_buf_printf(out, "egress_proxy_port = %d\n", BF_PORT_EGRESS);
+	if (m->git_gate)
+		bf_buf_printf(out, "git_gate_port = %d\n", BF_PORT_GIT_GATE);
+	if (m->supervise)
+		bf_buf_printf(out, "supervise_port = %d\n", BF_PORT_SUPERVISE);
+
+	/* Absent limit keys mean "no limit". */
+	bf_buf_puts(out, "\n[limits]\n");
+	if (m->cpus)
+		bf_buf_printf(out, "cpus = %lld\n", m->cpus);
+	if (m->memory)
+		bf_buf_printf(out, "memory = %lld\n", m->memory);
+	if (m->pids)
+		bf_buf_printf(out, "pids = %lld\n", m->pids);
+	bf_buf_printf(out, "stop_timeout = %lld\n", m->stop_timeout);
+	return bf_buf_finish(out);
+}
+
+int bf_render_env(const struct bf_bottle *b, struct bf_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < b->env_len; i++) {
+		bf_quote_env(out, b->env[i], strlen(b->env[i]));
+		bf_buf_putc(out, '\n');
+	}
+	return bf_buf_finish(out);
+}
+
+static void yaml_port_forward(struct bf_buf *out, int port)
+{
+	bf_buf_printf(out, "  - gateway_port: %d\n", port);
+	bf_buf_puts(out, "    host: \"127.0.0.1\"\n");
+	bf_buf_printf(out, "    host_port: %d\n", port);
+}
+
+int bf_render_network(const struct bf_bottle *b, struct bf_buf *out)
+{
+	const struct bf_manifest *m = &b->manifest;
+	size_t i;
+
+	bf_buf_puts(out, "# bottlefs network policy (generated)\n");
+	bf_buf_puts(out, "bottle: ");
+	bf_quote_yaml(out, b->name, strlen(b->name));
+	bf_buf_printf(out, "\nsubnet: \"%s\"\n", b->subnet.cidr);
+	bf_buf_printf(out, "gateway: \"%s\"\n", b->subnet.gateway);
+	bf_buf_puts(out, "dns:\n  - zone: \".\"\n    records:\n");
+	bf_buf_printf(out, "      - name: \"proxy.internal\"\n        ip: \"%s\"\n", b->subnet.proxy);
+	bf_buf_puts(out, "port_forwards:\n");
+	yaml_port_forward(out, BF_PORT_EGRESS);
+	if (m->git_gate)
+		yaml_port_forward(out, BF_PORT_GIT_GATE);
+	if (m->supervise)
+		yaml_port_forward(out, BF_PORT_SUPERVISE);
+	bf_buf_puts(out, m->allow_len ? "allow:\n" : "allow: []\n");
+	for (i = 0; i < m->allow_len; i++) {
+		bf_buf_puts(out, "  - ");
+		bf_quote_yaml(out, m->allow[i], strlen(m->allow[i]));
+		bf_buf_putc(out, '\n');
+	}
+	return bf_buf_finish(out);
+}
+
+/* `key: value` lines; values are escaped like the env file so that each
+ * stays on one line whatever the manifest held. */
+static void status_line(struct bf_buf *out, const char *key, const char *value)
+{
+	bf_buf_printf(out, "%s: ", key);
+	bf_quote_env(out, value, strlen(value));
+	bf_buf_putc(out, '\n');
+}
+
+int bf_render_status(const struct bf_bottle *b, struct bf_buf *out)
+{
+	const struct bf_manifest *m = &b->manifest;
+	char created[32];
+
+	format_time(b->meta.created_at, created, sizeof(created));
+	status_line(out, "state", bf_state_name(b->meta.state));
+	status_line(out, "name", b->name);
+	status_line(out, "identity", b->meta.identity);
+	status_line(out, "agent", m->agent);
+	status_line(out, "backend", b->backend->name);
+	status_line(out, "workspace", m->workspace_path ? m->workspace_path : "");
+	status_line(out, "copy_mode", bf_workspace_mode_name(m->workspace_mode));
+	status_line(out, "subnet", b->subnet.cidr);
+	status_line(out, "created_at", created);
+	bf_buf_printf(out, "owner_uid: %u\n", (unsigned)b->meta.owner);
+	return bf_buf_finish(out);
+}

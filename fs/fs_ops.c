@@ -1,0 +1,478 @@
+/* FUSE operations. Each one classifies the path and calls the registry;
+ * no bottle logic lives here. Generated files are rendered into a
+ * per-open buffer (one consistent snapshot per reader) and served with
+ * direct_io; manifests written to new/NAME or NAME/manifest are collected
+ * per open and committed when the file is closed (flush), which is where
+ * a bad manifest's error reaches close(2). */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bsd/string.h>
+
+#include "fs_path.h"
+#include "fs_pending.h"
+
+enum handle_kind {
+	HANDLE_SNAPSHOT,        /* a generated file, rendered at open */
+	HANDLE_NEW,             /* new/NAME being written */
+	HANDLE_MANIFEST,        /* NAME/manifest opened for writing */
+};
+
+struct handle {
+	enum handle_kind kind;
+	char name[BF_NAME_MAX + 1];
+	struct bf_buf buf;
+	struct bf_caller who;
+	bool dirty;             /* written since the last commit */
+	bool created;           /* HANDLE_NEW: the bottle exists now */
+	bool too_big;           /* a write went past the size limit */
+	int result;             /* what the last commit returned */
+};
+
+static struct bf_fs *fs_ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct handle *handle_of(const struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+/* Only root and the mounting user may change anything. */
+static bool may_write(void)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	return uid == 0 || uid == fs_ctx()->owner;
+}
+
+static struct bf_caller caller(void)
+{
+	struct fuse_context *c = fuse_get_context();
+
+	return (struct bf_caller){ c->uid, c->gid };
+}
+
+static int render(const struct fs_path *p, struct bf_buf *out)
+{
+	struct bf_registry *reg = fs_ctx()->reg;
+
+	switch (p->node) {
+	case NODE_ERRORS: return bf_registry_render_errors(reg, out);
+	case NODE_BACKENDS: return bf_registry_render_backends(reg, out);
+	case NODE_BOTTLE_FILE: return bf_registry_render(reg, p->name, p->file, out);
+	default: return -EISDIR;
+	}
+}
+
+static void fill_dir(struct stat *st, mode_t mode)
+{
+	st->st_mode = S_IFDIR | mode;
+	st->st_nlink = 2;
+}
+
+static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct fs_path p;
+	struct bf_buf b = { 0 };
+	int r;
+
+	(void)fi;
+	memset(st, 0, sizeof(*st));
+	st->st_uid = fs_ctx()->owner;
+	st->st_gid = getgid();
+	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+	fs_path_parse(path, &p);
+	switch (p.node) {
+	case NODE_ROOT:
+		fill_dir(st, 0700);
+		return 0;
+	case NODE_NEW_DIR:
+		fill_dir(st, 0700);
+		return 0;
+	case NODE_NEW_FILE:
+		if (!fs_pending_has(p.name))
+			return -ENOENT;
+		st->st_mode = S_IFREG | 0200;
+		st->st_nlink = 1;
+		return 0;
+	case NODE_BOTTLE_DIR:
+		if (!bf_registry_exists(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		fill_dir(st, 0755);
+		return 0;
+	case NODE_ERRORS:
+	case NODE_BACKENDS:
+	case NODE_BOTTLE_FILE:
+		/* Honest sizes: render now and report the length. */
+		r = render(&p, &b);
+		if (r < 0)
+			return r;
+		st->st_mode = S_IFREG | (p.node == NODE_BOTTLE_FILE ? p.mode : 0444);
+		st->st_nlink = 1;
+		st->st_size = (off_t)b.len;
+		bf_buf_free(&b);
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+struct fill_ctx {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static void fill_pending(void *ctx, const char *name)
+{
+	struct fill_ctx *fc = ctx;
+
+	fc->filler(fc->buf, name, NULL, 0, 0);
+}
+
+static int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fs_path p;
+	struct fill_ctx fc = { buf, filler };
+	char **names = NULL;
+	size_t i;
+	int r;
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	fs_path_parse(path, &p);
+	if (p.node == NODE_BOTTLE_DIR && !bf_registry_exists(fs_ctx()->reg, p.name))
+		return -ENOENT;
+	if (p.node != NODE_ROOT && p.node != NODE_NEW_DIR && p.node != NODE_BOTTLE_DIR)
+		return -ENOTDIR;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (p.node) {
+	case NODE_ROOT:
+		filler(buf, "new", NULL, 0, 0);
+		filler(buf, "errors", NULL, 0, 0);
+		filler(buf, "backends", NULL, 0, 0);
+		r = bf_registry_names(fs_ctx()->reg, &names);
+		if (r < 0)
+			return r;
+		for (i = 0; names[i]; i++)
+			filler(buf, names[i], NULL, 0, 0);
+		bf_strv_free(names);
+		break;
+	case NODE_NEW_DIR:
+		fs_pending_each(fill_pending, &fc);
+		break;
+	default:
+		for (i = 0; fs_bottle_files[i].name; i++)
+			filler(buf, fs_bottle_files[i].name, NULL, 0, 0);
+	}
+	return 0;
+}
+
+static struct handle *handle_new(enum handle_kind kind, const char *name)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->kind = kind;
+	strlcpy(h->name, name, sizeof(h->name));
+	h->who = caller();
+	return h;
+}
+
+static void handle_free(struct handle *h)
+{
+	bf_buf_free(&h->buf);
+	free(h);
+}
+
+static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_info *fi)
+{
+	struct handle *h;
+	int r;
+
+	if (!may_write())
+		return -EACCES;
+	h = handle_new(HANDLE_MANIFEST, p->name);
+	if (!h)
+		return -ENOMEM;
+	if (fi->flags & O_TRUNC) {
+		h->dirty = true;
+	} else {
+		r = render(p, &h->buf);
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static int bf_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fs_path p;
+	struct handle *h;
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	int r;
+
+	fs_path_parse(path, &p);
+	switch (p.node) {
+	case NODE_ROOT:
+	case NODE_NEW_DIR:
+	case NODE_BOTTLE_DIR:
+		return -EISDIR;
+	case NODE_NEW_FILE:
+		/* Someone else is writing this name right now. */
+		return fs_pending_has(p.name) ? -EBUSY : -ENOENT;
+	case NODE_BOTTLE_FILE:
+		if (p.file == BF_FILE_MANIFEST && writing)
+			return open_manifest_for_write(&p, fi);
+		/* fall through */
+	case NODE_ERRORS:
+	case NODE_BACKENDS:
+		if (writing)
+			return -EACCES;
+		h = handle_new(HANDLE_SNAPSHOT, p.name);
+		if (!h)
+			return -ENOMEM;
+		r = render(&p, &h->buf);
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+/* The name after "new/", even one too long for fs_path to keep. */
+static const char *new_file_name(const char *path)
+{
+	if (strncmp(path, "/new/", 5) != 0 || strchr(path + 5, '/'))
+		return NULL;
+	return path + 5;
+}
+
+static int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct bf_registry *reg = fs_ctx()->reg;
+	const char *name = new_file_name(path);
+	struct handle *h;
+
+	(void)mode;
+	if (!name)
+		return -EACCES;     /* files are created only in new/ */
+	if (!may_write())
+		return -EACCES;
+	if (!bf_name_valid(name)) {
+		bf_registry_report(reg, NULL,
+				   "new/%s: bad bottle name: use 1-63 of [a-z0-9_.-], starting with a letter or digit (not new, errors, backends)",
+				   name);
+		return -EINVAL;
+	}
+	if (bf_registry_exists(reg, name)) {
+		bf_registry_report(reg, name, "new/%s: a bottle named \"%s\" already exists", name, name);
+		return -EEXIST;
+	}
+	if (!fs_pending_add(name)) {
+		bf_registry_report(reg, name, "new/%s: already being written by another process", name);
+		return -EBUSY;
+	}
+	h = handle_new(HANDLE_NEW, name);
+	if (!h) {
+		fs_pending_remove(name);
+		return -ENOMEM;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static int bf_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	(void)path;
+	if (h->kind == HANDLE_NEW)
+		return -EBADF;
+	if (off < 0 || (size_t)off >= h->buf.len)
+		return 0;
+	if (size > h->buf.len - (size_t)off)
+		size = h->buf.len - (size_t)off;
+	memcpy(buf, h->buf.data + off, size);
+	return (int)size;
+}
+
+static int bf_write(const char *path, const char *data, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	const char *what = h->kind == HANDLE_NEW ? "new/" : "";
+	size_t end;
+
+	(void)path;
+	if (h->kind == HANDLE_SNAPSHOT)
+		return -EBADF;
+	if (off < 0 || (size_t)off > BF_MANIFEST_MAX || size > BF_MANIFEST_MAX - (size_t)off) {
+		bf_registry_report(fs_ctx()->reg, h->name, "%s%s%s: manifest is larger than %d bytes",
+				   what, h->name, h->kind == HANDLE_NEW ? "" : "/manifest", BF_MANIFEST_MAX);
+		h->too_big = true;
+		return -EFBIG;
+	}
+	end = (size_t)off + size;
+	/* A hole left by seeking is zeros, refused later as NUL bytes. */
+	if (end > h->buf.len) {
+		bf_buf_set_len(&h->buf, end);
+		if (h->buf.failed)
+			return -ENOMEM;
+	}
+	memcpy(h->buf.data + off, data, size);
+	h->dirty = true;
+	return (int)size;
+}
+
+/* Every close(2) of a descriptor flushes, including the close of a
+ * shell's dup: so each flush commits what has been written so far, and
+ * the first commit that holds a valid manifest creates the bottle; later
+ * ones re-plan it. The result reaches that close(2). */
+static int bf_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	struct bf_registry *reg = fs_ctx()->reg;
+	struct bf_error err = { 0 };
+	const char *text = h->buf.data ? h->buf.data : "";
+
+	(void)path;
+	if (h->kind == HANDLE_SNAPSHOT)
+		return 0;
+	if (h->too_big)
+		return -EFBIG;      /* refused and reported by write */
+	if (!h->dirty)
+		return h->result;
+	h->dirty = false;
+	if (h->kind == HANDLE_NEW && !h->created) {
+		h->result = bf_registry_create(reg, h->name, text, h->buf.len, &h->who, &err);
+		h->created = h->result == 0;
+	} else {
+		h->result = bf_registry_update(reg, h->name, text, h->buf.len, &h->who, &err);
+	}
+	return h->result;
+}
+
+static int bf_release(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	(void)path;
+	if (h->kind == HANDLE_NEW) {
+		if (!h->created && !h->too_big && h->result == 0)
+			bf_registry_report(fs_ctx()->reg, h->name,
+					   "new/%s: closed without a manifest; no bottle created", h->name);
+		fs_pending_remove(h->name);
+	}
+	handle_free(h);
+	return 0;
+}
+
+/* `echo x > file` truncates; manifests get O_TRUNC at open (atomic_o_trunc)
+ * so a separate truncate is only the shell's habit and changes nothing. */
+static int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct handle *h = fi ? handle_of(fi) : NULL;
+
+	(void)path;
+	if (h && h->kind != HANDLE_SNAPSHOT && size == 0) {
+		bf_buf_set_len(&h->buf, 0);
+		h->dirty = true;
+	}
+	return 0;
+}
+
+static int bf_mkdir(const char *path, mode_t mode)
+{
+	(void)path;
+	(void)mode;
+	return -EPERM;      /* bottles are made by writing new/NAME */
+}
+
+static int bf_rmdir(const char *path)
+{
+	struct fs_path p;
+	struct bf_error err = { 0 };
+
+	fs_path_parse(path, &p);
+	if (p.node != NODE_BOTTLE_DIR)
+		return p.node == NODE_NONE ? -ENOENT : -EPERM;
+	if (!may_write())
+		return -EACCES;
+	return bf_registry_remove(fs_ctx()->reg, p.name, &err);
+}
+
+static int bf_unlink(const char *path)
+{
+	struct fs_path p;
+
+	fs_path_parse(path, &p);
+	if (p.node == NODE_NEW_FILE && fs_pending_has(p.name))
+		return -EBUSY;
+	return p.node == NODE_NONE ? -ENOENT : -EPERM;
+}
+
+static int bf_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)tv;
+	(void)fi;
+	return 0;           /* `touch` on a control file is harmless */
+}
+
+static void *bf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	/* The tree changes behind the kernel's back: never cache names or
+	 * attributes. */
+	cfg->entry_timeout = 0;
+	cfg->attr_timeout = 0;
+	cfg->negative_timeout = 0;
+	cfg->use_ino = 0;
+	cfg->hard_remove = 1;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	return fuse_get_context()->private_data;
+}
+
+static const struct fuse_operations operations = {
+	.init = bf_init,
+	.getattr = bf_getattr,
+	.readdir = bf_readdir,
+	.open = bf_open,
+	.create = bf_create,
+	.read = bf_read,
+	.write = bf_write,
+	.flush = bf_flush,
+	.release = bf_release,
+	.truncate = bf_truncate,
+	.mkdir = bf_mkdir,
+	.rmdir = bf_rmdir,
+	.unlink = bf_unlink,
+	.utimens = bf_utimens,
+};
+
+const struct fuse_operations *bf_fs_operations(void)
+{
+	return &operations;
+}

@@ -1,0 +1,42 @@
+/* What a path in the mounted tree names (after lxcfs: route by path at
+ * lookup, then by a kind stored in the file handle). */
+#ifndef BOTTLEFS_FS_PATH_H
+#define BOTTLEFS_FS_PATH_H
+
+#include <sys/types.h>
+
+#include "../backend/manifest.h"
+#include "../backend/registry.h"
+
+enum fs_node {
+	NODE_NONE,
+	NODE_ROOT,
+	NODE_NEW_DIR,
+	NODE_NEW_FILE,          /* new/NAME; exists only while being written */
+	NODE_ERRORS,
+	NODE_BACKENDS,
+	NODE_BOTTLE_DIR,
+	NODE_BOTTLE_FILE,
+};
+
+struct fs_path {
+	enum fs_node node;
+	char name[BF_NAME_MAX + 1];    /* bottle (or new/) name */
+	enum bf_file file;             /* for NODE_BOTTLE_FILE */
+	mode_t mode;                   /* permission bits of a file */
+};
+
+struct fs_bottle_file {
+	const char *name;
+	enum bf_file file;
+	mode_t mode;
+};
+
+/* The files of a bottle directory, in `ls` order; NULL-terminated. */
+extern const struct fs_bottle_file fs_bottle_files[];
+
+/* Classifies a path syntactically; whether a bottle exists is checked by
+ * the caller. A component too long for a name yields NODE_NONE. */
+void fs_path_parse(const char *path, struct fs_path *out);
+
+#endif

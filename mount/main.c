@@ -1,0 +1,156 @@
+/* bottlefs: mount the bottle tree. Also mount.bottlefs, the helper
+ * mount(8) runs for `mount -t bottlefs` and fstab lines (same binary,
+ * told apart by its name, as sshfs does). The filesystem is mounted before
+ * the daemon detaches, so mount's exit status tells the truth. */
+#define FUSE_USE_VERSION 314
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../backend/registry.h"
+#include "../fs/fs.h"
+#include "options.h"
+
+#ifndef BOTTLEFS_VERSION
+#define BOTTLEFS_VERSION "unknown"
+#endif
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-s] [-o OPTIONS] MOUNTPOINT\n"
+	       "       mount -t bottlefs [-o OPTIONS] bottlefs MOUNTPOINT\n\n"
+	       "bottlefs options:\n"
+	       "    -o state=DIR       state directory (default /var/lib/bottlefs)\n"
+	       "    -o backend=NAME    default backend: oci, docker, microvm, smolvm (default oci)\n"
+	       "    -o allow_other     let other users see the tree (they still cannot change it)\n"
+	       "    -f                 stay in the foreground\n"
+	       "    -d                 debug output (implies -f)\n"
+	       "    -s                 single-threaded\n"
+	       "See bottlefs(8) and mount.bottlefs(8).\n", prog);
+}
+
+static bool is_helper(const char *argv0)
+{
+	char copy[4096];
+
+	snprintf(copy, sizeof(copy), "%s", argv0);
+	return strncmp(basename(copy), "mount.", 6) == 0;
+}
+
+static int run(struct fuse_args *args, struct bf_options *opts)
+{
+	struct fuse_cmdline_opts cmd = { 0 };
+	struct bf_config cfg;
+	struct bf_error err = { 0 };
+	struct bf_fs fsctx = { .owner = getuid() };
+	struct fuse_loop_config *loop = NULL;
+	struct fuse *fuse = NULL;
+	int ret = 1;
+
+	if (fuse_parse_cmdline(args, &cmd) != 0)
+		return 2;
+	if (cmd.show_help) {
+		usage(args->argv[0]);
+		ret = 0;
+		goto out;
+	}
+	if (cmd.show_version) {
+		printf("bottlefs %s (libfuse %s)\n", BOTTLEFS_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out;
+	}
+	if (!cmd.mountpoint) {
+		fprintf(stderr, "bottlefs: no mountpoint given (try --help)\n");
+		ret = 2;
+		goto out;
+	}
+	if (bf_options_config(opts, &cfg) < 0) {
+		fprintf(stderr, "bottlefs: state= or backend= value is too long\n");
+		ret = 2;
+		goto out;
+	}
+	if (bf_registry_open(&cfg, &fsctx.reg, &err) < 0) {
+		fprintf(stderr, "bottlefs: %s\n", err.msg);
+		goto out;
+	}
+	if (opts->fake) {
+		ret = 0;
+		goto out;
+	}
+	fuse = fuse_new(args, bf_fs_operations(), sizeof(struct fuse_operations), &fsctx);
+	if (!fuse)
+		goto out;
+	if (fuse_mount(fuse, cmd.mountpoint) != 0)
+		goto out;
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto unmount;
+	if (fuse_daemonize(cmd.foreground) != 0)
+		goto handlers;
+	if (cmd.singlethread) {
+		ret = fuse_loop(fuse) ? 1 : 0;
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (!loop)
+			goto handlers;
+		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
+		fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
+		/* libfuse leaves max_threads "unset" as UINT_MAX unless given. */
+		if (cmd.max_threads <= 100000)
+			fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
+		ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
+		fuse_loop_cfg_destroy(loop);
+	}
+handlers:
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+unmount:
+	fuse_unmount(fuse);
+out:
+	if (fuse)
+		fuse_destroy(fuse);
+	bf_registry_close(fsctx.reg);
+	free(cmd.mountpoint);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct bf_options opts = { 0 };
+	int ret;
+
+	if (is_helper(argv[0])) {
+		if (bf_helper_args(argc, argv, &args, &opts) < 0) {
+			fprintf(stderr, "usage: mount.bottlefs SPEC MOUNTPOINT [-sfnv] [-o OPTIONS]\n");
+			fuse_opt_free_args(&args);
+			return 1;
+		}
+	} else {
+		int i;
+
+		/* A copy: libfuse may only append to arguments it allocated. */
+		for (i = 0; i < argc; i++)
+			if (fuse_opt_add_arg(&args, argv[i]) < 0)
+				return 1;
+		if (fuse_opt_add_arg(&args, "-ofsname=bottlefs") < 0)
+			return 1;
+	}
+	/* The kernel checks permission bits: the root is the owner's alone. */
+	if (fuse_opt_add_arg(&args, "-osubtype=bottlefs,default_permissions") < 0 ||
+	    bf_options_parse(&args, &opts) < 0) {
+		if (opts.bad_option[0])
+			fprintf(stderr, "bottlefs: unknown mount option '%s' (see mount.bottlefs(8))\n",
+				opts.bad_option);
+		ret = 1;
+		goto out;
+	}
+	ret = run(&args, &opts);
+out:
+	fuse_opt_free_args(&args);
+	bf_options_free(&opts);
+	return ret;
+}

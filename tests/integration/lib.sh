@@ -1,0 +1,63 @@
+# Shared set-up for the integration tests: a real FUSE mount of bottlefs in
+# a temporary directory, always unmounted and removed on exit.
+set -euo pipefail
+
+: "${BOTTLEFS:?BOTTLEFS must name the bottlefs binary}"
+PY=/usr/bin/python3
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
+	echo "SKIP: needs root and /dev/fuse"
+	exit 77
+fi
+
+TMP=$(mktemp -d /tmp/bottlefs-test.XXXXXX)
+MNT=$TMP/mnt
+STATE=$TMP/state
+mkdir -p "$MNT"
+
+cleanup() {
+	local m
+	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	echo "ok - $*"
+}
+
+# mount_fs [extra bottlefs args...]: mounts on $MNT with state $STATE.
+mount_fs() {
+	"$BOTTLEFS" -o "state=$STATE" "$@" "$MNT" || fail "bottlefs exited $?"
+	mountpoint -q "$MNT" || fail "$MNT is not a mountpoint"
+}
+
+unmount_fs() {
+	umount "$MNT" || fail "umount failed"
+	! mountpoint -q "$MNT" || fail "$MNT still mounted"
+}
+
+# The daemon must survive whatever a test fed it.
+assert_alive() {
+	mountpoint -q "$MNT" || fail "daemon gone: $MNT not mounted"
+	ls "$MNT" >/dev/null || fail "daemon gone: ls $MNT failed"
+}
+
+assert_contains() {  # file-or-text label, haystack, needle
+	case "$2" in
+	*"$3"*) ;;
+	*) fail "$1: expected to contain '$3', got: $2" ;;
+	esac
+}
+
+# A minimal valid manifest.
+manifest() {
+	printf 'agent = "claude"\n%s\n' "${1:-}"
+}
