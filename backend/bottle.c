@@ -77,6 +77,8 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 {
 	const struct bf_manifest *m = &b->manifest;
 	const char *host = b->backend->guest_sidecar_host(b->subnet.proxy);
+	/* The URL buffers outlive the blocks that fill them: vars[] points in. */
+	// cppcheck-suppress variableScope
 	char proxy[64], git_url[64], supervise_url[64];
 	struct bf_env_var *vars;
 	size_t n = 0;

@@ -198,7 +198,6 @@ static void handle_free(struct handle *h)
 static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_info *fi)
 {
 	struct handle *h;
-	int r;
 
 	if (!may_write())
 		return -EACCES;
@@ -208,7 +207,8 @@ static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_inf
 	if (fi->flags & O_TRUNC) {
 		h->dirty = true;
 	} else {
-		r = render(p, &h->buf);
+		int r = render(p, &h->buf);
+
 		if (r < 0) {
 			handle_free(h);
 			return r;

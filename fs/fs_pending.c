@@ -26,11 +26,10 @@ static int find_locked(const char *name)
 bool fs_pending_add(const char *name)
 {
 	bool ok = false;
-	int i;
 
 	pthread_mutex_lock(&lock);
 	if (find_locked(name) < 0) {
-		for (i = 0; i < PENDING_MAX && !ok; i++) {
+		for (int i = 0; i < PENDING_MAX && !ok; i++) {
 			if (!names[i][0]) {
 				strlcpy(names[i], name, sizeof(names[i]));
 				ok = true;

@@ -121,11 +121,11 @@ int bf_options_config(const struct bf_options *opts, struct bf_config *cfg)
 	const char *state = opts->state_dir ? opts->state_dir : DEFAULT_STATE_DIR;
 	const char *backend = opts->backend ? opts->backend : DEFAULT_BACKEND;
 
-	char cwd[2048];
-
 	memset(cfg, 0, sizeof(*cfg));
 	/* The daemon leaves its working directory: anchor a relative path. */
 	if (state[0] != '/') {
+		char cwd[2048];
+
 		if (!getcwd(cwd, sizeof(cwd)))
 			return -errno;
 		if ((size_t)snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/%s", cwd, state) >=

@@ -15,12 +15,34 @@ MNT=$TMP/mnt
 STATE=$TMP/state
 mkdir -p "$MNT"
 
+# Under ASan/UBSan the daemon has no stderr once detached: its reports go
+# to files that cleanup turns into a failure.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TMP/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TMP/sanitizer"
+
+# Waits (up to 5 s) for the daemons of this test to exit after umount.
+wait_daemons() {
+	local _
+	for _ in $(seq 100); do
+		pgrep -f -- "$TMP" >/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 cleanup() {
-	local m
+	local rc=$? m
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
+	wait_daemons || { echo "FAIL: a bottlefs daemon did not exit after umount" >&2; rc=1; }
+	if compgen -G "$TMP/sanitizer.*" >/dev/null; then
+		echo "FAIL: sanitizer reports from the daemon:" >&2
+		cat "$TMP"/sanitizer.* >&2
+		rc=1
+	fi
 	rm -rf "$TMP"
+	exit "$rc"
 }
 trap cleanup EXIT
 

@@ -1,0 +1,11 @@
+#!/bin/bash
+# Installs everything bottlefs needs to build, run and test (Debian 12).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+	build-essential meson ninja-build pkg-config \
+	libfuse3-dev fuse3 libbsd-dev libjson-c-dev libcunit1-dev \
+	clang libclang-rt-14-dev cppcheck \
+	python3 python3-yaml less psmisc procps \
+	runc busybox-static
