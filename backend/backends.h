@@ -9,6 +9,15 @@
 #include "error.h"
 
 struct bf_manifest;
+struct bf_bottle;
+struct bf_run;
+
+/* Where a backend keeps what it makes for one bottle. */
+struct bf_paths {
+	char run_dir[1200];        /* STATE/run/NAME: the bottle's storage */
+	char runtime_root[1200];    /* STATE/runtime: the OCI runtime's state */
+	char log[1200];            /* STATE/run/NAME/log */
+};
 
 struct bf_backend {
 	const char *name;
@@ -21,6 +30,22 @@ struct bf_backend {
 	 * namespace backends, the subnet's proxy address for VMs. `proxy_ip`
 	 * is the per-bottle subnet's .2 address. */
 	const char *(*guest_sidecar_host)(const char *proxy_ip);
+
+	/* Lifecycle; NULL where a backend cannot run guests yet. The bottle
+	 * is not changed: what a backend learns goes into `run`. */
+	/* Launches the guest and returns once it runs. */
+	int (*start)(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
+		     struct bf_error *err);
+	/* Sends a signal to the guest's main process. */
+	int (*signal)(const struct bf_run *run, int sig, struct bf_error *err);
+	/* An fd that polls readable once the guest has ended (the caller
+	 * closes it). Also the re-attach check: -ESRCH if it is gone. */
+	int (*watch)(const struct bf_run *run, struct bf_error *err);
+	/* After the guest ended: records its exit in `run` and frees what
+	 * the runtime kept for it. */
+	int (*collect)(const struct bf_paths *p, struct bf_run *run, struct bf_error *err);
+	/* Removes everything the backend made for a stopped bottle. */
+	int (*destroy)(const struct bf_paths *p, const struct bf_run *run, struct bf_error *err);
 };
 
 extern const struct bf_backend bf_backend_oci;

@@ -8,6 +8,8 @@
 
 #include "buf.h"
 
+#define BF_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 static const char *const state_names[] = {
 	[BF_STATE_PLANNED] = "planned",
 	[BF_STATE_STARTING] = "starting",
@@ -70,6 +72,16 @@ static int format_env(struct bf_bottle *b, const struct bf_env_var *vars, size_t
 	return 0;
 }
 
+static bool manifest_sets(const struct bf_manifest *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->env_len; i++)
+		if (strcmp(m->env[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 /* The guest environment: the manifest's [env] plus the sidecar variables,
  * sorted by name (names are unique: the parser refuses duplicates and the
  * sidecar names are reserved). */
@@ -84,12 +96,17 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 	size_t n = 0;
 	int r;
 
-	vars = calloc(m->env_len + 8, sizeof(*vars));
+	vars = calloc(m->env_len + 10, sizeof(*vars));
 	if (!vars)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	if (m->env_len)
 		memcpy(vars, m->env, m->env_len * sizeof(*vars));
 	n = m->env_len;
+	/* A guest needs a PATH and HOME; the manifest may set its own. */
+	if (!manifest_sets(m, "PATH"))
+		vars[n++] = (struct bf_env_var){ "PATH", BF_DEFAULT_PATH };
+	if (!manifest_sets(m, "HOME"))
+		vars[n++] = (struct bf_env_var){ "HOME", m->workdir };
 	snprintf(proxy, sizeof(proxy), "http://%s:%d", host, BF_PORT_EGRESS);
 	vars[n++] = (struct bf_env_var){ "HTTPS_PROXY", proxy };
 	vars[n++] = (struct bf_env_var){ "HTTP_PROXY", proxy };

@@ -3,6 +3,7 @@
 #ifndef BOTTLEFS_BOTTLE_H
 #define BOTTLEFS_BOTTLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -25,6 +26,19 @@ enum bf_state {
 #define BF_PORT_GIT_GATE 9418
 #define BF_PORT_SUPERVISE 9100
 
+/* What a backend reports about a launched guest; kept for re-attach. */
+struct bf_run {
+	char container_id[96];  /* the runtime's name for the guest */
+	char runtime[16];       /* "runc", "crun", ... */
+	pid_t pid;              /* the guest's main process, host pid */
+	pid_t monitor_pid;      /* the backend's watcher (oci: the shim) */
+	time_t started_at;
+	time_t stopped_at;
+	int exit_code;          /* valid when exit_signal == 0 and stopped */
+	int exit_signal;        /* the signal that ended the guest, or 0 */
+	char reason[256];       /* why it failed or stopped, "" if no reason */
+};
+
 /* What the state store keeps besides the manifest text. */
 struct bf_meta {
 	char identity[80];      /* NAME-xxxxxxxx, stable for the bottle's life */
@@ -33,6 +47,7 @@ struct bf_meta {
 	enum bf_state state;
 	uid_t owner;            /* who wrote the manifest */
 	time_t created_at;
+	struct bf_run run;
 };
 
 struct bf_bottle {
@@ -45,6 +60,7 @@ struct bf_bottle {
 	struct bf_subnet subnet;
 	char **env;             /* sorted KEY=value, with the proxy variables */
 	size_t env_len;
+	bool stop_requested;    /* the guest's end was asked for (stop, restart) */
 };
 
 /* Builds a bottle from manifest text and metadata (meta.backend names the

@@ -7,23 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
-#include "bottle.h"
-#include "errors_log.h"
-#include "state_store.h"
+#include "copy_tree.h"
+#include "registry_internal.h"
 
-struct bf_registry {
-	pthread_mutex_t lock;   /* guards bottles[] and each bottle */
-	struct bf_config cfg;
-	struct bf_store store;
-	struct bf_errors_log errors;
-	struct bf_bottle **bottles;
-	size_t count;
-};
 
 void bf_registry_report(struct bf_registry *reg, const char *who, const char *fmt, ...)
 {
@@ -59,6 +52,61 @@ static void used_octets_locked(struct bf_registry *reg, bool used[256], const ch
 	for (i = 0; i < reg->count; i++)
 		if (!except || strcmp(reg->bottles[i]->name, except) != 0)
 			used[reg->bottles[i]->meta.octet] = true;
+}
+
+struct bf_bottle *bf_registry_find_locked(struct bf_registry *reg, const char *name)
+{
+	return find_locked(reg, name, NULL);
+}
+
+void bf_registry_paths(const struct bf_registry *reg, const char *name, struct bf_paths *p)
+{
+	snprintf(p->run_dir, sizeof(p->run_dir), "%s/run/%s", reg->cfg.state_dir, name);
+	snprintf(p->runtime_root, sizeof(p->runtime_root), "%s/runtime", reg->cfg.state_dir);
+	snprintf(p->log, sizeof(p->log), "%s/run/%s/log", reg->cfg.state_dir, name);
+}
+
+void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b)
+{
+	struct bf_error err = { 0 };
+
+	if (bf_store_save(&reg->store, b->name, b->manifest_text, b->manifest_len, &b->meta, &err) < 0)
+		bf_registry_report(reg, b->name, "%s", err.msg);
+}
+
+void bf_registry_log_event(struct bf_registry *reg, const char *name, const char *fmt, ...)
+{
+	struct bf_paths p;
+	char stamp[32], msg[1024];
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	FILE *f;
+
+	bf_registry_paths(reg, name, &p);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mkdir(p.run_dir, 0700);
+	f = fopen(p.log, "ae");
+	if (!f)
+		return;
+	fprintf(f, "%s bottlefs: %s\n", stamp, msg);
+	fclose(f);
+}
+
+int bf_registry_log_path(struct bf_registry *reg, const char *name, char *out, size_t len)
+{
+	struct bf_paths p;
+
+	if (!bf_registry_exists(reg, name))
+		return -ENOENT;
+	bf_registry_paths(reg, name, &p);
+	if (strlcpy(out, p.log, len) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 static int append_locked(struct bf_registry *reg, struct bf_bottle *b)
@@ -236,6 +284,7 @@ out:
 
 int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_error *err)
 {
+	struct bf_paths paths;
 	struct bf_bottle *b;
 	size_t i;
 	int r;
@@ -251,7 +300,13 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 		bf_registry_report(reg, name, "rmdir: %s", err->msg);
 		goto out;
 	}
-	r = bf_store_remove(&reg->store, name, err);
+	bf_registry_paths(reg, name, &paths);
+	if (b->backend->destroy)
+		r = b->backend->destroy(&paths, &b->meta.run, err);
+	else
+		r = bf_remove_tree(paths.run_dir, err);
+	if (r == 0)
+		r = bf_store_remove(&reg->store, name, err);
 	if (r < 0) {
 		bf_registry_report(reg, name, "rmdir: %s", err->msg);
 		goto out;
@@ -332,6 +387,10 @@ int bf_registry_render(struct bf_registry *reg, const char *name, enum bf_file f
 	case BF_FILE_ENV: r = bf_render_env(b, out); break;
 	case BF_FILE_NETWORK: r = bf_render_network(b, out); break;
 	case BF_FILE_STATUS: r = bf_render_status(b, out); break;
+	case BF_FILE_CTL:
+		bf_buf_printf(out, "%s\n", bf_state_name(b->meta.state));
+		r = bf_buf_finish(out);
+		break;
 	default: r = -ENOENT;
 	}
 	pthread_mutex_unlock(&reg->lock);
@@ -430,7 +489,13 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 	if (!reg)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	pthread_mutex_init(&reg->lock, NULL);
+	pthread_cond_init(&reg->changed, NULL);
 	bf_errors_log_init(&reg->errors);
+	reg->shutdown_fd = eventfd(0, EFD_CLOEXEC);
+	if (reg->shutdown_fd < 0) {
+		r = bf_error_set(err, errno, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	reg->cfg = *cfg;
 	reg->store.dirfd = -1;
 	if (!bf_backend_find(cfg->backend)) {
@@ -441,10 +506,20 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 	r = bf_store_open(cfg->state_dir, &reg->store, err);
 	if (r < 0)
 		goto fail;
+	{
+		char run_dir[sizeof(cfg->state_dir) + 8];
+
+		snprintf(run_dir, sizeof(run_dir), "%s/run", cfg->state_dir);
+		if (mkdir(run_dir, 0700) < 0 && errno != EEXIST) {
+			r = bf_error_set(err, errno, "cannot create %s: %s", run_dir, strerror(errno));
+			goto fail;
+		}
+	}
 	r = bf_store_load(&reg->store, load_record, load_problem, &lc, err);
 	if (r < 0)
 		goto fail;
 	fix_octet_clashes(reg);
+	bf_lifecycle_reattach(reg);
 	*out = reg;
 	return 0;
 fail:
@@ -458,6 +533,7 @@ void bf_registry_close(struct bf_registry *reg)
 
 	if (!reg)
 		return;
+	bf_lifecycle_shutdown(reg);
 	for (i = 0; i < reg->count; i++) {
 		bf_bottle_free(reg->bottles[i]);
 		free(reg->bottles[i]);
@@ -465,6 +541,9 @@ void bf_registry_close(struct bf_registry *reg)
 	free(reg->bottles);
 	bf_store_close(&reg->store);
 	bf_errors_log_destroy(&reg->errors);
+	if (reg->shutdown_fd >= 0)
+		close(reg->shutdown_fd);
+	pthread_cond_destroy(&reg->changed);
 	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }

@@ -11,7 +11,7 @@
 #include "error.h"
 
 struct bf_config {
-	char state_dir[4096];
+	char state_dir[1024];
 	char backend[16];       /* default for manifests without `backend` */
 };
 
@@ -27,6 +27,8 @@ enum bf_file {
 	BF_FILE_ENV,
 	BF_FILE_NETWORK,
 	BF_FILE_STATUS,
+	BF_FILE_CTL,            /* reading ctl: the state word */
+	BF_FILE_LOG,            /* a real file: see bf_registry_log_path */
 };
 
 struct bf_registry;
@@ -52,6 +54,13 @@ void bf_strv_free(char **v);
 /* Renders one generated file of a bottle; -ENOENT if there is none. */
 int bf_registry_render(struct bf_registry *reg, const char *name, enum bf_file file,
 		       struct bf_buf *out);
+/* Runs one control message written to NAME/ctl: start, stop, restart,
+ * kill [SIGNAL]. Blocks until done (start: running; stop: stopped). */
+int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, size_t len,
+		    struct bf_error *err);
+/* The path of a bottle's log file, which the FUSE layer serves as is. */
+int bf_registry_log_path(struct bf_registry *reg, const char *name, char *out, size_t len);
+
 int bf_registry_render_errors(struct bf_registry *reg, struct bf_buf *out);
 int bf_registry_render_backends(struct bf_registry *reg, struct bf_buf *out);
 

@@ -136,6 +136,37 @@ static void status_line(struct bf_buf *out, const char *key, const char *value)
 	bf_buf_putc(out, '\n');
 }
 
+/* What the backend reported, once the bottle has been started. */
+static void render_run(const struct bf_bottle *b, struct bf_buf *out)
+{
+	const struct bf_run *run = &b->meta.run;
+	char when[32];
+
+	if (!run->container_id[0]) {
+		if (run->reason[0])
+			status_line(out, "reason", run->reason);
+		return;
+	}
+	status_line(out, "runtime", run->runtime);
+	status_line(out, "container_id", run->container_id);
+	if (b->meta.state == BF_STATE_RUNNING || b->meta.state == BF_STATE_STOPPING)
+		bf_buf_printf(out, "pid: %d\n", (int)run->pid);
+	if (run->started_at) {
+		format_time(run->started_at, when, sizeof(when));
+		status_line(out, "started_at", when);
+	}
+	if (run->stopped_at) {
+		format_time(run->stopped_at, when, sizeof(when));
+		status_line(out, "stopped_at", when);
+		if (run->exit_signal)
+			bf_buf_printf(out, "exit: killed %d\n", run->exit_signal);
+		else if (run->exit_code >= 0)
+			bf_buf_printf(out, "exit: exited %d\n", run->exit_code);
+	}
+	if (run->reason[0])
+		status_line(out, "reason", run->reason);
+}
+
 int bf_render_status(const struct bf_bottle *b, struct bf_buf *out)
 {
 	const struct bf_manifest *m = &b->manifest;
@@ -152,5 +183,6 @@ int bf_render_status(const struct bf_bottle *b, struct bf_buf *out)
 	status_line(out, "subnet", b->subnet.cidr);
 	status_line(out, "created_at", created);
 	bf_buf_printf(out, "owner_uid: %u\n", (unsigned)b->meta.owner);
+	render_run(b, out);
 	return bf_buf_finish(out);
 }

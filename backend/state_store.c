@@ -57,6 +57,27 @@ void bf_store_close(struct bf_store *s)
 	s->dirfd = -1;
 }
 
+static json_object *run_to_json(const struct bf_run *run)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (json_object_object_add(o, "container_id", json_object_new_string(run->container_id)) ||
+	    json_object_object_add(o, "runtime", json_object_new_string(run->runtime)) ||
+	    json_object_object_add(o, "pid", json_object_new_int64(run->pid)) ||
+	    json_object_object_add(o, "monitor_pid", json_object_new_int64(run->monitor_pid)) ||
+	    json_object_object_add(o, "started_at", json_object_new_int64(run->started_at)) ||
+	    json_object_object_add(o, "stopped_at", json_object_new_int64(run->stopped_at)) ||
+	    json_object_object_add(o, "exit_code", json_object_new_int(run->exit_code)) ||
+	    json_object_object_add(o, "exit_signal", json_object_new_int(run->exit_signal)) ||
+	    json_object_object_add(o, "reason", json_object_new_string(run->reason))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_object *record_to_json(const char *name, const char *text, size_t len,
 				   const struct bf_meta *meta)
 {
@@ -72,7 +93,8 @@ static json_object *record_to_json(const char *name, const char *text, size_t le
 	    json_object_object_add(o, "state", json_object_new_string(bf_state_name(meta->state))) ||
 	    json_object_object_add(o, "owner_uid", json_object_new_int64(meta->owner)) ||
 	    json_object_object_add(o, "created_at", json_object_new_int64(meta->created_at)) ||
-	    json_object_object_add(o, "manifest", json_object_new_string_len(text, (int)len))) {
+	    json_object_object_add(o, "manifest", json_object_new_string_len(text, (int)len)) ||
+	    json_object_object_add(o, "run", run_to_json(&meta->run))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -204,6 +226,44 @@ static bool get_int64(json_object *o, const char *key, int64_t *out)
 	return true;
 }
 
+/* The run section; absent in records of bottles never started. */
+static const char *json_to_run(json_object *record, struct bf_run *run)
+{
+	json_object *o;
+	const char *s;
+	int64_t v[6];
+	size_t i;
+	static const char *const ints[] = {
+		"pid", "monitor_pid", "started_at", "stopped_at", "exit_code", "exit_signal",
+	};
+
+	memset(run, 0, sizeof(*run));
+	if (!json_object_object_get_ex(record, "run", &o))
+		return NULL;
+	if (!json_object_is_type(o, json_type_object))
+		return "run is not an object";
+	for (i = 0; i < 6; i++)
+		if (!get_int64(o, ints[i], &v[i]))
+			return "run: bad or missing number";
+	if (v[0] < 0 || v[0] > INT32_MAX || v[1] < 0 || v[1] > INT32_MAX ||
+	    v[4] < INT32_MIN || v[4] > INT32_MAX || v[5] < 0 || v[5] > 64)
+		return "run: number out of range";
+	run->pid = (pid_t)v[0];
+	run->monitor_pid = (pid_t)v[1];
+	run->started_at = (time_t)v[2];
+	run->stopped_at = (time_t)v[3];
+	run->exit_code = (int)v[4];
+	run->exit_signal = (int)v[5];
+	if (!(s = get_str(o, "container_id")) ||
+	    strlcpy(run->container_id, s, sizeof(run->container_id)) >= sizeof(run->container_id) ||
+	    !(s = get_str(o, "runtime")) ||
+	    strlcpy(run->runtime, s, sizeof(run->runtime)) >= sizeof(run->runtime) ||
+	    !(s = get_str(o, "reason")))
+		return "run: bad or missing text";
+	strlcpy(run->reason, s, sizeof(run->reason));
+	return NULL;
+}
+
 /* Turns a parsed record into metadata; returns a reason on failure. */
 static const char *json_to_meta(json_object *o, const char *name, struct bf_meta *meta,
 				const char **text, size_t *len)
@@ -244,7 +304,7 @@ static const char *json_to_meta(json_object *o, const char *name, struct bf_meta
 		return "missing manifest";
 	*text = json_object_get_string(manifest);
 	*len = (size_t)json_object_get_string_len(manifest);
-	return NULL;
+	return json_to_run(o, &meta->run);
 }
 
 static int load_one(int dirfd, const char *file, bf_store_record_fn record,

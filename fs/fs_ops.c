@@ -21,6 +21,8 @@ enum handle_kind {
 	HANDLE_SNAPSHOT,        /* a generated file, rendered at open */
 	HANDLE_NEW,             /* new/NAME being written */
 	HANDLE_MANIFEST,        /* NAME/manifest opened for writing */
+	HANDLE_CTL,             /* NAME/ctl opened for writing */
+	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
 };
 
 struct handle {
@@ -32,6 +34,7 @@ struct handle {
 	bool created;           /* HANDLE_NEW: the bottle exists now */
 	bool too_big;           /* a write went past the size limit */
 	int result;             /* what the last commit returned */
+	int fd;                 /* HANDLE_LOG */
 };
 
 static struct bf_fs *fs_ctx(void)
@@ -71,6 +74,21 @@ static int render(const struct fs_path *p, struct bf_buf *out)
 	}
 }
 
+/* The log is a real file that grows: its size is the file's. */
+static int log_attr(const struct fs_path *p, struct stat *st)
+{
+	char path[4096];
+	struct stat real;
+	int r = bf_registry_log_path(fs_ctx()->reg, p->name, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = stat(path, &real) == 0 ? real.st_size : 0;
+	return 0;
+}
+
 static void fill_dir(struct stat *st, mode_t mode)
 {
 	st->st_mode = S_IFDIR | mode;
@@ -107,9 +125,12 @@ static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			return -ENOENT;
 		fill_dir(st, 0755);
 		return 0;
+	case NODE_BOTTLE_FILE:
+		if (p.file == BF_FILE_LOG)
+			return log_attr(&p, st);
+		/* fall through */
 	case NODE_ERRORS:
 	case NODE_BACKENDS:
-	case NODE_BOTTLE_FILE:
 		/* Honest sizes: render now and report the length. */
 		r = render(&p, &b);
 		if (r < 0)
@@ -183,6 +204,7 @@ static struct handle *handle_new(enum handle_kind kind, const char *name)
 
 	if (!h)
 		return NULL;
+	h->fd = -1;
 	h->kind = kind;
 	strlcpy(h->name, name, sizeof(h->name));
 	h->who = caller();
@@ -191,6 +213,8 @@ static struct handle *handle_new(enum handle_kind kind, const char *name)
 
 static void handle_free(struct handle *h)
 {
+	if (h->fd >= 0)
+		close(h->fd);
 	bf_buf_free(&h->buf);
 	free(h);
 }
@@ -219,6 +243,45 @@ static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_inf
 	return 0;
 }
 
+static int open_ctl(const struct fs_path *p, struct fuse_file_info *fi)
+{
+	struct handle *h;
+
+	if (!may_write())
+		return -EACCES;
+	if (!bf_registry_exists(fs_ctx()->reg, p->name))
+		return -ENOENT;
+	h = handle_new(HANDLE_CTL, p->name);
+	if (!h)
+		return -ENOMEM;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
+{
+	char path[4096];
+	struct handle *h;
+	int r = bf_registry_log_path(fs_ctx()->reg, p->name, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	h = handle_new(HANDLE_LOG, p->name);
+	if (!h)
+		return -ENOMEM;
+	h->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (h->fd < 0 && errno != ENOENT) {
+		r = -errno;
+		handle_free(h);
+		return r;
+	}
+	fi->fh = (uintptr_t)h;
+	/* No page cache: `tail -f` must see what was appended. */
+	fi->direct_io = 1;
+	return 0;
+}
+
 static int bf_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_path p;
@@ -238,6 +301,10 @@ static int bf_open(const char *path, struct fuse_file_info *fi)
 	case NODE_BOTTLE_FILE:
 		if (p.file == BF_FILE_MANIFEST && writing)
 			return open_manifest_for_write(&p, fi);
+		if (p.file == BF_FILE_CTL && writing)
+			return open_ctl(&p, fi);
+		if (p.file == BF_FILE_LOG)
+			return writing ? -EACCES : open_log(&p, fi);
 		/* fall through */
 	case NODE_ERRORS:
 	case NODE_BACKENDS:
@@ -308,14 +375,28 @@ static int bf_read(const char *path, char *buf, size_t size, off_t off,
 	struct handle *h = handle_of(fi);
 
 	(void)path;
-	if (h->kind == HANDLE_NEW)
+	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL)
 		return -EBADF;
+	if (h->kind == HANDLE_LOG) {
+		ssize_t n = h->fd < 0 ? 0 : pread(h->fd, buf, size, off);
+
+		return n < 0 ? -errno : (int)n;
+	}
 	if (off < 0 || (size_t)off >= h->buf.len)
 		return 0;
 	if (size > h->buf.len - (size_t)off)
 		size = h->buf.len - (size_t)off;
 	memcpy(buf, h->buf.data + off, size);
 	return (int)size;
+}
+
+/* One write is one control message; its error is the write's. */
+static int write_ctl(struct handle *h, const char *data, size_t size)
+{
+	struct bf_error err = { 0 };
+	int r = bf_registry_ctl(fs_ctx()->reg, h->name, data, size, &err);
+
+	return r < 0 ? r : (int)size;
 }
 
 static int bf_write(const char *path, const char *data, size_t size, off_t off,
@@ -326,8 +407,10 @@ static int bf_write(const char *path, const char *data, size_t size, off_t off,
 	size_t end;
 
 	(void)path;
-	if (h->kind == HANDLE_SNAPSHOT)
+	if (h->kind == HANDLE_SNAPSHOT || h->kind == HANDLE_LOG)
 		return -EBADF;
+	if (h->kind == HANDLE_CTL)
+		return write_ctl(h, data, size);
 	if (off < 0 || (size_t)off > BF_MANIFEST_MAX || size > BF_MANIFEST_MAX - (size_t)off) {
 		bf_registry_report(fs_ctx()->reg, h->name, "%s%s%s: manifest is larger than %d bytes",
 				   what, h->name, h->kind == HANDLE_NEW ? "" : "/manifest", BF_MANIFEST_MAX);
@@ -358,7 +441,7 @@ static int bf_flush(const char *path, struct fuse_file_info *fi)
 	const char *text = h->buf.data ? h->buf.data : "";
 
 	(void)path;
-	if (h->kind == HANDLE_SNAPSHOT)
+	if (h->kind != HANDLE_NEW && h->kind != HANDLE_MANIFEST)
 		return 0;
 	if (h->too_big)
 		return -EFBIG;      /* refused and reported by write */
@@ -396,7 +479,7 @@ static int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct handle *h = fi ? handle_of(fi) : NULL;
 
 	(void)path;
-	if (h && h->kind != HANDLE_SNAPSHOT && size == 0) {
+	if (h && (h->kind == HANDLE_NEW || h->kind == HANDLE_MANIFEST) && size == 0) {
 		bf_buf_set_len(&h->buf, 0);
 		h->dirty = true;
 	}

@@ -9,6 +9,8 @@ const struct fs_bottle_file fs_bottle_files[] = {
 	{ "env", BF_FILE_ENV, 0444 },
 	{ "network.yaml", BF_FILE_NETWORK, 0444 },
 	{ "status", BF_FILE_STATUS, 0444 },
+	{ "ctl", BF_FILE_CTL, 0644 },
+	{ "log", BF_FILE_LOG, 0444 },
 	{ NULL, 0, 0 },
 };
 

@@ -12,9 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../backend/oci/oci_shim.h"
 #include "../backend/registry.h"
 #include "../fs/fs.h"
 #include "options.h"
+
+#define DEFAULT_MAX_THREADS 1024
 
 #ifndef BOTTLEFS_VERSION
 #define BOTTLEFS_VERSION "unknown"
@@ -99,9 +102,10 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 			goto handlers;
 		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
 		fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
-		/* libfuse leaves max_threads "unset" as UINT_MAX unless given. */
-		if (cmd.max_threads <= 100000)
-			fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
+		/* A reader blocked on a streaming file holds a worker: allow
+		 * many (libfuse's default is 10) unless max_threads= says. */
+		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads <= 100000 ? cmd.max_threads
+									 : DEFAULT_MAX_THREADS);
 		ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
 		fuse_loop_cfg_destroy(loop);
 	}
@@ -123,6 +127,8 @@ int main(int argc, char **argv)
 	struct bf_options opts = { 0 };
 	int ret;
 
+	if (strcmp(argv[0], BF_OCI_SHIM_NAME) == 0)
+		return bf_oci_shim_main(argc, argv);
 	if (is_helper(argv[0])) {
 		if (bf_helper_args(argc, argv, &args, &opts) < 0) {
 			fprintf(stderr, "usage: mount.bottlefs SPEC MOUNTPOINT [-sfnv] [-o OPTIONS]\n");

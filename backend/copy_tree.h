@@ -1,0 +1,29 @@
+/* Recursive copy of a directory tree (files, directories, symlinks),
+ * used for the filtered /etc of `image = "host"` and the `copy`
+ * workspace snapshot. Special files are skipped. */
+#ifndef BOTTLEFS_COPY_TREE_H
+#define BOTTLEFS_COPY_TREE_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Decides per entry; `rel` is the path relative to the copy's root. */
+typedef bool (*bf_copy_filter_fn)(const char *rel, const struct stat *st);
+
+struct bf_copy_opts {
+	bf_copy_filter_fn keep;     /* NULL: keep everything */
+	bool chown_to;              /* give every copied entry to uid/gid */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Copies src into dst (created, must not exist). */
+int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *opts,
+		 struct bf_error *err);
+/* Removes a tree; ENOENT is success. Does not cross mount points. */
+int bf_remove_tree(const char *path, struct bf_error *err);
+
+#endif

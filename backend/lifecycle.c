@@ -1,0 +1,379 @@
+/* Starting and stopping bottles, and the watcher thread each running
+ * bottle gets: it waits for the guest to end and records how it ended.
+ * Slow work (the runtime, signals, waiting) happens without the registry
+ * lock; a bottle in starting/running/stopping cannot be changed or removed,
+ * which is what keeps it alive meanwhile. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bsd/string.h>
+
+#include "registry_internal.h"
+
+#define KILL_WAIT_SECONDS 10
+
+struct watcher {
+	struct bf_registry *reg;
+	struct bf_bottle *bottle;
+	int fd;
+};
+
+static bool busy(enum bf_state s)
+{
+	return s == BF_STATE_STARTING || s == BF_STATE_RUNNING || s == BF_STATE_STOPPING;
+}
+
+static void describe_exit(const struct bf_run *run, char *out, size_t len)
+{
+	if (run->exit_signal)
+		snprintf(out, len, "killed by signal %d (%s)", run->exit_signal,
+			 strsignal(run->exit_signal));
+	else if (run->exit_code >= 0)
+		snprintf(out, len, "exited %d", run->exit_code);
+	else
+		snprintf(out, len, "ended (%s)", run->reason);
+}
+
+/* Called with the lock held once the guest is gone. */
+static void finish_locked(struct bf_registry *reg, struct bf_bottle *b, const struct bf_run *run)
+{
+	char how[300];
+	bool clean = run->exit_signal == 0 && run->exit_code == 0;
+
+	b->meta.run = *run;
+	describe_exit(run, how, sizeof(how));
+	b->meta.state = b->stop_requested || clean ? BF_STATE_STOPPED : BF_STATE_FAILED;
+	if (b->meta.state == BF_STATE_FAILED && !b->meta.run.reason[0])
+		strlcpy(b->meta.run.reason, how, sizeof(b->meta.run.reason));
+	b->stop_requested = false;
+	bf_registry_save_locked(reg, b);
+	bf_registry_log_event(reg, b->name, "%s: %s", bf_state_name(b->meta.state), how);
+	pthread_cond_broadcast(&reg->changed);
+}
+
+static void *watch_guest(void *arg)
+{
+	struct watcher *w = arg;
+	struct bf_registry *reg = w->reg;
+	struct bf_bottle *b = w->bottle;
+	struct pollfd fds[2] = { { w->fd, POLLIN, 0 }, { reg->shutdown_fd, POLLIN, 0 } };
+	struct bf_error err = { 0 };
+	struct bf_paths paths;
+	struct bf_run run;
+
+	while (poll(fds, 2, -1) < 0 && errno == EINTR)
+		;
+	close(w->fd);
+	pthread_mutex_lock(&reg->lock);
+	if (fds[1].revents) {
+		/* Unmounting: the guest runs on; the next mount re-attaches. */
+		goto out;
+	}
+	run = b->meta.run;
+	bf_registry_paths(reg, b->name, &paths);
+	pthread_mutex_unlock(&reg->lock);
+	b->backend->collect(&paths, &run, &err);
+	pthread_mutex_lock(&reg->lock);
+	finish_locked(reg, b, &run);
+out:
+	reg->watchers--;
+	pthread_cond_broadcast(&reg->changed);
+	pthread_mutex_unlock(&reg->lock);
+	free(w);
+	return NULL;
+}
+
+/* Starts the watcher of a running bottle; lock held. */
+static int watch_locked(struct bf_registry *reg, struct bf_bottle *b, struct bf_error *err)
+{
+	struct watcher *w;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int fd = b->backend->watch(&b->meta.run, err);
+
+	if (fd < 0)
+		return fd;
+	w = malloc(sizeof(*w));
+	if (!w) {
+		close(fd);
+		return bf_error_set(err, ENOMEM, "out of memory");
+	}
+	*w = (struct watcher){ reg, b, fd };
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&thread, &attr, watch_guest, w) != 0) {
+		pthread_attr_destroy(&attr);
+		close(fd);
+		free(w);
+		return bf_error_set(err, EAGAIN, "cannot start a watcher thread");
+	}
+	pthread_attr_destroy(&attr);
+	reg->watchers++;
+	return 0;
+}
+
+static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_error *err)
+{
+	struct bf_paths paths;
+	struct bf_run run;
+	int r;
+
+	if (busy(b->meta.state))
+		return bf_error_set(err, EBUSY, "bottle is %s", bf_state_name(b->meta.state));
+	if (!b->backend->start)
+		return bf_error_set(err, ENOTSUP, "the %s backend cannot run bottles in this version",
+				    b->backend->name);
+	b->meta.state = BF_STATE_STARTING;
+	b->stop_requested = false;
+	bf_registry_save_locked(reg, b);
+	bf_registry_paths(reg, b->name, &paths);
+	pthread_mutex_unlock(&reg->lock);
+	bf_registry_log_event(reg, b->name, "starting (%s backend)", b->backend->name);
+	r = b->backend->start(b, &paths, &run, err);
+	pthread_mutex_lock(&reg->lock);
+	if (r < 0) {
+		b->meta.state = BF_STATE_FAILED;
+		strlcpy(b->meta.run.reason, err->msg, sizeof(b->meta.run.reason));
+		bf_registry_save_locked(reg, b);
+		bf_registry_log_event(reg, b->name, "start failed: %s", err->msg);
+		pthread_cond_broadcast(&reg->changed);
+		return r;
+	}
+	b->meta.run = run;
+	b->meta.state = BF_STATE_RUNNING;
+	bf_registry_save_locked(reg, b);
+	bf_registry_log_event(reg, b->name, "running: %s container %s, pid %d", run.runtime,
+			      run.container_id, (int)run.pid);
+	r = watch_locked(reg, b, err);
+	if (r < 0) {
+		/* It ended before we could watch it: collect it now. */
+		struct bf_error ignored = { 0 };
+
+		b->backend->collect(&paths, &run, &ignored);
+		finish_locked(reg, b, &run);
+		if (r == -ESRCH)
+			r = 0;
+	}
+	pthread_cond_broadcast(&reg->changed);
+	return r;
+}
+
+/* Waits until the bottle leaves `stopping` or the deadline passes. */
+static bool wait_stopped_locked(struct bf_registry *reg, struct bf_bottle *b, long seconds)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += seconds;
+	while (b->meta.state == BF_STATE_STOPPING)
+		if (pthread_cond_timedwait(&reg->changed, &reg->lock, &deadline) == ETIMEDOUT)
+			return b->meta.state != BF_STATE_STOPPING;
+	return true;
+}
+
+static int do_stop(struct bf_registry *reg, struct bf_bottle *b, struct bf_error *err)
+{
+	struct bf_run run;
+
+	if (b->meta.state == BF_STATE_STOPPING)
+		return bf_error_set(err, EBUSY, "bottle is already stopping");
+	if (b->meta.state == BF_STATE_STARTING)
+		return bf_error_set(err, EBUSY, "bottle is starting");
+	if (b->meta.state != BF_STATE_RUNNING)
+		return 0;   /* stopping a stopped bottle is done already */
+	b->meta.state = BF_STATE_STOPPING;
+	b->stop_requested = true;
+	run = b->meta.run;
+	bf_registry_log_event(reg, b->name, "stopping: SIGTERM, SIGKILL after %llds",
+			      b->manifest.stop_timeout);
+	pthread_cond_broadcast(&reg->changed);
+	pthread_mutex_unlock(&reg->lock);
+	b->backend->signal(&run, SIGTERM, NULL);
+	pthread_mutex_lock(&reg->lock);
+	if (wait_stopped_locked(reg, b, b->manifest.stop_timeout))
+		return 0;
+	pthread_mutex_unlock(&reg->lock);
+	b->backend->signal(&run, SIGKILL, NULL);
+	pthread_mutex_lock(&reg->lock);
+	if (wait_stopped_locked(reg, b, KILL_WAIT_SECONDS))
+		return 0;
+	return bf_error_set(err, ETIMEDOUT, "the guest did not end %ds after SIGKILL", KILL_WAIT_SECONDS);
+}
+
+/* "TERM", "SIGTERM", "term" or "15". */
+static int parse_signal(const char *word)
+{
+	const char *name = word;
+	char *end;
+	long v;
+	int i;
+
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	v = strtol(name, &end, 10);
+	if (*name && !*end)
+		return v > 0 && v < NSIG ? (int)v : -1;
+	for (i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+
+		if (abbrev && strcasecmp(abbrev, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int do_kill(struct bf_registry *reg, struct bf_bottle *b, int argc, char **argv,
+		   struct bf_error *err)
+{
+	struct bf_run run;
+	int sig = SIGKILL, r;
+
+	if (argc == 2) {
+		sig = parse_signal(argv[1]);
+		if (sig < 0)
+			return bf_error_set(err, EINVAL, "unknown signal \"%s\"", argv[1]);
+	}
+	if (b->meta.state != BF_STATE_RUNNING && b->meta.state != BF_STATE_STOPPING)
+		return bf_error_set(err, ESRCH, "bottle is %s, not running", bf_state_name(b->meta.state));
+	run = b->meta.run;
+	pthread_mutex_unlock(&reg->lock);
+	bf_registry_log_event(reg, b->name, "kill: signal %d (%s)", sig, strsignal(sig));
+	r = b->backend->signal(&run, sig, err);
+	pthread_mutex_lock(&reg->lock);
+	return r;
+}
+
+static int ctl_start(struct bf_registry *reg, struct bf_bottle *b, int argc, char **argv,
+		     struct bf_error *err)
+{
+	(void)argc;
+	(void)argv;
+	return do_start(reg, b, err);
+}
+
+static int ctl_stop(struct bf_registry *reg, struct bf_bottle *b, int argc, char **argv,
+		    struct bf_error *err)
+{
+	(void)argc;
+	(void)argv;
+	return do_stop(reg, b, err);
+}
+
+static int ctl_restart(struct bf_registry *reg, struct bf_bottle *b, int argc, char **argv,
+		       struct bf_error *err)
+{
+	int r = do_stop(reg, b, err);
+
+	(void)argc;
+	(void)argv;
+	return r < 0 ? r : do_start(reg, b, err);
+}
+
+/* The control messages, after Plan 9's ctl tables: name, arguments. */
+static const struct ctl_command {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(struct bf_registry *, struct bf_bottle *, int, char **, struct bf_error *);
+} ctl_commands[] = {
+	{ "start", 0, 0, ctl_start },
+	{ "stop", 0, 0, ctl_stop },
+	{ "restart", 0, 0, ctl_restart },
+	{ "kill", 0, 1, do_kill },
+};
+
+#define MAX_WORDS 4
+
+int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, size_t len,
+		    struct bf_error *err)
+{
+	char text[256], *words[MAX_WORDS], *save = NULL, *w;
+	const struct ctl_command *cmd = NULL;
+	struct bf_bottle *b;
+	int argc = 0, r;
+	size_t i;
+
+	if (len >= sizeof(text) || memchr(msg, '\0', len))
+		return bf_error_set(err, EINVAL, "control message too long or not text");
+	memcpy(text, msg, len);
+	text[len] = '\0';
+	for (w = strtok_r(text, " \t\n", &save); w && argc < MAX_WORDS; w = strtok_r(NULL, " \t\n", &save))
+		words[argc++] = w;
+	if (argc == 0)
+		return bf_error_set(err, EINVAL, "empty control message");
+	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]) && !cmd; i++)
+		if (strcmp(words[0], ctl_commands[i].name) == 0)
+			cmd = &ctl_commands[i];
+	if (!cmd) {
+		r = bf_error_set(err, EINVAL, "unknown control message \"%s\" (start, stop, restart, kill [SIGNAL])",
+				 words[0]);
+		bf_registry_report(reg, name, "ctl: %s", err->msg);
+		return r;
+	}
+	if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args || w) {
+		r = bf_error_set(err, EINVAL, "bad # args to \"%s\"", cmd->name);
+		bf_registry_report(reg, name, "ctl: %s", err->msg);
+		return r;
+	}
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	r = b ? cmd->run(reg, b, argc, words, err) : bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+	pthread_mutex_unlock(&reg->lock);
+	if (r < 0)
+		bf_registry_report(reg, name, "ctl %s: %s", cmd->name, err->msg);
+	return r;
+}
+
+void bf_lifecycle_reattach(struct bf_registry *reg)
+{
+	size_t i;
+
+	pthread_mutex_lock(&reg->lock);
+	for (i = 0; i < reg->count; i++) {
+		struct bf_bottle *b = reg->bottles[i];
+		struct bf_error err = { 0 };
+		struct bf_paths paths;
+		struct bf_run run;
+
+		if (!busy(b->meta.state))
+			continue;
+		if (b->backend->watch && watch_locked(reg, b, &err) == 0) {
+			b->meta.state = BF_STATE_RUNNING;
+			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)",
+					      b->meta.run.container_id, (int)b->meta.run.pid);
+			continue;
+		}
+		/* Gone while unmounted: collect what is known about its end. */
+		run = b->meta.run;
+		bf_registry_paths(reg, b->name, &paths);
+		if (b->backend->collect)
+			b->backend->collect(&paths, &run, &err);
+		if (run.exit_code < 0 && !run.exit_signal) {
+			snprintf(run.reason, sizeof(run.reason),
+				 "container %s vanished while bottlefs was not mounted", run.container_id);
+			bf_registry_report(reg, b->name, "%s", run.reason);
+		}
+		finish_locked(reg, b, &run);
+	}
+	pthread_mutex_unlock(&reg->lock);
+}
+
+void bf_lifecycle_shutdown(struct bf_registry *reg)
+{
+	uint64_t one = 1;
+
+	if (reg->shutdown_fd < 0)
+		return;
+	if (write(reg->shutdown_fd, &one, sizeof(one)) < 0)
+		return;
+	pthread_mutex_lock(&reg->lock);
+	while (reg->watchers)
+		pthread_cond_wait(&reg->changed, &reg->lock);
+	pthread_mutex_unlock(&reg->lock);
+}

@@ -1,0 +1,16 @@
+/* The per-bottle shim: a small process, detached from the daemon, that
+ * runs `runc run --detach`, becomes the guest's parent (child subreaper),
+ * records its exit status in a file and reaps what the guest leaves. It is
+ * why unmounting or a crash of the daemon neither kills a bottle nor loses
+ * its exit status. The daemon runs it as its own binary under this name. */
+#ifndef BOTTLEFS_OCI_SHIM_H
+#define BOTTLEFS_OCI_SHIM_H
+
+#define BF_OCI_SHIM_NAME "bottlefs-oci-shim"
+
+/* argv: NAME RUNTIME RUNTIME_ROOT BUNDLE CONTAINER_ID PID_FILE EXIT_FILE.
+ * fd 0 is /dev/null, fds 1 and 2 the bottle's log, fd 3 a pipe on which
+ * one line is reported: "running GUEST_PID SHIM_PID" or "failed STATUS". */
+int bf_oci_shim_main(int argc, char **argv);
+
+#endif

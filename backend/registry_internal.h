@@ -1,0 +1,39 @@
+/* The registry's insides, shared by registry.c (bottles and their files)
+ * and lifecycle.c (start, stop, the watchers). */
+#ifndef BOTTLEFS_REGISTRY_INTERNAL_H
+#define BOTTLEFS_REGISTRY_INTERNAL_H
+
+#include <pthread.h>
+
+#include "bottle.h"
+#include "errors_log.h"
+#include "registry.h"
+#include "state_store.h"
+
+struct bf_registry {
+	pthread_mutex_t lock;   /* guards bottles[] and each bottle */
+	pthread_cond_t changed; /* a bottle's state changed; watchers ended */
+	struct bf_config cfg;
+	struct bf_store store;
+	struct bf_errors_log errors;
+	struct bf_bottle **bottles;
+	size_t count;
+	int shutdown_fd;        /* eventfd: watchers leave when it fires */
+	unsigned watchers;      /* running watcher threads */
+};
+
+struct bf_bottle *bf_registry_find_locked(struct bf_registry *reg, const char *name);
+void bf_registry_paths(const struct bf_registry *reg, const char *name, struct bf_paths *p);
+/* Persists a bottle's record; failures go to `errors`. */
+void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b);
+/* Appends a lifecycle event to a bottle's log. */
+void bf_registry_log_event(struct bf_registry *reg, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* lifecycle.c */
+/* Re-attaches to the bottles the state says are running (at open). */
+void bf_lifecycle_reattach(struct bf_registry *reg);
+/* Stops the watchers (at close); the guests keep running. */
+void bf_lifecycle_shutdown(struct bf_registry *reg);
+
+#endif

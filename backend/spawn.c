@@ -1,0 +1,51 @@
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+extern char **environ;
+
+pid_t bf_spawn(char *const argv[], int fd0, int fd1, int fd2, int fd3)
+{
+	return bf_spawn_exe(argv[0], argv, fd0, fd1, fd2, fd3);
+}
+
+pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd2, int fd3)
+{
+	cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int fds[4] = { fd0, fd1, fd2, fd3 };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r, i;
+
+	if (null < 0)
+		return -errno;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -ENOMEM;
+	for (i = 0; i < 4; i++) {
+		if (i == 3 && fds[i] < 0)
+			break;
+		posix_spawn_file_actions_adddup2(&fa, fds[i] >= 0 ? fds[i] : null, i);
+	}
+	r = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return r ? -r : pid;
+}
+
+int bf_spawn_wait(char *const argv[], int out_fd)
+{
+	pid_t pid = bf_spawn(argv, -1, out_fd, out_fd, -1);
+	int status;
+
+	if (pid < 0)
+		return pid;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return status;
+}
