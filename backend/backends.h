@@ -11,6 +11,7 @@
 struct bf_manifest;
 struct bf_bottle;
 struct bf_run;
+struct bf_exec_session;
 
 /* Where a backend keeps what it makes for one bottle. */
 struct bf_paths {
@@ -44,6 +45,9 @@ struct bf_backend {
 	/* After the guest ended: records its exit in `run` and frees what
 	 * the runtime kept for it. */
 	int (*collect)(const struct bf_paths *p, struct bf_run *run, struct bf_error *err);
+	/* Runs CMD in the running guest through the session. */
+	int (*exec)(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
+		    struct bf_error *err);
 	/* Removes everything the backend made for a stopped bottle. */
 	int (*destroy)(const struct bf_paths *p, const struct bf_run *run, struct bf_error *err);
 };

@@ -10,6 +10,7 @@
 
 #include "backends.h"
 #include "buf.h"
+#include "exec_session.h"
 #include "manifest.h"
 #include "subnet.h"
 
@@ -32,6 +33,8 @@ struct bf_run {
 	char runtime[16];       /* "runc", "crun", ... */
 	pid_t pid;              /* the guest's main process, host pid */
 	pid_t monitor_pid;      /* the backend's watcher (oci: the shim) */
+	uid_t guest_uid;        /* the guest user, for exec sessions */
+	gid_t guest_gid;
 	time_t started_at;
 	time_t stopped_at;
 	int exit_code;          /* valid when exit_signal == 0 and stopped */
@@ -61,6 +64,9 @@ struct bf_bottle {
 	char **env;             /* sorted KEY=value, with the proxy variables */
 	size_t env_len;
 	bool stop_requested;    /* the guest's end was asked for (stop, restart) */
+	struct bf_exec_session **sessions;  /* exec/: in creation order */
+	size_t n_sessions;
+	unsigned oneshots;      /* one-shot sessions in flight (not listed) */
 };
 
 /* Builds a bottle from manifest text and metadata (meta.backend names the

@@ -208,7 +208,7 @@ static int do_stop(struct bf_registry *reg, struct bf_bottle *b, struct bf_error
 }
 
 /* "TERM", "SIGTERM", "term" or "15". */
-static int parse_signal(const char *word)
+int bf_signal_parse(const char *word)
 {
 	const char *name = word;
 	char *end;
@@ -236,7 +236,7 @@ static int do_kill(struct bf_registry *reg, struct bf_bottle *b, int argc, char 
 	int sig = SIGKILL, r;
 
 	if (argc == 2) {
-		sig = parse_signal(argv[1]);
+		sig = bf_signal_parse(argv[1]);
 		if (sig < 0)
 			return bf_error_set(err, EINVAL, "unknown signal \"%s\"", argv[1]);
 	}

@@ -300,6 +300,7 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 		bf_registry_report(reg, name, "rmdir: %s", err->msg);
 		goto out;
 	}
+	bf_registry_exec_drop_all_locked(b);
 	bf_registry_paths(reg, name, &paths);
 	if (b->backend->destroy)
 		r = b->backend->destroy(&paths, &b->meta.run, err);
@@ -535,6 +536,7 @@ void bf_registry_close(struct bf_registry *reg)
 		return;
 	bf_lifecycle_shutdown(reg);
 	for (i = 0; i < reg->count; i++) {
+		bf_registry_exec_drop_all_locked(reg->bottles[i]);
 		bf_bottle_free(reg->bottles[i]);
 		free(reg->bottles[i]);
 	}

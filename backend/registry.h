@@ -58,8 +58,26 @@ int bf_registry_render(struct bf_registry *reg, const char *name, enum bf_file f
  * kill [SIGNAL]. Blocks until done (start: running; stop: stopped). */
 int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, size_t len,
 		    struct bf_error *err);
+/* "TERM", "SIGTERM", "term" or "15" -> 15; -1 if not a signal. */
+int bf_signal_parse(const char *word);
 /* The path of a bottle's log file, which the FUSE layer serves as is. */
 int bf_registry_log_path(struct bf_registry *reg, const char *name, char *out, size_t len);
+
+/* exec/ sessions (registry_exec.c). Sessions come back referenced:
+ * release them with bf_exec_unref. */
+struct bf_exec_session;
+int bf_registry_exec_create(struct bf_registry *reg, const char *name, const char *session,
+			    struct bf_error *err);
+int bf_registry_exec_remove(struct bf_registry *reg, const char *name, const char *session,
+			    struct bf_error *err);
+int bf_registry_exec_names(struct bf_registry *reg, const char *name, char ***names);
+struct bf_exec_session *bf_registry_exec_get(struct bf_registry *reg, const char *name,
+					     const char *session);
+int bf_registry_exec_start(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
+			   const char *cmd, size_t len, struct bf_error *err);
+/* An unlisted session for the one-shot form (exec/run). */
+struct bf_exec_session *bf_registry_exec_oneshot(struct bf_registry *reg, const char *name,
+						 struct bf_error *err);
 
 int bf_registry_render_errors(struct bf_registry *reg, struct bf_buf *out);
 int bf_registry_render_backends(struct bf_registry *reg, struct bf_buf *out);

@@ -30,6 +30,9 @@ void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b);
 void bf_registry_log_event(struct bf_registry *reg, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* registry_exec.c: kills and frees a bottle's sessions. */
+void bf_registry_exec_drop_all_locked(struct bf_bottle *b);
+
 /* lifecycle.c */
 /* Re-attaches to the bottles the state says are running (at open). */
 void bf_lifecycle_reattach(struct bf_registry *reg);

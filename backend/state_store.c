@@ -67,6 +67,8 @@ static json_object *run_to_json(const struct bf_run *run)
 	    json_object_object_add(o, "runtime", json_object_new_string(run->runtime)) ||
 	    json_object_object_add(o, "pid", json_object_new_int64(run->pid)) ||
 	    json_object_object_add(o, "monitor_pid", json_object_new_int64(run->monitor_pid)) ||
+	    json_object_object_add(o, "guest_uid", json_object_new_int64(run->guest_uid)) ||
+	    json_object_object_add(o, "guest_gid", json_object_new_int64(run->guest_gid)) ||
 	    json_object_object_add(o, "started_at", json_object_new_int64(run->started_at)) ||
 	    json_object_object_add(o, "stopped_at", json_object_new_int64(run->stopped_at)) ||
 	    json_object_object_add(o, "exit_code", json_object_new_int(run->exit_code)) ||
@@ -231,10 +233,11 @@ static const char *json_to_run(json_object *record, struct bf_run *run)
 {
 	json_object *o;
 	const char *s;
-	int64_t v[6];
+	int64_t v[8];
 	size_t i;
 	static const char *const ints[] = {
 		"pid", "monitor_pid", "started_at", "stopped_at", "exit_code", "exit_signal",
+		"guest_uid", "guest_gid",
 	};
 
 	memset(run, 0, sizeof(*run));
@@ -242,9 +245,15 @@ static const char *json_to_run(json_object *record, struct bf_run *run)
 		return NULL;
 	if (!json_object_is_type(o, json_type_object))
 		return "run is not an object";
-	for (i = 0; i < 6; i++)
-		if (!get_int64(o, ints[i], &v[i]))
+	/* The guest user came later: records without it read as root. */
+	v[6] = v[7] = 0;
+	for (i = 0; i < 8; i++)
+		if (!get_int64(o, ints[i], &v[i]) && i < 6)
 			return "run: bad or missing number";
+	if (v[6] < 0 || v[6] > UINT32_MAX || v[7] < 0 || v[7] > UINT32_MAX)
+		return "run: guest uid or gid out of range";
+	run->guest_uid = (uid_t)v[6];
+	run->guest_gid = (gid_t)v[7];
 	if (v[0] < 0 || v[0] > INT32_MAX || v[1] < 0 || v[1] > INT32_MAX ||
 	    v[4] < INT32_MIN || v[4] > INT32_MAX || v[5] < 0 || v[5] > 64)
 		return "run: number out of range";

@@ -7,6 +7,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "fs_path.h"
 #include "fs_pending.h"
+#include "../backend/exec_session.h"
 
 enum handle_kind {
 	HANDLE_SNAPSHOT,        /* a generated file, rendered at open */
@@ -23,6 +25,7 @@ enum handle_kind {
 	HANDLE_MANIFEST,        /* NAME/manifest opened for writing */
 	HANDLE_CTL,             /* NAME/ctl opened for writing */
 	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
+	HANDLE_SESSION,         /* a file of NAME/exec/S, or NAME/exec/run */
 };
 
 struct handle {
@@ -35,6 +38,11 @@ struct handle {
 	bool too_big;           /* a write went past the size limit */
 	int result;             /* what the last commit returned */
 	int fd;                 /* HANDLE_LOG */
+	struct bf_exec_session *session;    /* HANDLE_SESSION, referenced */
+	enum fs_session_file session_file;
+	bool oneshot;           /* exec/run: the session is this open's own */
+	off_t read_pos;         /* exec/run: reads follow their own position,
+				 * since the command's write moved the file's */
 };
 
 static struct bf_fs *fs_ctx(void)
@@ -89,6 +97,30 @@ static int log_attr(const struct fs_path *p, struct stat *st)
 	return 0;
 }
 
+static void fill_dir(struct stat *st, mode_t mode);
+
+/* Sizes of streams are what has arrived so far; the rest of a session's
+ * files are small texts whose size is not known before reading. */
+static int session_attr(const struct fs_path *p, struct stat *st)
+{
+	struct bf_exec_session *s = bf_registry_exec_get(fs_ctx()->reg, p->name, p->session);
+
+	if (!s)
+		return -ENOENT;
+	if (p->node == NODE_SESSION_DIR) {
+		fill_dir(st, 0755);
+	} else {
+		st->st_mode = S_IFREG | p->mode;
+		st->st_nlink = 1;
+		if (p->session_file == SESSION_STDOUT)
+			st->st_size = bf_exec_size(s, BF_EXEC_STDOUT);
+		else if (p->session_file == SESSION_STDERR)
+			st->st_size = bf_exec_size(s, BF_EXEC_STDERR);
+	}
+	bf_exec_unref(s);
+	return 0;
+}
+
 static void fill_dir(struct stat *st, mode_t mode)
 {
 	st->st_mode = S_IFDIR | mode;
@@ -125,6 +157,20 @@ static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			return -ENOENT;
 		fill_dir(st, 0755);
 		return 0;
+	case NODE_EXEC_DIR:
+		if (!bf_registry_exists(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		fill_dir(st, 0755);
+		return 0;
+	case NODE_EXEC_RUN:
+		if (!bf_registry_exists(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		st->st_mode = S_IFREG | 0600;
+		st->st_nlink = 1;
+		return 0;
+	case NODE_SESSION_DIR:
+	case NODE_SESSION_FILE:
+		return session_attr(&p, st);
 	case NODE_BOTTLE_FILE:
 		if (p.file == BF_FILE_LOG)
 			return log_attr(&p, st);
@@ -157,6 +203,36 @@ static void fill_pending(void *ctx, const char *name)
 	fc->filler(fc->buf, name, NULL, 0, 0);
 }
 
+static int readdir_exec(const struct fs_path *p, void *buf, fuse_fill_dir_t filler)
+{
+	char **names = NULL;
+	size_t i;
+	int r;
+
+	if (p->node == NODE_SESSION_DIR) {
+		struct bf_exec_session *s = bf_registry_exec_get(fs_ctx()->reg, p->name, p->session);
+
+		if (!s)
+			return -ENOENT;
+		bf_exec_unref(s);
+		filler(buf, ".", NULL, 0, 0);
+		filler(buf, "..", NULL, 0, 0);
+		for (i = 0; fs_session_files[i].name; i++)
+			filler(buf, fs_session_files[i].name, NULL, 0, 0);
+		return 0;
+	}
+	r = bf_registry_exec_names(fs_ctx()->reg, p->name, &names);
+	if (r < 0)
+		return r;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	filler(buf, "run", NULL, 0, 0);
+	for (i = 0; names[i]; i++)
+		filler(buf, names[i], NULL, 0, 0);
+	bf_strv_free(names);
+	return 0;
+}
+
 static int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -172,6 +248,8 @@ static int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	fs_path_parse(path, &p);
 	if (p.node == NODE_BOTTLE_DIR && !bf_registry_exists(fs_ctx()->reg, p.name))
 		return -ENOENT;
+	if (p.node == NODE_EXEC_DIR || p.node == NODE_SESSION_DIR)
+		return readdir_exec(&p, buf, filler);
 	if (p.node != NODE_ROOT && p.node != NODE_NEW_DIR && p.node != NODE_BOTTLE_DIR)
 		return -ENOTDIR;
 	filler(buf, ".", NULL, 0, 0);
@@ -194,6 +272,7 @@ static int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	default:
 		for (i = 0; fs_bottle_files[i].name; i++)
 			filler(buf, fs_bottle_files[i].name, NULL, 0, 0);
+		filler(buf, "exec", NULL, 0, 0);
 	}
 	return 0;
 }
@@ -215,6 +294,8 @@ static void handle_free(struct handle *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->session)
+		bf_exec_unref(h->session);
 	bf_buf_free(&h->buf);
 	free(h);
 }
@@ -282,6 +363,72 @@ static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
 	return 0;
 }
 
+static bool interrupted(void)
+{
+	return fuse_interrupted() != 0;
+}
+
+static int open_session_file(const struct fs_path *p, struct fuse_file_info *fi)
+{
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	enum fs_session_file f = p->session_file;
+	struct handle *h;
+	int r = 0;
+
+	if (writing && f != SESSION_CMD && f != SESSION_STDIN && f != SESSION_CTL)
+		return -EACCES;
+	if (!writing && (f == SESSION_STDIN || f == SESSION_CTL))
+		return -EACCES;
+	if (writing && !may_write())
+		return -EACCES;
+	h = handle_new(HANDLE_SESSION, p->name);
+	if (!h)
+		return -ENOMEM;
+	h->session = bf_registry_exec_get(fs_ctx()->reg, p->name, p->session);
+	h->session_file = f;
+	if (!h->session) {
+		handle_free(h);
+		return -ENOENT;
+	}
+	/* Snapshots at open; streams and wait are read as they go. */
+	if (f == SESSION_STATUS)
+		r = bf_exec_status(h->session, false, NULL, &h->buf);
+	else if (f == SESSION_CMD && !writing)
+		r = bf_exec_cmd(h->session, &h->buf);
+	if (r < 0) {
+		handle_free(h);
+		return r;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
+/* exec/run: each open is a session of its own, started by the first write
+ * and read back as output followed by a status line. */
+static int open_oneshot(const struct fs_path *p, struct fuse_file_info *fi)
+{
+	struct bf_error err = { 0 };
+	struct handle *h;
+
+	if (!may_write())
+		return -EACCES;
+	h = handle_new(HANDLE_SESSION, p->name);
+	if (!h)
+		return -ENOMEM;
+	h->session = bf_registry_exec_oneshot(fs_ctx()->reg, p->name, &err);
+	if (!h->session) {
+		handle_free(h);
+		return -(err.code ? err.code : ENOENT);
+	}
+	h->session_file = SESSION_STDOUT;
+	h->oneshot = true;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	return 0;
+}
+
 static int bf_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_path p;
@@ -298,6 +445,13 @@ static int bf_open(const char *path, struct fuse_file_info *fi)
 	case NODE_NEW_FILE:
 		/* Someone else is writing this name right now. */
 		return fs_pending_has(p.name) ? -EBUSY : -ENOENT;
+	case NODE_EXEC_RUN:
+		return open_oneshot(&p, fi);
+	case NODE_SESSION_FILE:
+		return open_session_file(&p, fi);
+	case NODE_EXEC_DIR:
+	case NODE_SESSION_DIR:
+		return -EISDIR;
 	case NODE_BOTTLE_FILE:
 		if (p.file == BF_FILE_MANIFEST && writing)
 			return open_manifest_for_write(&p, fi);
@@ -369,6 +523,39 @@ static int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return 0;
 }
 
+static int read_session(struct handle *h, char *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	switch (h->session_file) {
+	case SESSION_STDOUT:
+	case SESSION_STDERR:
+		n = bf_exec_read(h->session, h->session_file == SESSION_STDOUT ? BF_EXEC_STDOUT
+									 : BF_EXEC_STDERR,
+				 buf, size, h->oneshot ? h->read_pos : off, interrupted);
+		if (n > 0)
+			h->read_pos += n;
+		return (int)n;
+	case SESSION_WAIT:
+		/* Blocks until the command ends, then reads like a file. */
+		if (!h->buf.data) {
+			int r = bf_exec_status(h->session, true, interrupted, &h->buf);
+
+			if (r < 0)
+				return r;
+		}
+		break;
+	default:
+		break;
+	}
+	if (off < 0 || (size_t)off >= h->buf.len)
+		return 0;
+	if (size > h->buf.len - (size_t)off)
+		size = h->buf.len - (size_t)off;
+	memcpy(buf, h->buf.data + off, size);
+	return (int)size;
+}
+
 static int bf_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
@@ -382,6 +569,8 @@ static int bf_read(const char *path, char *buf, size_t size, off_t off,
 
 		return n < 0 ? -errno : (int)n;
 	}
+	if (h->kind == HANDLE_SESSION)
+		return read_session(h, buf, size, off);
 	if (off < 0 || (size_t)off >= h->buf.len)
 		return 0;
 	if (size > h->buf.len - (size_t)off)
@@ -399,6 +588,42 @@ static int write_ctl(struct handle *h, const char *data, size_t size)
 	return r < 0 ? r : (int)size;
 }
 
+static int write_session(struct handle *h, const char *data, size_t size)
+{
+	struct bf_registry *reg = fs_ctx()->reg;
+	struct bf_error err = { 0 };
+	char msg[64], *save = NULL, *word, *arg;
+	int r, sig = SIGKILL;
+
+	switch (h->session_file) {
+	case SESSION_CMD:
+	case SESSION_STDOUT:    /* exec/run */
+		r = bf_registry_exec_start(reg, h->name, h->session, data, size, &err);
+		return r < 0 ? r : (int)size;
+	case SESSION_STDIN:
+		return (int)bf_exec_write_stdin(h->session, data, size);
+	case SESSION_CTL:
+		if (size >= sizeof(msg))
+			return -EINVAL;
+		memcpy(msg, data, size);
+		msg[size] = '\0';
+		word = strtok_r(msg, " \t\n", &save);
+		arg = word ? strtok_r(NULL, " \t\n", &save) : NULL;
+		if (!word || strcmp(word, "kill") != 0 || strtok_r(NULL, " \t\n", &save)) {
+			bf_registry_report(reg, h->name, "exec ctl: unknown control message (kill [SIGNAL])");
+			return -EINVAL;
+		}
+		if (arg && (sig = bf_signal_parse(arg)) < 0) {
+			bf_registry_report(reg, h->name, "exec ctl: unknown signal \"%s\"", arg);
+			return -EINVAL;
+		}
+		r = bf_exec_signal(h->session, sig, &err);
+		return r < 0 ? r : (int)size;
+	default:
+		return -EBADF;
+	}
+}
+
 static int bf_write(const char *path, const char *data, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -411,6 +636,8 @@ static int bf_write(const char *path, const char *data, size_t size, off_t off,
 		return -EBADF;
 	if (h->kind == HANDLE_CTL)
 		return write_ctl(h, data, size);
+	if (h->kind == HANDLE_SESSION)
+		return write_session(h, data, size);
 	if (off < 0 || (size_t)off > BF_MANIFEST_MAX || size > BF_MANIFEST_MAX - (size_t)off) {
 		bf_registry_report(fs_ctx()->reg, h->name, "%s%s%s: manifest is larger than %d bytes",
 				   what, h->name, h->kind == HANDLE_NEW ? "" : "/manifest", BF_MANIFEST_MAX);
@@ -462,6 +689,10 @@ static int bf_release(const char *path, struct fuse_file_info *fi)
 	struct handle *h = handle_of(fi);
 
 	(void)path;
+	if (h->kind == HANDLE_SESSION && h->session_file == SESSION_STDIN)
+		bf_exec_close_stdin(h->session);
+	if (h->oneshot)
+		bf_exec_kill_wait(h->session);
 	if (h->kind == HANDLE_NEW) {
 		if (!h->created && !h->too_big && h->result == 0)
 			bf_registry_report(fs_ctx()->reg, h->name,
@@ -488,9 +719,16 @@ static int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int bf_mkdir(const char *path, mode_t mode)
 {
-	(void)path;
+	struct fs_path p;
+	struct bf_error err = { 0 };
+
 	(void)mode;
-	return -EPERM;      /* bottles are made by writing new/NAME */
+	fs_path_parse(path, &p);
+	if (p.node != NODE_SESSION_DIR)
+		return p.node == NODE_EXEC_RUN ? -EEXIST : -EPERM;  /* bottles come from new/NAME */
+	if (!may_write())
+		return -EACCES;
+	return bf_registry_exec_create(fs_ctx()->reg, p.name, p.session, &err);
 }
 
 static int bf_rmdir(const char *path)
@@ -499,6 +737,11 @@ static int bf_rmdir(const char *path)
 	struct bf_error err = { 0 };
 
 	fs_path_parse(path, &p);
+	if (p.node == NODE_SESSION_DIR) {
+		if (!may_write())
+			return -EACCES;
+		return bf_registry_exec_remove(fs_ctx()->reg, p.name, p.session, &err);
+	}
 	if (p.node != NODE_BOTTLE_DIR)
 		return p.node == NODE_NONE ? -ENOENT : -EPERM;
 	if (!may_write())
@@ -533,6 +776,8 @@ static void *bf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
 	cfg->hard_remove = 1;
+	/* Ctrl-C ends a read blocked on a streaming file. */
+	cfg->intr = 1;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	return fuse_get_context()->private_data;

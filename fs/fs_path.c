@@ -14,6 +14,47 @@ const struct fs_bottle_file fs_bottle_files[] = {
 	{ NULL, 0, 0 },
 };
 
+static int next_component(const char **p, char *out, size_t len);
+
+const struct fs_session_file_def fs_session_files[] = {
+	{ "cmd", SESSION_CMD, 0644 },
+	{ "stdin", SESSION_STDIN, 0200 },
+	{ "stdout", SESSION_STDOUT, 0444 },
+	{ "stderr", SESSION_STDERR, 0444 },
+	{ "status", SESSION_STATUS, 0444 },
+	{ "wait", SESSION_WAIT, 0444 },
+	{ "ctl", SESSION_CTL, 0200 },
+	{ NULL, 0, 0 },
+};
+
+/* NAME/exec/... : the session part of the tree. */
+static void parse_exec(const char *p, struct fs_path *out)
+{
+	char file[16];
+	size_t i;
+
+	if (*p == '\0') {
+		out->node = NODE_EXEC_DIR;
+		return;
+	}
+	if (!next_component(&p, out->session, sizeof(out->session)))
+		return;
+	if (*p == '\0') {
+		out->node = strcmp(out->session, "run") == 0 ? NODE_EXEC_RUN : NODE_SESSION_DIR;
+		return;
+	}
+	if (!next_component(&p, file, sizeof(file)) || *p != '\0')
+		return;
+	for (i = 0; fs_session_files[i].name; i++) {
+		if (strcmp(file, fs_session_files[i].name) == 0) {
+			out->node = NODE_SESSION_FILE;
+			out->session_file = fs_session_files[i].file;
+			out->mode = fs_session_files[i].mode;
+			return;
+		}
+	}
+}
+
 /* Copies the component at *p into out and advances past it; false when
  * it does not fit. */
 static int next_component(const char **p, char *out, size_t len)
@@ -58,7 +99,16 @@ void fs_path_parse(const char *path, struct fs_path *out)
 		}
 		return;
 	}
-	if (!next_component(&p, second, sizeof(second)) || *p != '\0')
+	if (!next_component(&p, second, sizeof(second)))
+		return;
+	if (strcmp(second, "exec") == 0 && strcmp(first, "new") != 0) {
+		strlcpy(out->name, first, sizeof(out->name));
+		parse_exec(p, out);
+		if (out->node == NODE_NONE)
+			out->name[0] = '\0';
+		return;
+	}
+	if (*p != '\0')
 		return;
 	if (strcmp(first, "new") == 0) {
 		out->node = NODE_NEW_FILE;

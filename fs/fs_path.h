@@ -17,13 +17,38 @@ enum fs_node {
 	NODE_BACKENDS,
 	NODE_BOTTLE_DIR,
 	NODE_BOTTLE_FILE,
+	NODE_EXEC_DIR,          /* NAME/exec */
+	NODE_EXEC_RUN,          /* NAME/exec/run: the one-shot form */
+	NODE_SESSION_DIR,       /* NAME/exec/S */
+	NODE_SESSION_FILE,      /* NAME/exec/S/FILE */
 };
+
+enum fs_session_file {
+	SESSION_CMD,
+	SESSION_STDIN,
+	SESSION_STDOUT,
+	SESSION_STDERR,
+	SESSION_STATUS,
+	SESSION_WAIT,
+	SESSION_CTL,
+};
+
+struct fs_session_file_def {
+	const char *name;
+	enum fs_session_file file;
+	mode_t mode;
+};
+
+/* The files of a session directory; NULL-terminated. */
+extern const struct fs_session_file_def fs_session_files[];
 
 struct fs_path {
 	enum fs_node node;
 	char name[BF_NAME_MAX + 1];    /* bottle (or new/) name */
 	enum bf_file file;             /* for NODE_BOTTLE_FILE */
 	mode_t mode;                   /* permission bits of a file */
+	char session[64];              /* for NODE_SESSION_* */
+	enum fs_session_file session_file;
 };
 
 struct fs_bottle_file {

@@ -19,6 +19,7 @@
 #include "../bottle.h"
 #include "../cleanup.h"
 #include "../copy_tree.h"
+#include "../exec_session.h"
 #include "../spawn.h"
 #include "oci_config.h"
 #include "oci_rootfs.h"
@@ -161,6 +162,8 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		return bf_error_set(err, EIO, "%s run failed (exit %ld): see log", runtime_name, code);
 	}
 	run->pid = (pid_t)guest;
+	run->guest_uid = user.uid;
+	run->guest_gid = user.gid;
 	run->monitor_pid = (pid_t)shim;
 	run->started_at = time(NULL);
 	return 0;
@@ -243,6 +246,22 @@ static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_e
 	return 0;
 }
 
+/* Joins the guest's namespaces and cgroups directly: see nsexec.h. */
+static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
+		    struct bf_error *err)
+{
+	const struct bf_nsexec how = {
+		.target = b->meta.run.pid,
+		.cmd = cmd,
+		.env = b->env,
+		.workdir = b->manifest.workdir,
+		.uid = b->meta.run.guest_uid,
+		.gid = b->meta.run.guest_gid,
+	};
+
+	return bf_exec_start(s, &how, err);
+}
+
 static int oci_destroy(const struct bf_paths *p, const struct bf_run *run, struct bf_error *err)
 {
 	runtime_delete(run, p, -1);
@@ -258,5 +277,6 @@ const struct bf_backend bf_backend_oci = {
 	.signal = oci_signal,
 	.watch = oci_watch,
 	.collect = oci_collect,
+	.exec = oci_exec,
 	.destroy = oci_destroy,
 };

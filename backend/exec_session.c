@@ -1,0 +1,514 @@
+#include "exec_session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bsd/string.h>
+
+#include "cleanup.h"
+
+#define KILL_WAIT_MS 5000
+#define WAIT_SLICE_MS 100
+
+enum session_state { SESSION_NEW, SESSION_RUNNING, SESSION_ENDED, SESSION_FAILED };
+
+struct stream {
+	int file;               /* unlinked file holding everything read */
+	off_t len;
+	bool closed;            /* the command's end of the pipe is closed */
+	char last;              /* the last byte, for the one-shot status line */
+};
+
+struct bf_exec_session {
+	char name[64];
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int refs;
+	bool combined;
+	enum session_state state;
+	char *cmd;
+	char reason[256];
+	int wait_status;
+	pid_t helper;
+	pid_t guest;            /* host pid of the command */
+	int stdin_fd;
+	struct stream streams[2];
+};
+
+static int open_storage(const char *dir, struct bf_error *err)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return bf_error_set(err, errno, "cannot store output in %s: %s", dir, strerror(errno));
+	return fd;
+}
+
+int bf_exec_new(const char *name, const char *dir, bool combined,
+		struct bf_exec_session **out, struct bf_error *err)
+{
+	struct bf_exec_session *s = calloc(1, sizeof(*s));
+	int i;
+
+	if (!s)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	strlcpy(s->name, name, sizeof(s->name));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	s->refs = 1;
+	s->combined = combined;
+	s->stdin_fd = -1;
+	for (i = 0; i < 2; i++) {
+		s->streams[i].file = open_storage(dir, err);
+		if (s->streams[i].file < 0) {
+			bf_exec_unref(s);
+			return -err->code;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+const char *bf_exec_name(const struct bf_exec_session *s)
+{
+	return s->name;
+}
+
+void bf_exec_ref(struct bf_exec_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->refs++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void bf_exec_unref(struct bf_exec_session *s)
+{
+	int i, left;
+
+	pthread_mutex_lock(&s->lock);
+	left = --s->refs;
+	pthread_mutex_unlock(&s->lock);
+	if (left)
+		return;
+	for (i = 0; i < 2; i++)
+		if (s->streams[i].file > 0)
+			close(s->streams[i].file);
+	if (s->stdin_fd >= 0)
+		close(s->stdin_fd);
+	free(s->cmd);
+	pthread_cond_destroy(&s->changed);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+struct pump {
+	struct bf_exec_session *s;
+	int pipes[2];           /* stdout, stderr read ends (-1 if none) */
+	int report;             /* helper's report pipe: the wait status */
+};
+
+static void append(struct bf_exec_session *s, int which, const char *data, size_t n)
+{
+	struct stream *st = &s->streams[which];
+
+	pthread_mutex_lock(&s->lock);
+	if (pwrite(st->file, data, n, st->len) == (ssize_t)n) {
+		st->len += (off_t)n;
+		st->last = data[n - 1];
+	}
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Moves the command's output into the session's files as it comes, and
+ * learns its end from the helper. One thread per session: sessions are few
+ * and this keeps each stream's order without any shared loop. */
+static void *pump_output(void *arg)
+{
+	struct pump *p = arg;
+	struct bf_exec_session *s = p->s;
+	struct pollfd fds[3];
+	char buf[65536];
+	int status = 0, open_fds = 3, i;
+	bool have_status = false;
+
+	for (i = 0; i < 2; i++)
+		fds[i] = (struct pollfd){ p->pipes[i], POLLIN, 0 };
+	fds[2] = (struct pollfd){ p->report, POLLIN, 0 };
+	for (i = 0; i < 3; i++)
+		if (fds[i].fd < 0)
+			open_fds--;
+	while (open_fds > 0) {
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 3; i++) {
+			ssize_t n;
+
+			if (fds[i].fd < 0 || !fds[i].revents)
+				continue;
+			if (i < 2)
+				n = read(fds[i].fd, buf, sizeof(buf));
+			else
+				n = read(fds[i].fd, &status, sizeof(status));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n > 0 && i < 2) {
+				append(s, i, buf, (size_t)n);
+				continue;
+			}
+			if (n == (ssize_t)sizeof(status) && i == 2)
+				have_status = true;
+			close(fds[i].fd);
+			fds[i].fd = -1;
+			open_fds--;
+			if (i < 2) {
+				pthread_mutex_lock(&s->lock);
+				s->streams[i].closed = true;
+				pthread_cond_broadcast(&s->changed);
+				pthread_mutex_unlock(&s->lock);
+			}
+		}
+	}
+	while (waitpid(s->helper, NULL, 0) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&s->lock);
+	s->streams[0].closed = s->streams[1].closed = true;
+	if (have_status) {
+		s->wait_status = status;
+		s->state = SESSION_ENDED;
+	} else {
+		s->state = SESSION_FAILED;
+		strlcpy(s->reason, "the helper that joined the guest died", sizeof(s->reason));
+	}
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	free(p);
+	bf_exec_unref(s);
+	return NULL;
+}
+
+static void close_pair(int fds[2])
+{
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	fds[0] = fds[1] = -1;
+}
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : (ssize_t)got;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int fail_start(struct bf_exec_session *s, int r, const char *reason, struct bf_error *err)
+{
+	pthread_mutex_lock(&s->lock);
+	s->state = SESSION_FAILED;
+	strlcpy(s->reason, reason, sizeof(s->reason));
+	s->streams[0].closed = s->streams[1].closed = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	return bf_error_set(err, -r, "%s", reason);
+}
+
+int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
+		  struct bf_error *err)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, report[2] = { -1, -1 };
+	struct bf_nsexec x = *how;
+	struct pump *p = NULL;
+	pthread_attr_t attr;
+	pthread_t thread;
+	pid_t guest = 0;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state != SESSION_NEW) {
+		pthread_mutex_unlock(&s->lock);
+		return bf_error_set(err, EBUSY, "session %s was started already", s->name);
+	}
+	s->state = SESSION_RUNNING;
+	s->cmd = strdup(how->cmd);
+	pthread_mutex_unlock(&s->lock);
+	if (!s->cmd || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    (!s->combined && pipe2(errp, O_CLOEXEC) < 0) || pipe2(report, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	x.stdin_fd = in[0];
+	x.stdout_fd = out[1];
+	x.stderr_fd = s->combined ? out[1] : errp[1];
+	s->helper = bf_nsexec_spawn(&x, report[1], err);
+	if (s->helper < 0) {
+		r = s->helper;
+		close_pair(in);
+		close_pair(out);
+		close_pair(errp);
+		close_pair(report);
+		return fail_start(s, r, err->msg, err);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	close(report[1]);
+	in[0] = out[1] = errp[1] = report[1] = -1;
+	s->stdin_fd = in[1];
+	if (read_full(report[0], &guest, sizeof(guest)) != (ssize_t)sizeof(guest)) {
+		r = -ESRCH;
+		waitpid(s->helper, NULL, 0);
+		close(out[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		close(report[0]);
+		return fail_start(s, r, "could not enter the guest (did it stop?)", err);
+	}
+	p = malloc(sizeof(*p));
+	if (!p) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*p = (struct pump){ s, { out[0], errp[0] }, report[0] };
+	pthread_mutex_lock(&s->lock);
+	s->guest = guest;
+	s->refs++;      /* the pump's */
+	pthread_mutex_unlock(&s->lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	r = pthread_create(&thread, &attr, pump_output, p);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		/* Without a pump nobody would see it end: take it down. */
+		kill(guest, SIGKILL);
+		waitpid(s->helper, NULL, 0);
+		free(p);
+		bf_exec_unref(s);
+		return fail_start(s, -EAGAIN, "cannot start an output thread", err);
+	}
+	return 0;
+fail:
+	close_pair(in);
+	close_pair(out);
+	close_pair(errp);
+	close_pair(report);
+	return fail_start(s, r, strerror(-r), err);
+}
+
+bool bf_exec_started(struct bf_exec_session *s)
+{
+	bool started;
+
+	pthread_mutex_lock(&s->lock);
+	started = s->state != SESSION_NEW;
+	pthread_mutex_unlock(&s->lock);
+	return started;
+}
+
+bool bf_exec_running(struct bf_exec_session *s)
+{
+	bool running;
+
+	pthread_mutex_lock(&s->lock);
+	running = s->state == SESSION_RUNNING;
+	pthread_mutex_unlock(&s->lock);
+	return running;
+}
+
+static void status_text_locked(struct bf_exec_session *s, char *out, size_t len)
+{
+	switch (s->state) {
+	case SESSION_NEW:
+		snprintf(out, len, "new\n");
+		break;
+	case SESSION_RUNNING:
+		snprintf(out, len, "running\n");
+		break;
+	case SESSION_FAILED:
+		snprintf(out, len, "failed: %s\n", s->reason);
+		break;
+	default:
+		if (WIFSIGNALED(s->wait_status))
+			snprintf(out, len, "killed %d\n", WTERMSIG(s->wait_status));
+		else
+			snprintf(out, len, "exited %d\n", WEXITSTATUS(s->wait_status));
+	}
+}
+
+static bool ended_locked(const struct bf_exec_session *s)
+{
+	return s->state == SESSION_ENDED || s->state == SESSION_FAILED;
+}
+
+/* One bounded wait on the session's condition; false once interrupted. */
+static bool wait_slice_locked(struct bf_exec_session *s, bool (*interrupted)(void))
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += WAIT_SLICE_MS * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->changed, &s->lock, &deadline);
+	return !(interrupted && interrupted());
+}
+
+ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char *buf,
+		     size_t size, off_t off, bool (*interrupted)(void))
+{
+	struct stream *st = &s->streams[stream];
+	ssize_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (off < st->len) {
+			size_t want = (size_t)(st->len - off) < size ? (size_t)(st->len - off) : size;
+
+			n = pread(st->file, buf, want, off);
+			if (n < 0)
+				n = -errno;
+			break;
+		}
+		if (st->closed && (!s->combined || ended_locked(s))) {
+			if (s->combined) {
+				/* The one-shot form ends with its status line. */
+				char line[300], text[320];
+				size_t len, skip = (size_t)(off - st->len);
+
+				status_text_locked(s, line, sizeof(line));
+				snprintf(text, sizeof(text), "%s%s",
+					 st->len && st->last != '\n' ? "\n" : "", line);
+				len = strlen(text);
+				if (skip < len) {
+					n = (ssize_t)((len - skip) < size ? len - skip : size);
+					memcpy(buf, text + skip, (size_t)n);
+				}
+			}
+			break;
+		}
+		if (!wait_slice_locked(s, interrupted)) {
+			n = -EINTR;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+off_t bf_exec_size(struct bf_exec_session *s, enum bf_exec_stream stream)
+{
+	off_t len;
+
+	pthread_mutex_lock(&s->lock);
+	len = s->streams[stream].len;
+	pthread_mutex_unlock(&s->lock);
+	return len;
+}
+
+ssize_t bf_exec_write_stdin(struct bf_exec_session *s, const char *data, size_t len)
+{
+	int fd;
+	ssize_t n;
+
+	pthread_mutex_lock(&s->lock);
+	fd = s->stdin_fd >= 0 ? dup(s->stdin_fd) : -1;
+	pthread_mutex_unlock(&s->lock);
+	if (fd < 0)
+		return -EPIPE;
+	n = write(fd, data, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+void bf_exec_close_stdin(struct bf_exec_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->stdin_fd >= 0)
+		close(s->stdin_fd);
+	s->stdin_fd = -1;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int bf_exec_signal(struct bf_exec_session *s, int sig, struct bf_error *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state != SESSION_RUNNING || s->guest <= 0)
+		r = bf_error_set(err, ESRCH, "session %s is not running", s->name);
+	else if (kill(s->guest, sig) < 0)
+		r = bf_error_set(err, errno, "kill: %s", strerror(errno));
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void bf_exec_kill_wait(struct bf_exec_session *s)
+{
+	int waited = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state == SESSION_RUNNING && s->guest > 0)
+		kill(s->guest, SIGKILL);
+	while (s->state == SESSION_RUNNING && waited < KILL_WAIT_MS) {
+		wait_slice_locked(s, NULL);
+		waited += WAIT_SLICE_MS;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int bf_exec_status(struct bf_exec_session *s, bool wait, bool (*interrupted)(void),
+		   struct bf_buf *out)
+{
+	char line[300];
+
+	pthread_mutex_lock(&s->lock);
+	while (wait && !ended_locked(s)) {
+		if (!wait_slice_locked(s, interrupted)) {
+			pthread_mutex_unlock(&s->lock);
+			return -EINTR;
+		}
+	}
+	status_text_locked(s, line, sizeof(line));
+	pthread_mutex_unlock(&s->lock);
+	bf_buf_puts(out, line);
+	return bf_buf_finish(out);
+}
+
+int bf_exec_cmd(struct bf_exec_session *s, struct bf_buf *out)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->cmd) {
+		bf_buf_puts(out, s->cmd);
+		bf_buf_putc(out, '\n');
+	}
+	pthread_mutex_unlock(&s->lock);
+	return bf_buf_finish(out);
+}

@@ -1,0 +1,58 @@
+/* Command sessions in a running bottle (NAME/exec/S), after Plan 9's
+ * /cmd: a session is made empty, started once with a command, streams its
+ * stdout and stderr (kept in unlinked files, so memory stays flat however
+ * much a command prints), takes stdin until it is closed, and ends with a
+ * status: "exited N" or "killed SIG". */
+#ifndef BOTTLEFS_EXEC_SESSION_H
+#define BOTTLEFS_EXEC_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "error.h"
+#include "nsexec.h"
+
+enum bf_exec_stream {
+	BF_EXEC_STDOUT,
+	BF_EXEC_STDERR,
+};
+
+struct bf_exec_session;
+
+/* A new, unstarted session; storage for its output goes in `dir`.
+ * `combined`: stderr goes to the stdout stream (the one-shot form). */
+int bf_exec_new(const char *name, const char *dir, bool combined,
+		struct bf_exec_session **out, struct bf_error *err);
+void bf_exec_ref(struct bf_exec_session *s);
+void bf_exec_unref(struct bf_exec_session *s);
+const char *bf_exec_name(const struct bf_exec_session *s);
+
+/* Starts the command; returns once it runs (or could not be started). */
+int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
+		  struct bf_error *err);
+bool bf_exec_started(struct bf_exec_session *s);
+bool bf_exec_running(struct bf_exec_session *s);
+
+/* Reads at `off`; blocks while the command may still write there.
+ * `interrupted` is polled while waiting (-EINTR when it says so). For the
+ * combined stream, the status line follows the output. */
+ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char *buf,
+		     size_t size, off_t off, bool (*interrupted)(void));
+off_t bf_exec_size(struct bf_exec_session *s, enum bf_exec_stream stream);
+
+ssize_t bf_exec_write_stdin(struct bf_exec_session *s, const char *data, size_t len);
+void bf_exec_close_stdin(struct bf_exec_session *s);
+
+int bf_exec_signal(struct bf_exec_session *s, int sig, struct bf_error *err);
+/* Kills a running command and waits (bounded) for its end. */
+void bf_exec_kill_wait(struct bf_exec_session *s);
+
+/* "new", "running", "exited N", "killed SIG" or "failed: REASON", and a
+ * newline. With `wait`, blocks until the command has ended. */
+int bf_exec_status(struct bf_exec_session *s, bool wait, bool (*interrupted)(void),
+		   struct bf_buf *out);
+/* The command, and a newline; empty before it is started. */
+int bf_exec_cmd(struct bf_exec_session *s, struct bf_buf *out);
+
+#endif

@@ -1,0 +1,261 @@
+#include "nsexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define MAX_CGROUPS 16
+
+/* Namespaces to join, in order: the mount namespace last, since joining
+ * it changes what /proc paths mean. */
+static const struct {
+	const char *name;
+	int type;
+} namespaces[] = {
+	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+	{ "cgroup", CLONE_NEWCGROUP }, { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
+};
+
+#define N_NS (sizeof(namespaces) / sizeof(namespaces[0]))
+
+struct prepared {
+	int ns[N_NS];
+	int root;
+	int cgroups[MAX_CGROUPS];   /* open cgroup.procs files */
+	size_t n_cgroups;
+};
+
+static void prepared_close(struct prepared *p)
+{
+	size_t i;
+
+	for (i = 0; i < N_NS; i++)
+		if (p->ns[i] >= 0)
+			close(p->ns[i]);
+	for (i = 0; i < p->n_cgroups; i++)
+		close(p->cgroups[i]);
+	if (p->root >= 0)
+		close(p->root);
+}
+
+static bool has_all_controllers(const char *superopts, const char *controllers)
+{
+	char want[256], have[600], *save = NULL, *c;
+
+	snprintf(want, sizeof(want), "%s", controllers);
+	snprintf(have, sizeof(have), ",%s,", superopts);
+	for (c = strtok_r(want, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		char needle[300];
+
+		snprintf(needle, sizeof(needle), ",%s,", c);
+		if (!strstr(have, needle))
+			return false;
+	}
+	return true;
+}
+
+/* Finds where the hierarchy holding `controllers` ("" for cgroup2) is
+ * mounted, from our mountinfo: "... ROOT MOUNTPOINT ... - TYPE SRC OPTS". */
+static int cgroup_dir(const char *controllers, const char *path, char *out, size_t len)
+{
+	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char root[1024], mnt[1024], type[64], opts[512];
+		const char *dash = strstr(line, " - ");
+		size_t rl;
+
+		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %511s", type, opts) != 2)
+			continue;
+		if (*controllers ? strcmp(type, "cgroup") != 0 || !has_all_controllers(opts, controllers)
+				 : strcmp(type, "cgroup2") != 0)
+			continue;
+		rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+		if (strncmp(path, root, rl) != 0)
+			continue;
+		snprintf(out, len, "%s%s/cgroup.procs", mnt, path + rl);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Opens the cgroup.procs of every hierarchy the target is in, so that the
+ * child can join them with a write of "0" (itself) before it execs. */
+static int open_cgroups(pid_t target, struct prepared *p, struct bf_error *err)
+{
+	char path[64], line[2048];
+	cleanup_fclose FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)target);
+	f = fopen(path, "re");
+	if (!f)
+		return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f) && p->n_cgroups < MAX_CGROUPS) {
+		char *controllers = strchr(line, ':'), *cgpath, procs[4096];
+		int fd;
+
+		if (!controllers || !(cgpath = strchr(++controllers, ':')))
+			continue;
+		*cgpath++ = '\0';
+		cgpath[strcspn(cgpath, "\n")] = '\0';
+		if (cgroup_dir(controllers, cgpath, procs, sizeof(procs)) < 0)
+			continue;   /* a hierarchy we cannot see cannot hold us either */
+		fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		p->cgroups[p->n_cgroups++] = fd;
+	}
+	return 0;
+}
+
+static int prepare(pid_t target, struct prepared *p, struct bf_error *err)
+{
+	char path[64];
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < N_NS; i++)
+		p->ns[i] = -1;
+	p->root = -1;
+	for (i = 0; i < N_NS; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)target, namespaces[i].name);
+		p->ns[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (p->ns[i] < 0)
+			return bf_error_set(err, errno == ENOENT ? ESRCH : errno, "%s: %s", path,
+					    strerror(errno));
+	}
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)target);
+	p->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->root < 0)
+		return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	return open_cgroups(target, p, err);
+}
+
+/* From here on only async-signal-safe calls: we forked a threaded daemon. */
+static void write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Root in a guest keeps only the capabilities the runtime gives it too
+ * (oci_config.c's list); everything else leaves the bounding set. */
+static const uint64_t root_caps =
+	1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_FOWNER |
+	1ULL << CAP_FSETID | 1ULL << CAP_KILL | 1ULL << CAP_SETGID | 1ULL << CAP_SETUID |
+	1ULL << CAP_SETPCAP | 1ULL << CAP_NET_BIND_SERVICE;
+
+static int reduce_root_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	for (cap = 0; cap < 64; cap++)
+		if (!(root_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return -1;
+	data[0].effective = data[0].permitted = (uint32_t)root_caps;
+	data[1].effective = data[1].permitted = (uint32_t)(root_caps >> 32);
+	data[0].inheritable = data[1].inheritable = 0;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static void run_command(const struct bf_nsexec *x)
+{
+	char *const argv[] = { "sh", "-c", (char *)x->cmd, NULL };
+	int fds[3] = { x->stdin_fd, x->stdout_fd, x->stderr_fd }, i;
+
+	for (i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			_exit(126);
+	if (chdir(x->workdir) < 0 && chdir("/") < 0)
+		_exit(126);
+	if (setgroups(0, NULL) < 0 || setresgid(x->gid, x->gid, x->gid) < 0 ||
+	    setresuid(x->uid, x->uid, x->uid) < 0)
+		_exit(126);
+	if (x->uid == 0 && reduce_root_caps() < 0)
+		_exit(126);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(126);
+	signal(SIGPIPE, SIG_DFL);
+	execve("/bin/sh", argv, x->env);
+	_exit(127);
+}
+
+static void helper(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
+{
+	sigset_t none;
+	pid_t pid;
+	size_t i;
+	int status;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 0; i < p->n_cgroups; i++)
+		write_all(p->cgroups[i], "0\n", 2);
+	for (i = 0; i < N_NS; i++)
+		if (setns(p->ns[i], namespaces[i].type) < 0)
+			_exit(125);
+	if (fchdir(p->root) < 0 || chroot(".") < 0)
+		_exit(125);
+	pid = fork();   /* the pid namespace applies to our children only */
+	if (pid < 0)
+		_exit(125);
+	if (pid == 0)
+		run_command(x);
+	write_all(report_fd, &pid, sizeof(pid));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(125);
+	write_all(report_fd, &status, sizeof(status));
+	_exit(0);
+}
+
+pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err)
+{
+	struct prepared p;
+	pid_t pid;
+	int r;
+
+	r = prepare(x->target, &p, err);
+	if (r < 0) {
+		prepared_close(&p);
+		return r;
+	}
+	pid = fork();
+	if (pid == 0)
+		helper(x, &p, report_fd);
+	r = pid < 0 ? bf_error_set(err, errno, "fork: %s", strerror(errno)) : pid;
+	prepared_close(&p);
+	return r;
+}

@@ -1,0 +1,212 @@
+/* The exec/ directory of each bottle: sessions live in the bottle, are
+ * found under the registry lock and used outside it through a reference. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <bsd/stdlib.h>
+
+#include "registry_internal.h"
+
+static bool session_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	/* "run" is the one-shot file. */
+	if (n == 0 || n > 63 || name[0] == '.' || name[0] == '-' || strcmp(name, "run") == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return false;
+	return true;
+}
+
+static size_t find_session_locked(struct bf_bottle *b, const char *session)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_sessions; i++)
+		if (strcmp(bf_exec_name(b->sessions[i]), session) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Output is kept in unlinked files in the bottle's storage. */
+static int new_session_locked(struct bf_registry *reg, struct bf_bottle *b, const char *session,
+			      bool combined, struct bf_exec_session **out, struct bf_error *err)
+{
+	struct bf_paths paths;
+
+	bf_registry_paths(reg, b->name, &paths);
+	if (mkdir(paths.run_dir, 0700) < 0 && errno != EEXIST)
+		return bf_error_set(err, errno, "mkdir %s: %s", paths.run_dir, strerror(errno));
+	return bf_exec_new(session, paths.run_dir, combined, out, err);
+}
+
+int bf_registry_exec_create(struct bf_registry *reg, const char *name, const char *session,
+			    struct bf_error *err)
+{
+	struct bf_exec_session *s, **v;
+	struct bf_bottle *b;
+	int r = 0;
+
+	if (!session_name_valid(session)) {
+		r = bf_error_set(err, EINVAL, "bad session name \"%s\": use 1-63 of [A-Za-z0-9_.-]", session);
+		bf_registry_report(reg, name, "exec: %s", err->msg);
+		return r;
+	}
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (!b)
+		r = bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+	else if (find_session_locked(b, session) != SIZE_MAX)
+		r = bf_error_set(err, EEXIST, "session %s exists", session);
+	else if ((r = new_session_locked(reg, b, session, false, &s, err)) == 0) {
+		v = reallocarray(b->sessions, b->n_sessions + 1, sizeof(*v));
+		if (!v) {
+			bf_exec_unref(s);
+			r = bf_error_set(err, ENOMEM, "out of memory");
+		} else {
+			b->sessions = v;
+			b->sessions[b->n_sessions++] = s;
+		}
+	}
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+struct bf_exec_session *bf_registry_exec_get(struct bf_registry *reg, const char *name,
+					     const char *session)
+{
+	struct bf_exec_session *s = NULL;
+	struct bf_bottle *b;
+	size_t i;
+
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (b && (i = find_session_locked(b, session)) != SIZE_MAX) {
+		s = b->sessions[i];
+		bf_exec_ref(s);
+	}
+	pthread_mutex_unlock(&reg->lock);
+	return s;
+}
+
+int bf_registry_exec_names(struct bf_registry *reg, const char *name, char ***names)
+{
+	struct bf_bottle *b;
+	char **v = NULL;
+	size_t i;
+	int r = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (!b)
+		r = -ENOENT;
+	else if (!(v = calloc(b->n_sessions + 1, sizeof(*v))))
+		r = -ENOMEM;
+	for (i = 0; r == 0 && i < b->n_sessions; i++) {
+		v[i] = strdup(bf_exec_name(b->sessions[i]));
+		if (!v[i])
+			r = -ENOMEM;
+	}
+	pthread_mutex_unlock(&reg->lock);
+	if (r < 0) {
+		bf_strv_free(v);
+		return r;
+	}
+	*names = v;
+	return 0;
+}
+
+/* Strips the newline `echo` adds, so `cmd` reads back as written. */
+static char *command_text(const char *cmd, size_t len)
+{
+	while (len && (cmd[len - 1] == '\n' || cmd[len - 1] == '\r'))
+		len--;
+	return strndup(cmd, len);
+}
+
+int bf_registry_exec_start(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
+			   const char *cmd, size_t len, struct bf_error *err)
+{
+	struct bf_bottle *b;
+	char *text;
+	int r;
+
+	if (len == 0 || memchr(cmd, '\0', len))
+		return bf_error_set(err, EINVAL, "a command is text without NUL bytes");
+	text = command_text(cmd, len);
+	if (!text)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (!b)
+		r = bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+	else if (b->meta.state != BF_STATE_RUNNING)
+		r = bf_error_set(err, ESRCH, "bottle is %s: exec needs a running bottle",
+				 bf_state_name(b->meta.state));
+	else if (!b->backend->exec)
+		r = bf_error_set(err, ENOTSUP, "the %s backend cannot exec in this version",
+				 b->backend->name);
+	else
+		r = b->backend->exec(b, s, text, err);
+	pthread_mutex_unlock(&reg->lock);
+	free(text);
+	if (r < 0)
+		bf_registry_report(reg, name, "exec %s: %s", bf_exec_name(s), err->msg);
+	return r;
+}
+
+int bf_registry_exec_remove(struct bf_registry *reg, const char *name, const char *session,
+			    struct bf_error *err)
+{
+	struct bf_exec_session *s;
+	struct bf_bottle *b;
+	size_t i;
+
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	i = b ? find_session_locked(b, session) : SIZE_MAX;
+	if (i == SIZE_MAX) {
+		pthread_mutex_unlock(&reg->lock);
+		return bf_error_set(err, ENOENT, "no session %s", session);
+	}
+	s = b->sessions[i];
+	memmove(&b->sessions[i], &b->sessions[i + 1], (b->n_sessions - i - 1) * sizeof(*b->sessions));
+	b->n_sessions--;
+	pthread_mutex_unlock(&reg->lock);
+	bf_exec_kill_wait(s);
+	bf_exec_unref(s);
+	return 0;
+}
+
+struct bf_exec_session *bf_registry_exec_oneshot(struct bf_registry *reg, const char *name,
+						 struct bf_error *err)
+{
+	struct bf_exec_session *s = NULL;
+	struct bf_bottle *b;
+
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (!b)
+		bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+	else if (new_session_locked(reg, b, "run", true, &s, err) < 0)
+		s = NULL;
+	pthread_mutex_unlock(&reg->lock);
+	return s;
+}
+
+void bf_registry_exec_drop_all_locked(struct bf_bottle *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_sessions; i++) {
+		bf_exec_kill_wait(b->sessions[i]);
+		bf_exec_unref(b->sessions[i]);
+	}
+	free(b->sessions);
+	b->sessions = NULL;
+	b->n_sessions = 0;
+}
