@@ -7,6 +7,8 @@
 #include <fuse_lowlevel.h>
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 #include "../fs/fs.h"
 #include "options.h"
 
-#define DEFAULT_MAX_THREADS 1024
+#define DEFAULT_MAX_THREADS "1024"
 
 #ifndef BOTTLEFS_VERSION
 #define BOTTLEFS_VERSION "unknown"
@@ -35,6 +37,22 @@ static void usage(const char *prog)
 	       "    -d                 debug output (implies -f)\n"
 	       "    -s                 single-threaded\n"
 	       "See bottlefs(8) and mount.bottlefs(8).\n", prog);
+}
+
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
+/* With interrupts on (fs_ops.c's init), libfuse signals a worker whose
+ * request was interrupted with SIGUSR1; unhandled, that would end the
+ * daemon. Our blocking waits poll fuse_interrupted() instead. */
+static int handle_interrupt_signal(void)
+{
+	struct sigaction sa = { .sa_handler = ignore_signal, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL);
 }
 
 static bool is_helper(const char *argv0)
@@ -90,7 +108,7 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 		goto out;
 	if (fuse_mount(fuse, cmd.mountpoint) != 0)
 		goto out;
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0 || handle_interrupt_signal() < 0)
 		goto unmount;
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto handlers;
@@ -101,11 +119,9 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 		if (!loop)
 			goto handlers;
 		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
-		fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
-		/* A reader blocked on a streaming file holds a worker: allow
-		 * many (libfuse's default is 10) unless max_threads= says. */
-		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads <= 100000 ? cmd.max_threads
-									 : DEFAULT_MAX_THREADS);
+		if (cmd.max_idle_threads != UINT_MAX)   /* UINT_MAX: not given */
+			fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
 		ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
 		fuse_loop_cfg_destroy(loop);
 	}
@@ -144,6 +160,12 @@ int main(int argc, char **argv)
 				return 1;
 		if (fuse_opt_add_arg(&args, "-ofsname=bottlefs") < 0)
 			return 1;
+	}
+	/* A reader blocked on a streaming file holds a worker: allow many
+	 * (libfuse's default is 10). First, so that -o max_threads= wins. */
+	if (fuse_opt_insert_arg(&args, 1, "-omax_threads=" DEFAULT_MAX_THREADS) < 0) {
+		ret = 1;
+		goto out;
 	}
 	/* The kernel checks permission bits: the root is the owner's alone. */
 	if (fuse_opt_add_arg(&args, "-osubtype=bottlefs,default_permissions") < 0 ||
