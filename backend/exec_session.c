@@ -304,7 +304,7 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
 		/* Without a pump nobody would see it end: take it down. */
-		kill(guest, SIGKILL);
+		kill(-guest, SIGKILL);
 		waitpid(s->helper, NULL, 0);
 		free(p);
 		bf_exec_unref(s);
@@ -464,7 +464,7 @@ int bf_exec_signal(struct bf_exec_session *s, int sig, struct bf_error *err)
 	pthread_mutex_lock(&s->lock);
 	if (s->state != SESSION_RUNNING || s->guest <= 0)
 		r = bf_error_set(err, ESRCH, "session %s is not running", s->name);
-	else if (kill(s->guest, sig) < 0)
+	else if (kill(-s->guest, sig) < 0)
 		r = bf_error_set(err, errno, "kill: %s", strerror(errno));
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -476,7 +476,7 @@ void bf_exec_kill_wait(struct bf_exec_session *s)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->state == SESSION_RUNNING && s->guest > 0)
-		kill(s->guest, SIGKILL);
+		kill(-s->guest, SIGKILL);
 	while (s->state == SESSION_RUNNING && waited < KILL_WAIT_MS) {
 		wait_slice_locked(s, NULL);
 		waited += WAIT_SLICE_MS;

@@ -198,6 +198,9 @@ static void run_command(const struct bf_nsexec *x)
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			_exit(126);
+	/* Its own process group, so that a kill reaches what it started. */
+	if (setsid() < 0)
+		_exit(126);
 	if (chdir(x->workdir) < 0 && chdir("/") < 0)
 		_exit(126);
 	if (setgroups(0, NULL) < 0 || setresgid(x->gid, x->gid, x->gid) < 0 ||
@@ -212,6 +215,38 @@ static void run_command(const struct bf_nsexec *x)
 	_exit(127);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The helper never execs, so close-on-exec does not apply: close every
+ * inherited fd it does not need, or it would hold other sessions' pipes
+ * (and their EOF) open for as long as its command runs. */
+static void close_other_fds(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
+{
+	int keep[N_NS + MAX_CGROUPS + 6], n = 0, from = 3, i;
+	size_t j;
+
+	keep[n++] = report_fd;
+	keep[n++] = x->stdin_fd;
+	keep[n++] = x->stdout_fd;
+	keep[n++] = x->stderr_fd;
+	keep[n++] = p->root;
+	for (j = 0; j < N_NS; j++)
+		keep[n++] = p->ns[j];
+	for (j = 0; j < p->n_cgroups; j++)
+		keep[n++] = p->cgroups[j];
+	qsort(keep, (size_t)n, sizeof(int), cmp_int);
+	for (i = 0; i < n; i++) {
+		if (keep[i] > from)
+			close_range((unsigned)from, (unsigned)keep[i] - 1, 0);
+		if (keep[i] >= from)
+			from = keep[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+}
+
 static void helper(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
 {
 	sigset_t none;
@@ -221,6 +256,7 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_other_fds(x, p, report_fd);
 	for (i = 0; i < p->n_cgroups; i++)
 		write_all(p->cgroups[i], "0\n", 2);
 	for (i = 0; i < N_NS; i++)

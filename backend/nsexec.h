@@ -18,7 +18,8 @@ struct bf_nsexec {
 	int stdin_fd, stdout_fd, stderr_fd;
 };
 
-/* Starts the command. Returns the pid of a helper (our child) that
+/* Starts the command, as the leader of a new session and process group
+ * (signal it with kill(-pid, ...)). Returns the pid of a helper (our child) that
  * reports on `report_fd` first the command's host pid (a pid_t), then its
  * wait status (an int), and exits. -errno with err set on failure. */
 pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err);

@@ -520,12 +520,16 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 	if (r < 0)
 		goto fail;
 	fix_octet_clashes(reg);
-	bf_lifecycle_reattach(reg);
 	*out = reg;
 	return 0;
 fail:
 	bf_registry_close(reg);
 	return r;
+}
+
+void bf_registry_start(struct bf_registry *reg)
+{
+	bf_lifecycle_reattach(reg);
 }
 
 void bf_registry_close(struct bf_registry *reg)

@@ -37,6 +37,10 @@ struct bf_registry;
  * reported in `errors` and skipped. */
 int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 		     struct bf_error *err);
+/* Re-attaches to the bottles still running and starts their watcher
+ * threads: call it in the process that serves the mount (after the daemon
+ * has forked away from the terminal; threads do not survive a fork). */
+void bf_registry_start(struct bf_registry *reg);
 void bf_registry_close(struct bf_registry *reg);
 
 int bf_registry_create(struct bf_registry *reg, const char *name, const char *text,

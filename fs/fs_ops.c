@@ -780,6 +780,7 @@ static void *bf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->intr = 1;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	bf_registry_start(((struct bf_fs *)fuse_get_context()->private_data)->reg);
 	return fuse_get_context()->private_data;
 }
 

@@ -30,8 +30,21 @@ wait_daemons() {
 	return 1
 }
 
+# Containers a failed test left running: remove them through runc, then
+# their shims, so nothing outlives the test.
+kill_leftover_guests() {
+	local id
+	if [ -d "$STATE/runtime" ] && command -v runc >/dev/null; then
+		for id in $(runc --root "$STATE/runtime" list -q 2>/dev/null); do
+			runc --root "$STATE/runtime" delete --force "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	pkill -9 -f -- "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
+}
+
 cleanup() {
 	local rc=$? m
+	kill_leftover_guests
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
@@ -52,6 +65,7 @@ fail() {
 }
 
 ok() {
+	printf "[%s] " "$(date +%T)"
 	echo "ok - $*"
 }
 

@@ -1,0 +1,258 @@
+#!/bin/bash
+# The oci backend for real: runc, a host image and a busybox rootfs, ctl,
+# isolation probes from inside the guest, limits, exec sessions, log,
+# re-attach after unmount, cleanup.
+. "$(dirname "$0")/lib.sh"
+
+command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
+BUSYBOX=$(command -v busybox) || { echo "SKIP: busybox-static not installed"; exit 77; }
+
+# A busybox root filesystem, made here (no registry needed).
+ROOTFS=$TMP/rootfs
+mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
+cp "$BUSYBOX" "$ROOTFS/bin/busybox"
+for c in sh ls cat echo id sleep head wc; do ln -s busybox "$ROOTFS/bin/$c"; done
+echo 'root:x:0:0::/:/bin/sh' >"$ROOTFS/etc/passwd"
+
+# run_in BOTTLE CMD: the one-shot form; prints output then the status line.
+run_in() {
+	local out
+	out=$({ printf '%s' "$2" >&3; cat <&3; } 3<>"$MNT/$1/exec/run") || fail "exec/run in $1 failed"
+	printf '%s\n' "$out"
+}
+
+# output_of BOTTLE CMD: output only, failing unless the command exited 0.
+output_of() {
+	local out
+	out=$(run_in "$1" "$2")
+	[ "$(tail -n 1 <<<"$out")" = "exited 0" ] || fail "'$2' in $1: $out"
+	sed '$d' <<<"$out"
+}
+
+mount_fs
+
+# --- start, status, ctl, log
+cat >"$MNT/new/box" <<'TOML'
+agent = "test"
+command = ["sh", "-c", "echo hello-from-main; trap 'echo got-term; exit 0' TERM; while :; do sleep 0.1; done"]
+stop_timeout = 5
+[limits]
+pids = 64
+memory = "256M"
+TOML
+[ "$(cat "$MNT/box/ctl")" = planned ] || fail "ctl before start: $(cat "$MNT/box/ctl")"
+echo start >"$MNT/box/ctl" || fail "start failed: $(tail -3 "$MNT/errors")"
+[ "$(cat "$MNT/box/ctl")" = running ] || fail "ctl after start: $(cat "$MNT/box/ctl")"
+status=$(cat "$MNT/box/status")
+assert_contains status "$status" "state: running"
+assert_contains status "$status" "runtime: runc"
+assert_contains status "$status" "container_id: bottlefs-box-"
+pid=$(sed -n 's/^pid: //p' <<<"$status")
+[ -n "$pid" ] && kill -0 "$pid" || fail "no live pid in status: $status"
+assert_contains log "$(cat "$MNT/box/log")" "running: runc container bottlefs-box-"
+ok "echo start > ctl launches the bottle; ctl and status say running with runtime, container id and pid"
+
+if echo start >"$MNT/box/ctl" 2>/dev/null; then fail "second start accepted"; fi
+if echo fly >"$MNT/box/ctl" 2>/dev/null; then fail "unknown ctl message accepted"; fi
+assert_contains errors "$(tail -2 "$MNT/errors")" 'ctl: unknown control message "fly"'
+if echo "kill NOSUCHSIG" >"$MNT/box/ctl" 2>/dev/null; then fail "bad signal accepted"; fi
+ok "start while running (EBUSY), unknown messages and signals (EINVAL) are refused and reported"
+
+# --- isolation, probed from inside
+[ "$(output_of box 'id -u')" != 0 ] || fail "guest runs as root"
+ls_root=$(output_of box 'ls /')
+for d in home root run var; do
+	grep -qx "$d" <<<"$ls_root" && fail "/$d visible in the guest: $ls_root"
+done
+for f in /etc/shadow /etc/gshadow /etc/sudoers /etc/resolv.conf; do
+	out=$(run_in box "cat $f")
+	[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "$f readable in the guest"
+done
+[ -z "$(output_of box 'ls /etc/ssh 2>/dev/null | grep ssh_host_ || true')" ] || fail "ssh host keys visible"
+[ "$(output_of box 'ls /sys/class/net')" = lo ] || fail "interfaces: $(output_of box 'ls /sys/class/net')"
+procs=$(output_of box 'ls /proc | grep -c "^[0-9]"')
+[ "$procs" -lt 10 ] || fail "guest sees $procs processes"
+[ "$(output_of box 'cat /proc/1/cmdline | tr "\0" " "')" != "" ] || fail "no pid 1"
+assert_contains "pid 1" "$(output_of box 'tr "\0" " " </proc/1/cmdline')" "sh -c echo hello-from-main"
+caps=$(output_of box 'grep -E "^(CapEff|CapPrm|NoNewPrivs)" /proc/self/status | tr -s "\t" " "')
+assert_contains caps "$caps" "CapEff: 0000000000000000"
+assert_contains caps "$caps" "NoNewPrivs: 1"
+out=$(run_in box 'touch /usr/bottlefs-probe')
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "/usr is writable"
+output_of box 'echo x > /tmp/probe && cat /tmp/probe' >/dev/null
+[ "$(output_of box 'hostname')" = box ] || fail "hostname: $(output_of box hostname)"
+[ ! -e /tmp/probe ] || [ "$(cat /tmp/probe 2>/dev/null)" != x ] || fail "guest /tmp is the host's"
+ok "guest: unprivileged, no caps, no_new_privs, lo only, own pids, no /home /root /run /var, /etc without secrets, /usr read-only, private /tmp"
+
+# --- limits: pids and memory
+# Each background sleep that could be forked prints its number; the
+# shell dies at the first fork the pids limit refuses.
+out=$(run_in box '(i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); echo $i; done) 2>/dev/null | tail -n 1')
+n=$(sed -n '1p' <<<"$out")
+[ "$n" -gt 10 ] && [ "$n" -lt 64 ] || fail "pids limit 64 not enforced: $n forks ($out)"
+sleep 2.5
+out=$(run_in box 'python3 -c "b = bytearray(600 * 1024 * 1024); print(len(b))"')
+# The shell reports its child's SIGKILL as 128+9.
+grep -qxE "killed 9|exited 137" <<<"$(tail -n 1 <<<"$out")" || fail "memory limit: $out"
+ok "[limits] pids stops a fork bomb at $n processes; an allocation beyond memory is killed"
+
+# --- exec sessions
+mkdir "$MNT/box/exec/s1" || fail "mkdir exec/s1"
+[ "$(ls "$MNT/box/exec/s1" | tr '\n' ' ')" = "cmd ctl status stderr stdin stdout wait " ] ||
+	fail "session files: $(ls "$MNT/box/exec/s1")"
+[ "$(cat "$MNT/box/exec/s1/status")" = new ] || fail "new session status"
+echo 'echo first; echo oops >&2; sleep 2; echo second; exit 7' >"$MNT/box/exec/s1/cmd"
+[ "$(cat "$MNT/box/exec/s1/status")" = running ] || fail "status while running"
+first=$(timeout 1.5 head -n 1 "$MNT/box/exec/s1/stdout") || fail "stdout did not stream the first line"
+[ "$first" = first ] || fail "first line: $first"
+[ "$(cat "$MNT/box/exec/s1/wait")" = "exited 7" ] || fail "wait: $(cat "$MNT/box/exec/s1/wait")"
+[ "$(cat "$MNT/box/exec/s1/stdout")" = "$(printf 'first\nsecond')" ] || fail "stdout: $(cat "$MNT/box/exec/s1/stdout")"
+[ "$(cat "$MNT/box/exec/s1/stderr")" = oops ] || fail "stderr"
+[ "$(cat "$MNT/box/exec/s1/status")" = "exited 7" ] || fail "status after exit"
+[ "$(cat "$MNT/box/exec/s1/cmd")" = 'echo first; echo oops >&2; sleep 2; echo second; exit 7' ] || fail "cmd"
+if echo 'true' >"$MNT/box/exec/s1/cmd" 2>/dev/null; then fail "a session started twice"; fi
+ok "exec/S: cmd starts, stdout streams before exit, stderr apart, wait and status give 'exited 7'"
+
+mkdir "$MNT/box/exec/in"
+echo 'tr a-z A-Z' >"$MNT/box/exec/in/cmd"
+printf 'hello\nworld\n' >"$MNT/box/exec/in/stdin"
+[ "$(cat "$MNT/box/exec/in/wait")" = "exited 0" ] || fail "stdin session did not end after close"
+[ "$(cat "$MNT/box/exec/in/stdout")" = "$(printf 'HELLO\nWORLD')" ] || fail "stdin round trip"
+ok "stdin feeds the command; closing it gives EOF"
+
+mkdir "$MNT/box/exec/k"
+echo 'sleep 100' >"$MNT/box/exec/k/cmd"
+echo 'kill TERM' >"$MNT/box/exec/k/ctl"
+[ "$(cat "$MNT/box/exec/k/wait")" = "killed 15" ] || fail "kill TERM: $(cat "$MNT/box/exec/k/status")"
+if echo 'explode' >"$MNT/box/exec/k/ctl" 2>/dev/null; then fail "bad session ctl accepted"; fi
+mkdir "$MNT/box/exec/gone"
+echo 'sleep 100' >"$MNT/box/exec/gone/cmd"
+rmdir "$MNT/box/exec/gone" || fail "rmdir of a running session"
+[ ! -e "$MNT/box/exec/gone" ] || fail "session still listed"
+[ -z "$(output_of box 'ps -o args 2>/dev/null | grep "^sleep 100" || true')" ] || fail "rmdir left the command running"
+ok "S/ctl kill TERM gives 'killed 15'; rmdir kills a running session"
+
+# Many sessions at once, outputs kept apart.
+for i in $(seq 12); do
+	mkdir "$MNT/box/exec/c$i"
+	echo "i=0; while [ \$i -lt 300 ]; do echo c$i-\$i; i=\$((i+1)); done" >"$MNT/box/exec/c$i/cmd" &
+done
+wait
+for i in $(seq 12); do
+	[ "$(cat "$MNT/box/exec/c$i/wait")" = "exited 0" ] || fail "c$i did not exit 0"
+	out=$(cat "$MNT/box/exec/c$i/stdout")
+	[ "$(grep -c "^c$i-" <<<"$out")" = 300 ] && [ "$(wc -l <<<"$out")" = 300 ] || fail "c$i output mixed or short"
+done
+ok "12 concurrent sessions keep their outputs apart"
+
+out=$(run_in box 'echo one-shot; exit 5')
+[ "$out" = "$(printf 'one-shot\nexited 5')" ] || fail "one-shot: $out"
+out=$(run_in box 'printf no-newline')
+[ "$out" = "$(printf 'no-newline\nexited 0')" ] || fail "one-shot without newline: $out"
+ok "one-shot exec/run gives output then the status line"
+
+# --- log: main output and lifecycle, append-only, tail -f
+timeout 6 tail -f "$MNT/box/log" >"$TMP/tail" &
+tailpid=$!
+sleep 1.2
+echo restart >"$MNT/box/ctl" || fail "restart failed"
+[ "$(cat "$MNT/box/ctl")" = running ] || fail "not running after restart"
+newpid=$(sed -n 's/^pid: //p' "$MNT/box/status")
+[ "$newpid" != "$pid" ] || fail "restart kept pid $pid"
+sleep 2.5
+kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
+assert_contains "tail -f" "$(cat "$TMP/tail")" "got-term"
+assert_contains "tail -f" "$(cat "$TMP/tail")" "stopping: SIGTERM"
+log=$(cat "$MNT/box/log")
+[ "$(grep -c hello-from-main <<<"$log")" = 2 ] || fail "main output not in log twice: $log"
+assert_contains log "$log" "stopped: exited 0"
+ok "log holds the main command's output and lifecycle events; tail -f follows it; restart works"
+
+# --- unmount keeps the bottle running; remount re-attaches
+unmount_fs
+kill -0 "$newpid" || fail "unmount killed the bottle"
+mount_fs
+[ "$(cat "$MNT/box/ctl")" = running ] || fail "not running after remount"
+[ "$(sed -n 's/^pid: //p' "$MNT/box/status")" = "$newpid" ] || fail "pid changed on remount"
+[ "$(output_of box 'echo still-here')" = still-here ] || fail "exec after remount"
+assert_contains log "$(cat "$MNT/box/log")" "re-attached"
+ok "unmount leaves the bottle running; the next mount re-attaches (status, exec)"
+
+# --- stop, exec into a stopped bottle, rmdir
+if rmdir "$MNT/box" 2>/dev/null; then fail "rmdir of a running bottle"; fi
+echo stop >"$MNT/box/ctl" || fail "stop failed"
+[ "$(cat "$MNT/box/ctl")" = stopped ] || fail "not stopped: $(cat "$MNT/box/ctl")"
+assert_contains status "$(cat "$MNT/box/status")" "exit: exited 0"
+! kill -0 "$newpid" 2>/dev/null || fail "guest still alive after stop"
+mkdir "$MNT/box/exec/late"
+if echo true >"$MNT/box/exec/late/cmd" 2>"$TMP/err"; then fail "exec into a stopped bottle"; fi
+assert_contains "exec stopped" "$(cat "$TMP/err")" "No such process"
+assert_contains errors "$(tail -1 "$MNT/errors")" "exec needs a running bottle"
+ok "stop sends TERM (the trap exits 0); exec into a stopped bottle fails with ESRCH"
+
+# --- a busybox rootfs image, root guest with reduced capabilities, workspace modes
+mkdir -p "$TMP/ws"
+echo original >"$TMP/ws/file"
+cat >"$MNT/new/bb" <<TOML
+agent = "test"
+image = "$ROOTFS"
+user = "0"
+[workspace]
+path = "$TMP/ws"
+mode = "copy"
+TOML
+echo start >"$MNT/bb/ctl" || fail "busybox start: $(tail -2 "$MNT/errors")"
+[ "$(output_of bb 'cat /work/file')" = original ] || fail "copy workspace missing"
+output_of bb 'echo changed > /work/file' >/dev/null
+[ "$(cat "$TMP/ws/file")" = original ] || fail "copy mode wrote through to the host"
+caps=$(output_of bb 'grep CapEff /proc/self/status')
+[ "$caps" != "CapEff:	000001ffffffffff" ] && [ "$caps" != "CapEff:	0000003fffffffff" ] || fail "root has all caps: $caps"
+out=$(run_in bb 'mknod /tmp/dev c 1 3')
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "root guest could mknod"
+echo stop >"$MNT/bb/ctl"
+ok "image = rootfs dir; root guest lacks CAP_MKNOD and most caps; copy workspace is a snapshot"
+
+cat >"$MNT/new/bind" <<TOML
+agent = "test"
+image = "$ROOTFS"
+user = "0"
+[workspace]
+path = "$TMP/ws"
+mode = "bind"
+TOML
+echo start >"$MNT/bind/ctl" || fail "bind start"
+output_of bind 'echo from-guest > /work/new-file' >/dev/null
+[ "$(cat "$TMP/ws/new-file")" = from-guest ] || fail "bind mode did not write through"
+echo stop >"$MNT/bind/ctl"
+ok "bind workspace is the host directory, read-write"
+
+# --- vanished while unmounted
+echo start >"$MNT/bb/ctl"
+vpid=$(sed -n 's/^pid: //p' "$MNT/bb/status")
+unmount_fs
+shim=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"]["monitor_pid"])' "$STATE/bottles/bb.json")
+kill -9 "$shim" "$vpid"
+sleep 0.3
+mount_fs
+[ "$(cat "$MNT/bb/ctl")" = failed ] || fail "vanished bottle state: $(cat "$MNT/bb/ctl")"
+assert_contains errors "$(cat "$MNT/errors")" "vanished while bottlefs was not mounted"
+ok "a container that vanished while unmounted is reported in errors"
+
+# --- rmdir removes container and storage; nothing left in runc's state
+for b in box bb bind; do
+	rmdir "$MNT/$b" || fail "rmdir $b"
+	[ ! -e "$STATE/run/$b" ] || fail "storage of $b left behind"
+done
+[ -z "$(runc --root "$STATE/runtime" list -q 2>/dev/null)" ] || fail "runc still lists: $(runc --root "$STATE/runtime" list)"
+ok "rmdir removes containers and storage; runc's state is empty"
+
+# --- a start that cannot work fails with a reason and leaves nothing running
+printf 'agent = "a"\nimage = "%s/nonexistent"\n' "$TMP" >"$MNT/new/broken"
+if echo start >"$MNT/broken/ctl" 2>/dev/null; then fail "start of a missing image succeeded"; fi
+[ "$(cat "$MNT/broken/ctl")" = failed ] || fail "broken state: $(cat "$MNT/broken/ctl")"
+assert_contains status "$(cat "$MNT/broken/status")" "reason: image $TMP/nonexistent is not a directory"
+assert_contains errors "$(tail -1 "$MNT/errors")" "broken: ctl start: image"
+ok "a failing start returns an errno, says why in status and errors"
+
+assert_alive
+unmount_fs
