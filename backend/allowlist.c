@@ -88,5 +88,13 @@ int bf_allow_rule_check(const char *rule, struct bf_error *err)
 			return r;
 		host[colon - rule] = '\0';
 	}
+	/* Digits and dots only: an IPv4 address, and a valid one. */
+	if (host[strspn(host, "0123456789.")] == '\0') {
+		struct in_addr a4;
+
+		if (inet_pton(AF_INET, host, &a4) != 1)
+			return bf_error_set(err, EINVAL, "rule \"%s\": not an IPv4 address", rule);
+		return 0;
+	}
 	return check_host(rule, host, err);
 }

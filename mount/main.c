@@ -158,17 +158,19 @@ int main(int argc, char **argv)
 		for (i = 0; i < argc; i++)
 			if (fuse_opt_add_arg(&args, argv[i]) < 0)
 				return 1;
-		if (fuse_opt_add_arg(&args, "-ofsname=bottlefs") < 0)
+		/* First, so that a user's -o fsname= wins. */
+		if (fuse_opt_insert_arg(&args, 1, "-ofsname=bottlefs") < 0)
 			return 1;
 	}
-	/* A reader blocked on a streaming file holds a worker: allow many
-	 * (libfuse's default is 10). First, so that -o max_threads= wins. */
-	if (fuse_opt_insert_arg(&args, 1, "-omax_threads=" DEFAULT_MAX_THREADS) < 0) {
+	/* Defaults go first, so that a user's -o max_threads=/subtype= wins.
+	 * A reader blocked on a streaming file holds a worker: allow many
+	 * (libfuse's default is 10). */
+	if (fuse_opt_insert_arg(&args, 1, "-omax_threads=" DEFAULT_MAX_THREADS ",subtype=bottlefs") < 0) {
 		ret = 1;
 		goto out;
 	}
 	/* The kernel checks permission bits: the root is the owner's alone. */
-	if (fuse_opt_add_arg(&args, "-osubtype=bottlefs,default_permissions") < 0 ||
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") < 0 ||
 	    bf_options_parse(&args, &opts) < 0) {
 		if (opts.bad_option[0])
 			fprintf(stderr, "bottlefs: unknown mount option '%s' (see mount.bottlefs(8))\n",

@@ -25,8 +25,7 @@ static const struct fuse_opt option_spec[] = {
 static const char *const pass_options[] = {
 	"allow_other", "allow_root", "default_permissions", "ro", "rw",
 	"nosuid", "suid", "nodev", "dev", "noexec", "exec", "noatime",
-	"atime", "relatime", "strictatime", "nodiratime", "diratime",
-	"debug", "sync", "async", "dirsync", "auto_unmount",
+	"atime", "nodiratime", "debug", "sync", "async", "dirsync", "auto_unmount",
 };
 
 /* Prefixes of valued options passed on. */

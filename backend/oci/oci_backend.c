@@ -97,11 +97,13 @@ static void runtime_delete(const struct bf_run *run, const struct bf_paths *p, i
 {
 	char runtime[PATH_MAX];
 	const char *name;
-	char *argv[] = { runtime, "--root", (char *)p->runtime_root, "delete", "--force",
-			 (char *)run->container_id, NULL };
 
-	if (find_runtime(runtime, sizeof(runtime), &name) == 0 && run->container_id[0])
+	if (find_runtime(runtime, sizeof(runtime), &name) == 0 && run->container_id[0]) {
+		char *argv[] = { runtime, "--root", (char *)p->runtime_root, "delete", "--force",
+				 (char *)run->container_id, NULL };
+
 		bf_spawn_wait(argv, log_fd);
+	}
 }
 
 static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
@@ -223,25 +225,29 @@ static int oci_signal(const struct bf_run *run, int sig, struct bf_error *err)
 
 static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
 {
-	char exitfile[PATH_MAX];
-	cleanup_fclose FILE *f = NULL;
+	char exitfile[PATH_MAX], line[64] = "";
 	cleanup_close int log_fd = open(p->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *f;
 	int v = 0;
 
 	(void)err;
 	run_file(p, "exit", exitfile, sizeof(exitfile));
 	f = fopen(exitfile, "re");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
 	run->stopped_at = time(NULL);
 	run->exit_code = -1;
 	run->exit_signal = 0;
-	if (f && fscanf(f, "exited %d", &v) == 1) {
+	/* The shim's record: "exited N" or "killed SIG". */
+	if (sscanf(line, "exited %d", &v) == 1)
 		run->exit_code = v;
-	} else if (f && (rewind(f), fscanf(f, "killed %d", &v) == 1)) {
+	else if (sscanf(line, "killed %d", &v) == 1)
 		run->exit_signal = v;
-	} else {
-		strlcpy(run->reason, "the guest's exit status was not recorded",
-			sizeof(run->reason));
-	}
+	else
+		strlcpy(run->reason, "the guest's exit status was not recorded", sizeof(run->reason));
 	runtime_delete(run, p, log_fd);
 	return 0;
 }

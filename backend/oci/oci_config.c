@@ -67,7 +67,6 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir)
 	const struct bf_manifest *m = &b->manifest;
 	json_object *mounts = json_object_new_array();
 	char path[PATH_MAX];
-	size_t i;
 
 	add_mount(mounts, "/proc", "proc", "proc", proc_opts);
 	add_mount(mounts, "/dev", "tmpfs", "tmpfs", dev_opts);
@@ -78,7 +77,7 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir)
 	add_mount(mounts, "/tmp", "tmpfs", "tmpfs", tmp_opts);
 	if (strcmp(m->image, "host") == 0) {
 		add_mount(mounts, "/usr", "bind", "/usr", ro_bind);
-		for (i = 0; bf_oci_host_dirs[i]; i++) {
+		for (size_t i = 0; bf_oci_host_dirs[i]; i++) {
 			struct stat st;
 
 			snprintf(path, sizeof(path), "/%s", bf_oci_host_dirs[i]);

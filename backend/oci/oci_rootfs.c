@@ -71,11 +71,16 @@ static int lookup_user(const char *passwd, const char *user, struct bf_guest_use
 
 static int append_line(const char *path, const char *line)
 {
-	cleanup_fclose FILE *f = fopen(path, "ae");
+	FILE *f = fopen(path, "ae");
+	int r = 0;
 
-	if (!f || fputs(line, f) < 0)
+	if (!f)
 		return -errno;
-	return 0;
+	if (fputs(line, f) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	return r;
 }
 
 static bool numeric(const char *s)

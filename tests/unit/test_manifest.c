@@ -150,6 +150,7 @@ static void test_bad_values(void)
 	refused("agent = \"a\"\n[limits]\npids = 0\n", EINVAL, 3, "between 1 and");
 	refused("agent = \"a\"\n[network]\nallow = [\"bad host!\"]\n", EINVAL, 3, "not allowed in a host name");
 	refused("agent = \"a\"\n[network]\nallow = [\"h:99999\"]\n", EINVAL, 3, "port must be 1-65535");
+	refused("agent = \"a\"\n[network]\nallow = [\"999.1.1.1\"]\n", EINVAL, 3, "not an IPv4 address");
 }
 
 static void test_syntax_error_line(void)

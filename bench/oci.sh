@@ -1,0 +1,149 @@
+#!/bin/bash
+# Benchmarks of the oci backend, each as a ratio against a baseline run in
+# the same invocation:
+#   start -> running through ctl     vs  raw `runc run --detach` of the same config
+#   exec round trip of `true`        vs  raw `runc exec` and `nsenter -t PID -a`
+#   first byte of streamed output    (absolute)
+#   daemon memory (VmRSS) with 1 and with N running bottles
+# Usage: sudo bench/oci.sh [BOTTLEFS] [N_BOTTLES]   (defaults: build/bottlefs, 100)
+set -euo pipefail
+BOTTLEFS=${1:-$(dirname "$0")/../build/bottlefs}
+BOTTLEFS=$(realpath "$BOTTLEFS")
+N=${2:-100}
+TMP=$(mktemp -d /tmp/bottlefs-bench.XXXXXX)
+MNT=$TMP/mnt
+STATE=$TMP/state
+mkdir -p "$MNT"
+
+cleanup() {
+	for id in $(runc --root "$STATE/runtime" list -q 2>/dev/null); do
+		runc --root "$STATE/runtime" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	for id in $(runc --root "$TMP/raw" list -q 2>/dev/null); do
+		runc --root "$TMP/raw" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	pkill -9 -f "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
+	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+"$BOTTLEFS" -o "state=$STATE" "$MNT"
+/usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
+import json, os, shutil, statistics, subprocess, sys, time
+
+mnt, state, tmp, n_bottles = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+ROUNDS = 20
+TRAP = '["sh", "-c", "trap \'exit 0\' TERM; while :; do sleep 1; done"]'
+
+def write(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.write(fd, text.encode())
+    os.close(fd)
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+def median_ms(samples):
+    return statistics.median(samples) * 1000
+
+def daemon_rss_kib():
+    for line in open("/proc/mounts"):
+        pass
+    out = subprocess.run(["pgrep", "-f", f"bottlefs -o state={state}"], capture_output=True, text=True)
+    pid = out.stdout.split()[0]
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+write(f"{mnt}/new/bench", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
+
+# --- start latency: ctl vs raw runc run --detach of the same config
+ours = []
+for _ in range(ROUNDS):
+    t = time.perf_counter()
+    write(f"{mnt}/bench/ctl", "start\n")
+    ours.append(time.perf_counter() - t)
+    assert read(f"{mnt}/bench/ctl") == b"running\n"
+    write(f"{mnt}/bench/ctl", "stop\n")
+
+bundle = f"{tmp}/bundle"
+os.makedirs(bundle)
+shutil.copy(f"{state}/run/bench/config.json", f"{bundle}/config.json")
+cfg = json.load(open(f"{bundle}/config.json"))
+cfg["linux"]["cgroupsPath"] = "bottlefs/raw-bench"
+json.dump(cfg, open(f"{bundle}/config.json", "w"))
+raw = []
+for i in range(ROUNDS):
+    cid = f"raw-{i}"
+    t = time.perf_counter()
+    subprocess.run(["runc", "--root", f"{tmp}/raw", "run", "--detach", "--bundle", bundle, cid],
+                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    raw.append(time.perf_counter() - t)
+    subprocess.run(["runc", "--root", f"{tmp}/raw", "delete", "--force", cid], check=True)
+print(f"start->running  bottlefs ctl {median_ms(ours):7.2f} ms   raw runc run -d {median_ms(raw):7.2f} ms"
+      f"   ratio {median_ms(ours) / median_ms(raw):.2f}x (goal <= 1.2x)")
+
+# --- exec round trip of `true`
+write(f"{mnt}/bench/ctl", "start\n")
+status = dict(l.split(": ", 1) for l in read(f"{mnt}/bench/status").decode().splitlines())
+pid, cid = status["pid"], status["container_id"]
+files, oneshot, runc_exec, nsenter = [], [], [], []
+for i in range(ROUNDS * 5):
+    d = f"{mnt}/bench/exec/b{i}"
+    t = time.perf_counter()
+    os.mkdir(d)
+    write(f"{d}/cmd", "true")
+    read(f"{d}/stdout")
+    st = read(f"{d}/wait")
+    files.append(time.perf_counter() - t)
+    assert st == b"exited 0\n", st
+    os.rmdir(d)
+    t = time.perf_counter()
+    fd = os.open(f"{mnt}/bench/exec/run", os.O_RDWR)
+    os.write(fd, b"true")
+    out = b""
+    while chunk := os.read(fd, 65536):
+        out += chunk
+    os.close(fd)
+    oneshot.append(time.perf_counter() - t)
+    assert out == b"exited 0\n", out
+    t = time.perf_counter()
+    subprocess.run(["runc", "--root", f"{state}/runtime", "exec", cid, "true"], check=True)
+    runc_exec.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    subprocess.run(["nsenter", "-t", pid, "-a", "true"], check=True)
+    nsenter.append(time.perf_counter() - t)
+f, o, r, ns = (median_ms(x) for x in (files, oneshot, runc_exec, nsenter))
+print(f"exec true       files {f:6.2f} ms   exec/run {o:6.2f} ms   runc exec {r:6.2f} ms   nsenter {ns:6.2f} ms")
+print(f"                ratio files/nsenter {f / ns:.2f}x (goal <= 3x)   exec/run/nsenter {o / ns:.2f}x"
+      f"   files/runc-exec {f / r:.2f}x")
+
+# --- first byte of streamed output
+first = []
+for i in range(ROUNDS):
+    d = f"{mnt}/bench/exec/fb{i}"
+    os.mkdir(d)
+    t = time.perf_counter()
+    write(f"{d}/cmd", "echo x; sleep 0.3")
+    fd = os.open(f"{d}/stdout", os.O_RDONLY)
+    os.read(fd, 1)
+    first.append(time.perf_counter() - t)
+    os.close(fd)
+    read(f"{d}/wait")
+    os.rmdir(d)
+print(f"first byte      {median_ms(first):6.2f} ms from writing cmd to the first byte of stdout "
+      f"(the command prints at once, then runs on)")
+
+# --- daemon memory with 1 and N running bottles
+rss1 = daemon_rss_kib()
+t = time.perf_counter()
+for i in range(n_bottles - 1):
+    write(f"{mnt}/new/m{i}", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
+    write(f"{mnt}/m{i}/ctl", "start\n")
+spent = time.perf_counter() - t
+rssn = daemon_rss_kib()
+print(f"daemon memory   VmRSS {rss1} KiB with 1 running bottle, {rssn} KiB with {n_bottles}"
+      f" ({(rssn - rss1) / max(n_bottles - 1, 1):.0f} KiB per extra bottle; started {n_bottles - 1} in {spent:.1f} s)")
+PY
