@@ -138,8 +138,16 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	log_fd = open(p->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (log_fd < 0)
 		return bf_error_set(err, errno, "open %s: %s", p->log, strerror(errno));
-	/* A leftover container of the same id (a crash mid-start) is stale. */
-	runtime_delete(run, p, log_fd);
+	/* A leftover container of the same id (a crash mid-start) is stale;
+	 * asking the runtime costs a run of it, so look for its state first. */
+	{
+		char stale[PATH_MAX];
+		struct stat st;
+
+		snprintf(stale, sizeof(stale), "%s/%s", p->runtime_root, run->container_id);
+		if (stat(stale, &st) == 0)
+			runtime_delete(run, p, log_fd);
+	}
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return bf_error_set(err, errno, "pipe: %s", strerror(errno));
 	{
