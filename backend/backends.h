@@ -45,6 +45,9 @@ struct bf_backend {
 	/* After the guest ended: records its exit in `run` and frees what
 	 * the runtime kept for it. */
 	int (*collect)(const struct bf_paths *p, struct bf_run *run, struct bf_error *err);
+	/* A listening socket for a sidecar port that the guest reaches at
+	 * guest_sidecar_host:port (namespace backends: inside its netns). */
+	int (*sidecar_listen)(const struct bf_run *run, int port, struct bf_error *err);
 	/* Runs CMD in the running guest through the session. */
 	int (*exec)(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err);

@@ -197,5 +197,8 @@ void bf_bottle_free(struct bf_bottle *b)
 	for (i = 0; i < b->env_len; i++)
 		free(b->env[i]);
 	free(b->env);
+	for (i = 0; i < b->n_allow_live; i++)
+		free(b->allow_live[i]);
+	free(b->allow_live);
 	memset(b, 0, sizeof(*b));
 }

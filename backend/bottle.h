@@ -66,7 +66,10 @@ struct bf_bottle {
 	bool stop_requested;    /* the guest's end was asked for (stop, restart) */
 	struct bf_exec_session **sessions;  /* exec/: in creation order */
 	size_t n_sessions;
-	unsigned oneshots;      /* one-shot sessions in flight (not listed) */
+	struct bf_egress *egress;           /* the proxy, while running */
+	char **allow_live;      /* the allowlist as `allow` last set it, or NULL:
+				 * then the manifest's [network] allow holds */
+	size_t n_allow_live;
 };
 
 /* Builds a bottle from manifest text and metadata (meta.backend names the

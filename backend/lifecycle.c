@@ -46,6 +46,7 @@ static void finish_locked(struct bf_registry *reg, struct bf_bottle *b, const st
 	char how[300];
 	bool clean = run->exit_signal == 0 && run->exit_code == 0;
 
+	bf_registry_egress_stop_locked(b);
 	b->meta.run = *run;
 	describe_exit(run, how, sizeof(how));
 	b->meta.state = b->stop_requested || clean ? BF_STATE_STOPPED : BF_STATE_FAILED;
@@ -139,6 +140,8 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	r = b->backend->start(b, &paths, &run, err);
 	pthread_mutex_lock(&reg->lock);
 	if (r < 0) {
+		/* Nothing of an earlier run applies to this failure. */
+		memset(&b->meta.run, 0, sizeof(b->meta.run));
 		b->meta.state = BF_STATE_FAILED;
 		strlcpy(b->meta.run.reason, err->msg, sizeof(b->meta.run.reason));
 		bf_registry_save_locked(reg, b);
@@ -151,6 +154,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	bf_registry_save_locked(reg, b);
 	bf_registry_log_event(reg, b->name, "running: %s container %s, pid %d", run.runtime,
 			      run.container_id, (int)run.pid);
+	bf_registry_egress_start_locked(reg, b);
 	r = watch_locked(reg, b, err);
 	if (r < 0) {
 		/* It ended before we could watch it: collect it now. */
@@ -345,8 +349,10 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 			continue;
 		if (b->backend->watch && watch_locked(reg, b, &err) == 0) {
 			b->meta.state = BF_STATE_RUNNING;
+			bf_registry_save_locked(reg, b);
 			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)",
 					      b->meta.run.container_id, (int)b->meta.run.pid);
+			bf_registry_egress_start_locked(reg, b);
 			continue;
 		}
 		/* Gone while unmounted: collect what is known about its end. */

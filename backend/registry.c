@@ -277,6 +277,8 @@ int bf_registry_update(struct bf_registry *reg, const char *name, const char *te
 		bf_bottle_free(&fresh);
 		goto out;
 	}
+	/* A new manifest is a new starting point for the allowlist too. */
+	bf_registry_allow_reset_locked(reg, old);
 	bf_bottle_free(old);
 	*old = fresh;
 out:
@@ -310,6 +312,8 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 		r = bf_remove_tree(paths.run_dir, err);
 	if (r == 0)
 		r = bf_store_remove(&reg->store, name, err);
+	if (r == 0)
+		bf_registry_allow_reset_locked(reg, b);
 	if (r < 0) {
 		bf_registry_report(reg, name, "rmdir: %s", err->msg);
 		goto out;
@@ -390,6 +394,7 @@ int bf_registry_render(struct bf_registry *reg, const char *name, enum bf_file f
 	case BF_FILE_ENV: r = bf_render_env(b, out); break;
 	case BF_FILE_NETWORK: r = bf_render_network(b, out); break;
 	case BF_FILE_STATUS: r = bf_render_status(b, out); break;
+	case BF_FILE_ALLOW: r = bf_registry_render_allow_locked(b, out); break;
 	case BF_FILE_CTL:
 		bf_buf_printf(out, "%s\n", bf_state_name(b->meta.state));
 		r = bf_buf_finish(out);
@@ -451,6 +456,7 @@ static int load_record(void *ctx, const char *name, const char *text, size_t len
 		free(b);
 		return 0;
 	}
+	bf_registry_allow_load_locked(reg, b);
 	if (find_locked(reg, name, NULL) || append_locked(reg, b) < 0) {
 		bf_bottle_free(b);
 		free(b);
@@ -543,6 +549,7 @@ void bf_registry_close(struct bf_registry *reg)
 	bf_lifecycle_shutdown(reg);
 	for (i = 0; i < reg->count; i++) {
 		bf_registry_exec_drop_all_locked(reg->bottles[i]);
+		bf_registry_egress_stop_locked(reg->bottles[i]);
 		bf_bottle_free(reg->bottles[i]);
 		free(reg->bottles[i]);
 	}

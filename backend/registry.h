@@ -29,6 +29,8 @@ enum bf_file {
 	BF_FILE_STATUS,
 	BF_FILE_CTL,            /* reading ctl: the state word */
 	BF_FILE_LOG,            /* a real file: see bf_registry_log_path */
+	BF_FILE_ALLOW,          /* the live egress allowlist */
+	BF_FILE_EGRESS,         /* a real file: see bf_registry_egress_path */
 };
 
 struct bf_registry;
@@ -64,6 +66,12 @@ int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, 
 		    struct bf_error *err);
 /* "TERM", "SIGTERM", "term" or "15" -> 15; -1 if not a signal. */
 int bf_signal_parse(const char *word);
+/* Replaces a bottle's live egress allowlist with the rules in `text`
+ * (one a line, # comments); refused whole if any rule is invalid. */
+int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char *text, size_t len,
+			  struct bf_error *err);
+/* The path of a bottle's egress decision log. */
+void bf_registry_egress_path(const struct bf_registry *reg, const char *name, char *out, size_t len);
 /* The path of a bottle's log file, which the FUSE layer serves as is. */
 int bf_registry_log_path(struct bf_registry *reg, const char *name, char *out, size_t len);
 

@@ -33,6 +33,13 @@ void bf_registry_log_event(struct bf_registry *reg, const char *name, const char
 /* registry_exec.c: kills and frees a bottle's sessions. */
 void bf_registry_exec_drop_all_locked(struct bf_bottle *b);
 
+/* registry_egress.c */
+void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b);
+void bf_registry_egress_stop_locked(struct bf_bottle *b);
+void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b);
+void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b);
+int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *out);
+
 /* lifecycle.c */
 /* Re-attaches to the bottles the state says are running (at open). */
 void bf_lifecycle_reattach(struct bf_registry *reg);

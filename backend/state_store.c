@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <bsd/string.h>
 
+#include "buf.h"
 #include "cleanup.h"
 
 #define STATE_VERSION 1
@@ -35,7 +36,7 @@ int bf_store_open(const char *dir, struct bf_store *s, struct bf_error *err)
 	char path[4096];
 	int r;
 
-	s->dirfd = -1;
+	s->dirfd = s->allow_dirfd = -1;
 	r = mkdir_p700(dir);
 	if (r < 0)
 		return bf_error_set(err, -r, "cannot create state dir %s: %s", dir, strerror(-r));
@@ -47,6 +48,13 @@ int bf_store_open(const char *dir, struct bf_store *s, struct bf_error *err)
 	s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0)
 		return bf_error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/allow", dir);
+	r = mkdir_p700(path);
+	if (r < 0)
+		return bf_error_set(err, -r, "cannot create %s: %s", path, strerror(-r));
+	s->allow_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->allow_dirfd < 0)
+		return bf_error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -54,7 +62,9 @@ void bf_store_close(struct bf_store *s)
 {
 	if (s->dirfd >= 0)
 		close(s->dirfd);
-	s->dirfd = -1;
+	if (s->allow_dirfd >= 0)
+		close(s->allow_dirfd);
+	s->dirfd = s->allow_dirfd = -1;
 }
 
 static json_object *run_to_json(const struct bf_run *run)
@@ -170,6 +180,60 @@ int bf_store_remove(struct bf_store *s, const char *name, struct bf_error *err)
 		return bf_error_set(err, errno, "state: cannot remove %s: %s", file, strerror(errno));
 	if (fsync(s->dirfd) < 0)
 		return bf_error_set(err, errno, "state: cannot sync directory: %s", strerror(errno));
+	return 0;
+}
+
+int bf_store_save_allow(struct bf_store *s, const char *name, char *const *rules, size_t n,
+			struct bf_error *err)
+{
+	struct bf_buf text = { 0 };
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		bf_buf_puts(&text, rules[i]);
+		bf_buf_putc(&text, '\n');
+	}
+	if (bf_buf_finish(&text) < 0)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	r = write_atomic(s->allow_dirfd, name, text.data, text.len, err);
+	bf_buf_free(&text);
+	return r;
+}
+
+int bf_store_remove_allow(struct bf_store *s, const char *name)
+{
+	if (unlinkat(s->allow_dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int read_file_at(int dirfd, const char *file, char **out, size_t *out_len);
+
+int bf_store_load_allow(struct bf_store *s, const char *name, char ***rules, size_t *n)
+{
+	cleanup_free char *data = NULL;
+	char **v, *save = NULL, *line;
+	size_t len, count = 0;
+	int r = read_file_at(s->allow_dirfd, name, &data, &len);
+
+	if (r < 0)
+		return r;
+	v = calloc(len / 2 + 2, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		v[count] = strdup(line);
+		if (!v[count]) {
+			while (count--)
+				free(v[count]);
+			free(v);
+			return -ENOMEM;
+		}
+		count++;
+	}
+	*rules = v;
+	*n = count;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 struct bf_store {
 	int dirfd;              /* STATE/bottles */
+	int allow_dirfd;        /* STATE/allow: live allowlists, one file each */
 };
 
 /* Creates STATE and STATE/bottles (mode 0700) if needed. */
@@ -20,6 +21,14 @@ void bf_store_close(struct bf_store *s);
 int bf_store_save(struct bf_store *s, const char *name, const char *text, size_t len,
 		  const struct bf_meta *meta, struct bf_error *err);
 int bf_store_remove(struct bf_store *s, const char *name, struct bf_error *err);
+
+/* A bottle's live egress allowlist (STATE/allow/NAME, one rule a line),
+ * kept apart from its record: it exists only once `allow` was written. */
+int bf_store_save_allow(struct bf_store *s, const char *name, char *const *rules, size_t n,
+			struct bf_error *err);
+/* Reads it into a NULL-terminated vector; -ENOENT when there is none. */
+int bf_store_load_allow(struct bf_store *s, const char *name, char ***rules, size_t *n);
+int bf_store_remove_allow(struct bf_store *s, const char *name);
 
 /* Called for each well-formed record; a non-zero return stops the load. */
 typedef int (*bf_store_record_fn)(void *ctx, const char *name, const char *text,

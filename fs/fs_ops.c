@@ -23,6 +23,7 @@ enum handle_kind {
 	HANDLE_SNAPSHOT,        /* a generated file, rendered at open */
 	HANDLE_NEW,             /* new/NAME being written */
 	HANDLE_MANIFEST,        /* NAME/manifest opened for writing */
+	HANDLE_ALLOW,           /* NAME/allow opened for writing */
 	HANDLE_CTL,             /* NAME/ctl opened for writing */
 	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
 	HANDLE_SESSION,         /* a file of NAME/exec/S, or NAME/exec/run */
@@ -82,12 +83,27 @@ static int render(const struct fs_path *p, struct bf_buf *out)
 	}
 }
 
-/* The log is a real file that grows: its size is the file's. */
+/* log and egress are real files that grow, kept in the bottle's storage. */
+static bool is_real_file(const struct fs_path *p)
+{
+	return p->node == NODE_BOTTLE_FILE && (p->file == BF_FILE_LOG || p->file == BF_FILE_EGRESS);
+}
+
+static int real_file_path(const struct fs_path *p, char *path, size_t len)
+{
+	int r = bf_registry_log_path(fs_ctx()->reg, p->name, path, len);
+
+	if (r == 0 && p->file == BF_FILE_EGRESS)
+		bf_registry_egress_path(fs_ctx()->reg, p->name, path, len);
+	return r;
+}
+
+/* Its size is the file's. */
 static int log_attr(const struct fs_path *p, struct stat *st)
 {
 	char path[4096];
 	struct stat real;
-	int r = bf_registry_log_path(fs_ctx()->reg, p->name, path, sizeof(path));
+	int r = real_file_path(p, path, sizeof(path));
 
 	if (r < 0)
 		return r;
@@ -172,7 +188,7 @@ static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case NODE_SESSION_FILE:
 		return session_attr(&p, st);
 	case NODE_BOTTLE_FILE:
-		if (p.file == BF_FILE_LOG)
+		if (is_real_file(&p))
 			return log_attr(&p, st);
 		/* fall through */
 	case NODE_ERRORS:
@@ -300,18 +316,21 @@ static void handle_free(struct handle *h)
 	free(h);
 }
 
-static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_info *fi)
+/* A text replaced whole when closed: NAME/manifest, NAME/allow. Writes
+ * start from the current text (so >> appends) unless O_TRUNC. */
+static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_info *fi,
+				   enum handle_kind kind)
 {
 	struct handle *h;
 
 	if (!may_write())
 		return -EACCES;
-	h = handle_new(HANDLE_MANIFEST, p->name);
+	h = handle_new(kind, p->name);
 	if (!h)
 		return -ENOMEM;
-	if (fi->flags & O_TRUNC) {
-		h->dirty = true;
-	} else {
+	/* O_TRUNC empties the buffer, but only a write makes a commit: the
+	 * shell closes a dup of the fd before `echo` writes. */
+	if (!(fi->flags & O_TRUNC)) {
 		int r = render(p, &h->buf);
 
 		if (r < 0) {
@@ -344,7 +363,7 @@ static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
 {
 	char path[4096];
 	struct handle *h;
-	int r = bf_registry_log_path(fs_ctx()->reg, p->name, path, sizeof(path));
+	int r = real_file_path(p, path, sizeof(path));
 
 	if (r < 0)
 		return r;
@@ -454,11 +473,13 @@ static int bf_open(const char *path, struct fuse_file_info *fi)
 		return -EISDIR;
 	case NODE_BOTTLE_FILE:
 		if (p.file == BF_FILE_MANIFEST && writing)
-			return open_manifest_for_write(&p, fi);
+			return open_manifest_for_write(&p, fi, HANDLE_MANIFEST);
 		if (p.file == BF_FILE_CTL && writing)
 			return open_ctl(&p, fi);
-		if (p.file == BF_FILE_LOG)
+		if (is_real_file(&p))
 			return writing ? -EACCES : open_log(&p, fi);
+		if (p.file == BF_FILE_ALLOW && writing)
+			return open_manifest_for_write(&p, fi, HANDLE_ALLOW);
 		/* fall through */
 	case NODE_ERRORS:
 	case NODE_BACKENDS:
@@ -599,6 +620,9 @@ static int write_session(struct handle *h, const char *data, size_t size)
 	case SESSION_CMD:
 	case SESSION_STDOUT:    /* exec/run */
 		r = bf_registry_exec_start(reg, h->name, h->session, data, size, &err);
+		/* The one-shot form has no stdin: the command reads EOF. */
+		if (r == 0 && h->oneshot)
+			bf_exec_close_stdin(h->session);
 		return r < 0 ? r : (int)size;
 	case SESSION_STDIN:
 		return (int)bf_exec_write_stdin(h->session, data, size);
@@ -668,14 +692,16 @@ static int bf_flush(const char *path, struct fuse_file_info *fi)
 	const char *text = h->buf.data ? h->buf.data : "";
 
 	(void)path;
-	if (h->kind != HANDLE_NEW && h->kind != HANDLE_MANIFEST)
+	if (h->kind != HANDLE_NEW && h->kind != HANDLE_MANIFEST && h->kind != HANDLE_ALLOW)
 		return 0;
 	if (h->too_big)
 		return -EFBIG;      /* refused and reported by write */
 	if (!h->dirty)
 		return h->result;
 	h->dirty = false;
-	if (h->kind == HANDLE_NEW && !h->created) {
+	if (h->kind == HANDLE_ALLOW) {
+		h->result = bf_registry_allow_set(reg, h->name, text, h->buf.len, &err);
+	} else if (h->kind == HANDLE_NEW && !h->created) {
 		h->result = bf_registry_create(reg, h->name, text, h->buf.len, &h->who, &err);
 		h->created = h->result == 0;
 	} else {
@@ -710,7 +736,8 @@ static int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct handle *h = fi ? handle_of(fi) : NULL;
 
 	(void)path;
-	if (h && (h->kind == HANDLE_NEW || h->kind == HANDLE_MANIFEST) && size == 0) {
+	if (h && (h->kind == HANDLE_NEW || h->kind == HANDLE_MANIFEST || h->kind == HANDLE_ALLOW) &&
+	    size == 0) {
 		bf_buf_set_len(&h->buf, 0);
 		h->dirty = true;
 	}

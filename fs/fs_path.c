@@ -11,6 +11,8 @@ const struct fs_bottle_file fs_bottle_files[] = {
 	{ "status", BF_FILE_STATUS, 0444 },
 	{ "ctl", BF_FILE_CTL, 0644 },
 	{ "log", BF_FILE_LOG, 0444 },
+	{ "allow", BF_FILE_ALLOW, 0644 },
+	{ "egress", BF_FILE_EGRESS, 0444 },
 	{ NULL, 0, 0 },
 };
 

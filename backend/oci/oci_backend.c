@@ -20,6 +20,7 @@
 #include "../cleanup.h"
 #include "../copy_tree.h"
 #include "../exec_session.h"
+#include "../netns_listen.h"
 #include "../spawn.h"
 #include "oci_config.h"
 #include "oci_rootfs.h"
@@ -260,6 +261,12 @@ static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_e
 	return 0;
 }
 
+/* The guest has loopback only: its sidecars listen inside its netns. */
+static int oci_sidecar_listen(const struct bf_run *run, int port, struct bf_error *err)
+{
+	return bf_netns_listen(run->pid, port, err);
+}
+
 /* Joins the guest's namespaces and cgroups directly: see nsexec.h. */
 static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err)
@@ -292,5 +299,6 @@ const struct bf_backend bf_backend_oci = {
 	.watch = oci_watch,
 	.collect = oci_collect,
 	.exec = oci_exec,
+	.sidecar_listen = oci_sidecar_listen,
 	.destroy = oci_destroy,
 };

@@ -1,0 +1,38 @@
+/* The egress proxy of one bottle (the seeds' "pipelock" role): HTTP
+ * CONNECT and plain absolute-form HTTP, decided against a live allowlist,
+ * resolved on the host side, one `egress` line per decision.
+ *
+ * Its listening sockets are handed in by the backend: for namespace
+ * backends they are bound inside the guest's own network namespace, so
+ * the guest reaches the proxy and nothing else. */
+#ifndef BOTTLEFS_EGRESS_PROXY_H
+#define BOTTLEFS_EGRESS_PROXY_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+#define BF_EGRESS_LOG_MAX (1024 * 1024)
+
+enum bf_sidecar_kind {
+	BF_SIDECAR_EGRESS,      /* the proxy */
+	BF_SIDECAR_UNAVAILABLE, /* git-gate, supervise: not in this version */
+};
+
+struct bf_sidecar_listener {
+	int fd;                 /* listening socket; the proxy owns it */
+	enum bf_sidecar_kind kind;
+};
+
+struct bf_egress;
+
+/* Starts serving the listeners; `log_path` is the bottle's egress file. */
+int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *listeners,
+		    size_t n, char *const *rules, size_t n_rules, struct bf_egress **out,
+		    struct bf_error *err);
+/* Replaces the allowlist; new connections obey it at once. */
+int bf_egress_set_rules(struct bf_egress *e, char *const *rules, size_t n);
+/* Closes the listeners, ends open connections, waits for their threads. */
+void bf_egress_stop(struct bf_egress *e);
+
+#endif

@@ -1,0 +1,205 @@
+/* Each running bottle's egress proxy and its live allowlist (NAME/allow,
+ * NAME/egress). The manifest's [network] allow is the starting point; a
+ * write to `allow` replaces it, is kept in the state dir, and reaches the
+ * proxy at once, so the next connection obeys it. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bsd/string.h>
+
+#include "allowlist.h"
+#include "egress_proxy.h"
+#include "registry_internal.h"
+
+static void rules_of(const struct bf_bottle *b, char *const **rules, size_t *n)
+{
+	if (b->allow_live) {
+		*rules = b->allow_live;
+		*n = b->n_allow_live;
+	} else {
+		*rules = b->manifest.allow;
+		*n = b->manifest.allow_len;
+	}
+}
+
+void bf_registry_egress_path(const struct bf_registry *reg, const char *name, char *out, size_t len)
+{
+	struct bf_paths p;
+
+	bf_registry_paths(reg, name, &p);
+	snprintf(out, len, "%s/egress", p.run_dir);
+}
+
+void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b)
+{
+	struct bf_sidecar_listener l[3];
+	struct bf_error err = { 0 };
+	char log_path[1300];
+	char *const *rules;
+	size_t n = 0, n_rules, i;
+	int fd;
+
+	if (!b->backend->sidecar_listen || b->egress)
+		return;
+	fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_EGRESS, &err);
+	if (fd >= 0)
+		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_EGRESS };
+	if (fd >= 0 && b->manifest.git_gate &&
+	    (fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_GIT_GATE, &err)) >= 0)
+		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+	if (fd >= 0 && b->manifest.supervise &&
+	    (fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_SUPERVISE, &err)) >= 0)
+		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+	rules_of(b, &rules, &n_rules);
+	bf_registry_egress_path(reg, b->name, log_path, sizeof(log_path));
+	if (fd < 0 || bf_egress_start(log_path, l, n, rules, n_rules, &b->egress, &err) < 0) {
+		for (i = 0; i < n; i++)
+			close(l[i].fd);
+		/* Without its proxy the guest reaches nothing at all: safe, but say so. */
+		bf_registry_report(reg, b->name, "egress proxy: %s", err.msg);
+		bf_registry_log_event(reg, b->name, "egress proxy failed: %s", err.msg);
+		return;
+	}
+	bf_registry_log_event(reg, b->name, "egress proxy listening on 127.0.0.1:%d in the guest",
+			      BF_PORT_EGRESS);
+}
+
+void bf_registry_egress_stop_locked(struct bf_bottle *b)
+{
+	bf_egress_stop(b->egress);
+	b->egress = NULL;
+}
+
+static void free_rules(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b)
+{
+	free_rules(b->allow_live, b->n_allow_live);
+	b->allow_live = NULL;
+	b->n_allow_live = 0;
+	bf_store_remove_allow(&reg->store, b->name);
+}
+
+void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b)
+{
+	char **rules;
+	size_t n, i;
+	struct bf_error err = { 0 };
+
+	if (bf_store_load_allow(&reg->store, b->name, &rules, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (bf_allow_rule_check(rules[i], &err) < 0) {
+			bf_registry_report(reg, b->name, "state: allow/%s: %s (the manifest's list holds)",
+					   b->name, err.msg);
+			free_rules(rules, n);
+			return;
+		}
+	}
+	b->allow_live = rules;
+	b->n_allow_live = n;
+}
+
+int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *out)
+{
+	char *const *rules;
+	size_t n, i;
+
+	rules_of(b, &rules, &n);
+	for (i = 0; i < n; i++) {
+		bf_buf_puts(out, rules[i]);
+		bf_buf_putc(out, '\n');
+	}
+	return bf_buf_finish(out);
+}
+
+/* One rule a line; blank lines and #-comments are skipped. All or nothing. */
+static int parse_rules(const char *text, size_t len, char ***out, size_t *n_out,
+		       struct bf_error *err, int *bad_line)
+{
+	char *copy = strndup(text, len), *save = NULL, *line, **v;
+	size_t n = 0;
+	int line_no = 0;
+
+	if (!copy || memchr(text, '\0', len)) {
+		free(copy);
+		return bf_error_set(err, EINVAL, "rules are text, one a line");
+	}
+	v = calloc(len / 2 + 2, sizeof(char *));
+	if (!v) {
+		free(copy);
+		return bf_error_set(err, ENOMEM, "out of memory");
+	}
+	for (line = copy; line; line = save) {
+		char *end, *hash;
+
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		line_no++;
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		while (isspace((unsigned char)*line))
+			line++;
+		end = line + strlen(line);
+		while (end > line && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (!*line)
+			continue;
+		if (bf_allow_rule_check(line, err) < 0 || !(v[n] = strdup(line))) {
+			*bad_line = line_no;
+			free_rules(v, n);
+			free(copy);
+			return err->code ? -err->code : bf_error_set(err, ENOMEM, "out of memory");
+		}
+		n++;
+	}
+	free(copy);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char *text, size_t len,
+			  struct bf_error *err)
+{
+	struct bf_bottle *b;
+	char **rules = NULL;
+	size_t n = 0;
+	int bad_line = 0, r;
+
+	r = parse_rules(text, len, &rules, &n, err, &bad_line);
+	if (r < 0) {
+		bf_registry_report(reg, name, "allow line %d: %s", bad_line, err->msg);
+		return r;
+	}
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (!b) {
+		r = bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+	} else if ((r = bf_store_save_allow(&reg->store, name, rules, n, err)) < 0) {
+		bf_registry_report(reg, name, "allow: %s", err->msg);
+	} else {
+		if (b->egress)
+			bf_egress_set_rules(b->egress, rules, n);
+		free_rules(b->allow_live, b->n_allow_live);
+		b->allow_live = rules;
+		b->n_allow_live = n;
+		rules = NULL;
+		bf_registry_log_event(reg, name, "allowlist replaced: %zu rules", n);
+	}
+	pthread_mutex_unlock(&reg->lock);
+	free_rules(rules, n);
+	return r;
+}
