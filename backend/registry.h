@@ -70,6 +70,10 @@ int bf_signal_parse(const char *word);
  * (one a line, # comments); refused whole if any rule is invalid. */
 int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char *text, size_t len,
 			  struct bf_error *err);
+/* Checks the complete lines of an allowlist being written, so that a bad
+ * rule fails the write(2) that brings it (reported in `errors`). */
+int bf_registry_allow_check(struct bf_registry *reg, const char *name, const char *text,
+			    size_t len, struct bf_error *err);
 /* The path of a bottle's egress decision log. */
 void bf_registry_egress_path(const struct bf_registry *reg, const char *name, char *out, size_t len);
 /* The path of a bottle's log file, which the FUSE layer serves as is. */

@@ -171,6 +171,25 @@ static int parse_rules(const char *text, size_t len, char ***out, size_t *n_out,
 	return 0;
 }
 
+int bf_registry_allow_check(struct bf_registry *reg, const char *name, const char *text,
+			    size_t len, struct bf_error *err)
+{
+	const char *last = memrchr(text, '\n', len);
+	char **rules = NULL;
+	size_t n = 0;
+	int bad_line = 0, r;
+
+	if (!last)
+		return 0;
+	r = parse_rules(text, (size_t)(last - text) + 1, &rules, &n, err, &bad_line);
+	if (r < 0) {
+		bf_registry_report(reg, name, "allow line %d: %s", bad_line, err->msg);
+		return r;
+	}
+	free_rules(rules, n);
+	return 0;
+}
+
 int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char *text, size_t len,
 			  struct bf_error *err)
 {

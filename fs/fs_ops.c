@@ -37,6 +37,7 @@ struct handle {
 	bool dirty;             /* written since the last commit */
 	bool created;           /* HANDLE_NEW: the bottle exists now */
 	bool too_big;           /* a write went past the size limit */
+	bool refused;           /* NAME/allow: a written rule was invalid */
 	int result;             /* what the last commit returned */
 	int fd;                 /* HANDLE_LOG */
 	struct bf_exec_session *session;    /* HANDLE_SESSION, referenced */
@@ -548,6 +549,17 @@ static int read_session(struct handle *h, char *buf, size_t size, off_t off)
 {
 	ssize_t n;
 
+	if (h->oneshot && !bf_exec_started(h->session)) {
+		struct bf_error err = { 0 };
+		int r = bf_registry_exec_start(fs_ctx()->reg, h->name, h->session,
+					       h->buf.data ? h->buf.data : "", h->buf.len, &err);
+
+		if (r < 0)
+			return r;
+		/* The one-shot form has no stdin: the command reads EOF. */
+		bf_exec_close_stdin(h->session);
+	}
+
 	switch (h->session_file) {
 	case SESSION_STDOUT:
 	case SESSION_STDERR:
@@ -616,13 +628,19 @@ static int write_session(struct handle *h, const char *data, size_t size)
 	char msg[64], *save = NULL, *word, *arg;
 	int r, sig = SIGKILL;
 
+	if (h->oneshot) {
+		/* exec/run: the command may come in several writes (a shell's
+		 * printf splits long ones); it starts at the first read. */
+		if (bf_exec_started(h->session))
+			return -EBUSY;
+		if (h->buf.len + size > BF_MANIFEST_MAX)
+			return -EFBIG;
+		bf_buf_append(&h->buf, data, size);
+		return h->buf.failed ? -ENOMEM : (int)size;
+	}
 	switch (h->session_file) {
 	case SESSION_CMD:
-	case SESSION_STDOUT:    /* exec/run */
 		r = bf_registry_exec_start(reg, h->name, h->session, data, size, &err);
-		/* The one-shot form has no stdin: the command reads EOF. */
-		if (r == 0 && h->oneshot)
-			bf_exec_close_stdin(h->session);
 		return r < 0 ? r : (int)size;
 	case SESSION_STDIN:
 		return (int)bf_exec_write_stdin(h->session, data, size);
@@ -658,6 +676,8 @@ static int bf_write(const char *path, const char *data, size_t size, off_t off,
 	(void)path;
 	if (h->kind == HANDLE_SNAPSHOT || h->kind == HANDLE_LOG)
 		return -EBADF;
+	if (h->refused)
+		return -EINVAL;
 	if (h->kind == HANDLE_CTL)
 		return write_ctl(h, data, size);
 	if (h->kind == HANDLE_SESSION)
@@ -677,6 +697,17 @@ static int bf_write(const char *path, const char *data, size_t size, off_t off,
 	}
 	memcpy(h->buf.data + off, data, size);
 	h->dirty = true;
+	if (h->kind == HANDLE_ALLOW) {
+		struct bf_error err = { 0 };
+		int r = bf_registry_allow_check(fs_ctx()->reg, h->name, h->buf.data, h->buf.len, &err);
+
+		if (r < 0) {
+			h->result = r;
+			h->dirty = false;   /* refused: nothing of it is applied */
+			h->refused = true;
+			return r;
+		}
+	}
 	return (int)size;
 }
 
@@ -696,6 +727,8 @@ static int bf_flush(const char *path, struct fuse_file_info *fi)
 		return 0;
 	if (h->too_big)
 		return -EFBIG;      /* refused and reported by write */
+	if (h->refused)
+		return -EINVAL;
 	if (!h->dirty)
 		return h->result;
 	h->dirty = false;

@@ -7,5 +7,5 @@ apt-get install -y --no-install-recommends \
 	build-essential meson ninja-build pkg-config \
 	libfuse3-dev fuse3 libbsd-dev libjson-c-dev libcunit1-dev \
 	clang libclang-rt-14-dev cppcheck \
-	python3 python3-yaml less psmisc procps \
+	python3 python3-yaml less psmisc procps curl iproute2 \
 	runc busybox-static

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Egress: from inside a running bottle, only the proxy answers; it lets
+# through what the allowlist names, refuses the rest with a reason, logs
+# every decision, and obeys live edits of NAME/allow.
+. "$(dirname "$0")/lib.sh"
+
+command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
+
+# Test servers on host loopback addresses only.
+mkdir -p "$TMP/www"
+echo "allowed content" >"$TMP/www/index.html"
+port_of() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+P1=$(port_of)
+P2=$(port_of)
+(cd "$TMP/www" && exec $PY -m http.server "$P1" --bind 127.0.0.5 >/dev/null 2>&1) &
+(cd "$TMP/www" && exec $PY -m http.server "$P2" --bind 127.0.0.6 >/dev/null 2>&1) &
+(cd "$TMP/www" && exec $PY -m http.server "$P2" --bind 127.0.0.1 >/dev/null 2>&1) &
+for _ in $(seq 50); do
+	curl -s "http://127.0.0.5:$P1/" >/dev/null && curl -s "http://127.0.0.6:$P2/" >/dev/null && break
+	sleep 0.1
+done
+
+run_in() {
+	{ printf '%s' "$2" >&3; cat <&3; } 3<>"$MNT/$1/exec/run"
+}
+
+mount_fs
+cat >"$MNT/new/net" <<TOML
+agent = "test"
+stop_timeout = 1
+[network]
+allow = ["127.0.0.5:$P1", "localhost:$P2"]
+TOML
+echo start >"$MNT/net/ctl" || fail "start: $(tail -2 "$MNT/errors")"
+[ "$(cat "$MNT/net/allow")" = "$(printf '127.0.0.5:%s\nlocalhost:%s' "$P1" "$P2")" ] || fail "allow: $(cat "$MNT/net/allow")"
+
+out=$(run_in net "curl -s http://127.0.0.5:$P1/")
+[ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed GET through the proxy: $out"
+out=$(run_in net "curl -s -p -x http://127.0.0.1:8888 http://127.0.0.5:$P1/")
+[ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed CONNECT tunnel: $out"
+egress=$(cat "$MNT/net/egress")
+grep -qE "GET 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 up=[1-9][0-9]* down=[1-9][0-9]* ms=" <<<"$egress" ||
+	fail "no allow line for GET: $egress"
+grep -qE "CONNECT 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 " <<<"$egress" || fail "no allow line for CONNECT: $egress"
+ok "an allowed host (explicit IP rule) is reachable through the proxy, by GET and by CONNECT, and logged"
+
+out=$(run_in net "curl -s -w ' %{http_code}' http://127.0.0.6:$P2/")
+assert_contains "unlisted" "$out" "bottlefs: no rule allows 127.0.0.6:$P2"
+assert_contains "unlisted" "$out" " 403"
+grep -q "GET 127.0.0.6:$P2 - deny reason=\"no rule allows 127.0.0.6:$P2\"" "$MNT/net/egress" || fail "no deny line"
+ok "an unlisted host gets 403 with a reason and a deny line"
+
+out=$(run_in net "curl -s -w ' %{http_code}' -x http://127.0.0.1:8888 --noproxy '' http://localhost:$P2/")
+assert_contains "rebinding" "$out" "localhost resolves to 127.0.0.1 (loopback)"
+assert_contains "rebinding" "$out" " 403"
+ok "a name allowed by rule that resolves to loopback is still refused"
+
+for target in "http://127.0.0.5:$P1/" "http://127.0.0.6:$P2/" "http://10.11.12.13/" "http://192.168.1.1/"; do
+	out=$(run_in net "curl -s --max-time 3 --noproxy '*' $target; echo curl=\$?")
+	assert_contains "direct $target" "$out" "curl=7"
+done
+host_ip=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
+if [ -n "$host_ip" ]; then
+	out=$(run_in net "curl -s --max-time 3 --noproxy '*' http://$host_ip:$P1/; echo curl=\$?")
+	assert_contains "direct host address" "$out" "curl=7"
+fi
+out=$(run_in net 'cat /etc/resolv.conf; getent hosts example.com; echo lookup=$?')
+assert_contains "resolver" "$out" "lookup=2"
+ok "direct connections to host loopback, the test servers and other addresses fail; there is no resolver"
+
+ports=$(run_in net "python3 -c 'import socket
+open_ports = []
+for p in range(1, 65536):
+    s = socket.socket(); s.settimeout(0.2)
+    # A socket can connect to itself when its own port is probed: not a listener.
+    if s.connect_ex((\"127.0.0.1\", p)) == 0 and s.getsockname()[1] != p: open_ports.append(p)
+    s.close()
+print(open_ports)'")
+[ "$ports" = "$(printf '[8888]\nexited 0')" ] || fail "guest loopback ports: $ports"
+ok "only the proxy port answers on guest loopback"
+
+out=$(run_in net "printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | python3 -c 'import socket,sys
+s = socket.create_connection((\"127.0.0.1\", 8888)); s.sendall(sys.stdin.buffer.read()); print(s.recv(200).split(b\"\\r\\n\")[0].decode())'")
+assert_contains "origin-form" "$out" "HTTP/1.1 400 Bad Request"
+# A client that sends half a head and vanishes, and one that half-closes.
+run_in net "python3 -c 'import socket
+s = socket.create_connection((\"127.0.0.1\", 8888)); s.sendall(b\"CONNECT 127.0.0.5:$P1 HTT\"); s.close()
+s = socket.create_connection((\"127.0.0.1\", 8888)); s.sendall(b\"GET http://127.0.0.5:$P1/ HTTP/1.1\r\nHost: x\r\n\r\n\"); s.shutdown(socket.SHUT_WR); print(len(s.makefile(\"rb\").read()))'" >"$TMP/half"
+assert_contains "half-close" "$(cat "$TMP/half")" "exited 0"
+assert_alive
+ok "bad requests get HTTP errors; vanishing and half-closing clients do no harm"
+
+# Live edits of allow.
+echo "127.0.0.6:$P2" >>"$MNT/net/allow" || fail "append to allow failed"
+out=$(run_in net "curl -s http://127.0.0.6:$P2/")
+[ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "appended rule not obeyed: $out"
+grep -qx "127.0.0.6:$P2" "$MNT/net/allow" || fail "allow does not show the appended rule"
+if printf 'good.example\nbad rule!\n' >"$MNT/net/allow" 2>/dev/null; then fail "invalid rule accepted"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "net: allow line 2:"
+grep -qx "127.0.0.6:$P2" "$MNT/net/allow" || fail "a refused write changed the list"
+printf '# only the first server now\n127.0.0.5:%s\n' "$P1" >"$MNT/net/allow"
+out=$(run_in net "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.6:$P2/")
+[ "$out" = "$(printf '403\nexited 0')" ] || fail "replaced list not obeyed: $out"
+ok "allow: appending adds a rule, rewriting replaces the list, both at once; invalid rules are refused with EINVAL"
+
+unmount_fs
+mount_fs
+[ "$(cat "$MNT/net/allow")" = "127.0.0.5:$P1" ] || fail "live allowlist not kept: $(cat "$MNT/net/allow")"
+out=$(run_in net "curl -s http://127.0.0.5:$P1/")
+[ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "proxy not back after remount: $out"
+ok "the live allowlist is kept in state; the proxy is back after a remount"
+
+timeout 4 tail -f "$MNT/net/egress" >"$TMP/tail" &
+tailpid=$!
+sleep 1.2
+run_in net "curl -s http://127.0.0.5:$P1/ >/dev/null" >/dev/null
+sleep 1.5
+kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
+[ "$(grep -c "allow rule=127.0.0.5:$P1" "$TMP/tail")" -ge 1 ] || fail "tail -f egress saw nothing"
+ok "tail -f egress follows decisions"
+
+echo stop >"$MNT/net/ctl"
+unmount_fs
