@@ -69,7 +69,7 @@ bool bf_egress_match(char *const *rules, size_t n, const char *host, int port, i
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char rhost[300], rip[INET6_ADDRSTRLEN];
+		char rhost[300];
 		int rport;
 		bool same;
 
@@ -77,10 +77,13 @@ bool bf_egress_match(char *const *rules, size_t n, const char *host, int port, i
 			continue;
 		if ((rport ? rport : dflt_port) != port)
 			continue;
-		if (host_is_ip)
+		if (host_is_ip) {
+			char rip[INET6_ADDRSTRLEN];
+
 			same = canonical_ip(rhost, rip, sizeof(rip)) && strcmp(rip, want_ip) == 0;
-		else
+		} else {
 			same = host_matches(rhost, host);
+		}
 		if (same) {
 			v->allow = true;
 			strlcpy(v->rule, rules[i], sizeof(v->rule));

@@ -192,7 +192,6 @@ static bool valid_host(const char *h)
 static bool parse_authority(const char *a, size_t len, char *host, size_t hlen, int *port, int dflt)
 {
 	char buf[300];
-	char *colon;
 
 	if (len == 0 || len >= sizeof(buf))
 		return false;
@@ -211,7 +210,8 @@ static bool parse_authority(const char *a, size_t len, char *host, size_t hlen, 
 			return false;
 		strlcpy(host, buf + 1, hlen);
 	} else {
-		colon = strrchr(buf, ':');
+		char *colon = strrchr(buf, ':');
+
 		if (colon) {
 			*colon = '\0';
 			*port = atoi(colon + 1);

@@ -39,7 +39,7 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 	struct bf_error err = { 0 };
 	char log_path[1300];
 	char *const *rules;
-	size_t n = 0, n_rules, i;
+	size_t n = 0, n_rules;
 	int fd;
 
 	if (!b->backend->sidecar_listen || b->egress)
@@ -56,7 +56,7 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 	rules_of(b, &rules, &n_rules);
 	bf_registry_egress_path(reg, b->name, log_path, sizeof(log_path));
 	if (fd < 0 || bf_egress_start(log_path, l, n, rules, n_rules, &b->egress, &err) < 0) {
-		for (i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			close(l[i].fd);
 		/* Without its proxy the guest reaches nothing at all: safe, but say so. */
 		bf_registry_report(reg, b->name, "egress proxy: %s", err.msg);
