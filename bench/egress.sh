@@ -1,0 +1,104 @@
+#!/bin/bash
+# Egress proxy throughput and connection rate, as ratios against a direct
+# download on loopback and against Debian's tinyproxy with the same
+# allowlist, all in this one run. nginx serves a 200 MB file on 127.0.0.5.
+# Our proxy listens inside the bottle's network namespace, so the client
+# (host curl) joins it with nsenter -n; the others run on the host.
+# Usage: sudo bench/egress.sh [BOTTLEFS]     (needs nginx-light, tinyproxy, curl)
+set -euo pipefail
+BOTTLEFS=$(realpath "${1:-$(dirname "$0")/../build/bottlefs}")
+TMP=$(mktemp -d /tmp/bottlefs-bench.XXXXXX)
+MNT=$TMP/mnt
+STATE=$TMP/state
+mkdir -p "$MNT" "$TMP/www"
+PORT=18480
+TPORT=18481
+SIZE_MB=200
+ROUNDS=3
+CONNS=300
+
+cleanup() {
+	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+	[ -n "${TPID:-}" ] && kill "$TPID" 2>/dev/null || true
+	for id in $(runc --root "$STATE/runtime" list -q 2>/dev/null); do
+		runc --root "$STATE/runtime" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	pkill -9 -f "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
+	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+chmod 755 "$TMP" "$TMP/www"
+head -c $((SIZE_MB * 1024 * 1024)) /dev/zero >"$TMP/www/big"
+echo ok >"$TMP/www/small"
+chmod 644 "$TMP/www/big" "$TMP/www/small"
+cat >"$TMP/nginx.conf" <<EOF2
+daemon on; worker_processes 2; pid $TMP/nginx.pid; error_log $TMP/nginx.err;
+events { worker_connections 4096; }
+http { access_log off; sendfile on; server { listen 127.0.0.5:$PORT; root $TMP/www; } }
+EOF2
+nginx -c "$TMP/nginx.conf" -p "$TMP"
+
+echo '^127\.0\.0\.5$' >"$TMP/filter"
+cat >"$TMP/tinyproxy.conf" <<EOF2
+Port $TPORT
+Listen 127.0.0.1
+Timeout 600
+MaxClients 512
+Allow 127.0.0.1
+Filter "$TMP/filter"
+FilterDefaultDeny Yes
+FilterExtended On
+ConnectPort $PORT
+LogLevel Critical
+EOF2
+tinyproxy -d -c "$TMP/tinyproxy.conf" >/dev/null 2>&1 &
+TPID=$!
+
+"$BOTTLEFS" -o "state=$STATE" "$MNT"
+printf 'agent = "bench"\nstop_timeout = 1\n[network]\nallow = ["127.0.0.5:%s"]\n' "$PORT" >"$MNT/new/px"
+echo start >"$MNT/px/ctl"
+GPID=$(sed -n 's/^pid: //p' "$MNT/px/status")
+sleep 0.5
+
+speed() {  # prints bytes/s of one download; args: curl options
+	curl -s -o /dev/null -w '%{speed_download}\n' "$@" "http://127.0.0.5:$PORT/big"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+direct=$(for _ in $(seq $ROUNDS); do speed; done | median)
+ours=$(for _ in $(seq $ROUNDS); do nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big"; done | median)
+ours_tunnel=$(for _ in $(seq $ROUNDS); do nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -p -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big"; done | median)
+tiny=$(for _ in $(seq $ROUNDS); do speed -x "http://127.0.0.1:$TPORT"; done | median)
+awk -v d="$direct" -v o="$ours" -v c="$ours_tunnel" -v t="$tiny" -v mb=$SIZE_MB 'BEGIN {
+	printf "download %d MB   direct %.2f GB/s   bottlefs %.2f GB/s (%.2fx)   bottlefs CONNECT %.2f GB/s (%.2fx)   tinyproxy %.2f GB/s (%.2fx)\n",
+		mb, d / 1e9, o / 1e9, o / d, c / 1e9, c / d, t / 1e9, t / d
+	printf "                 bottlefs / tinyproxy: %.1fx (goal: >= 0.5x direct, 3x tinyproxy)\n", o / t }'
+
+# Connections per second: one small request per connection, from one client.
+cat >"$TMP/conns.py" <<'PY'
+import socket, sys, time
+proxy, n, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+t = time.perf_counter()
+for _ in range(n):
+    if proxy == "direct":
+        s = socket.create_connection(("127.0.0.5", int(port)))
+        s.sendall(b"GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    else:
+        host, p = proxy.split(":")
+        s = socket.create_connection((host, int(p)))
+        s.sendall(f"GET http://127.0.0.5:{port}/small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    assert b" 200 " in data.split(b"\r\n")[0], data[:80]
+    s.close()
+print(f"{n / (time.perf_counter() - t):.0f}")
+PY
+cd_direct=$(/usr/bin/python3 "$TMP/conns.py" direct $CONNS $PORT)
+cd_ours=$(nsenter -t "$GPID" -n /usr/bin/python3 "$TMP/conns.py" 127.0.0.1:8888 $CONNS $PORT)
+cd_tiny=$(/usr/bin/python3 "$TMP/conns.py" "127.0.0.1:$TPORT" $CONNS $PORT)
+awk -v d="$cd_direct" -v o="$cd_ours" -v t="$cd_tiny" 'BEGIN {
+	printf "connections/s    direct %d   bottlefs %d (%.2fx)   tinyproxy %d (%.2fx)\n", d, o, o / d, t, t / d }'
+echo stop >"$MNT/px/ctl"
