@@ -95,7 +95,16 @@ struct decision {
 	bool upstream_failed;   /* allowed, but the destination did not answer */
 };
 
-static void log_decision(struct bf_egress *e, const struct decision *d)
+/* What the guest sent (method, host) may hold any byte: the egress file
+ * gets printable ASCII only, so each decision stays one parseable line. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '"')
+			*s = '?';
+}
+
+static void log_decision(struct bf_egress *e, struct decision *d)
 {
 	char line[1500], stamp[32];
 	struct timespec now;
@@ -103,6 +112,8 @@ static void log_decision(struct bf_egress *e, const struct decision *d)
 	time_t t = time(NULL);
 	long ms;
 
+	printable(d->method);
+	printable(d->host);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - d->started.tv_sec) * 1000 + (now.tv_nsec - d->started.tv_nsec) / 1000000;
 	gmtime_r(&t, &tm);
@@ -188,6 +199,20 @@ static bool valid_host(const char *h)
 	return n > 0 && n < 254 && h[strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")] == '\0';
 }
 
+static bool parse_port(const char *s, int *port)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end || v < 1 || v > 65535)
+		return false;
+	*port = (int)v;
+	return true;
+}
+
 /* "host:port", "[v6]:port", or "host" with the default port. */
 static bool parse_authority(const char *a, size_t len, char *host, size_t hlen, int *port, int dflt)
 {
@@ -204,9 +229,9 @@ static bool parse_authority(const char *a, size_t len, char *host, size_t hlen, 
 		if (!close)
 			return false;
 		*close = '\0';
-		if (close[1] == ':')
-			*port = atoi(close + 2);
-		else if (close[1])
+		if (close[1] == ':' && !parse_port(close + 2, port))
+			return false;
+		if (close[1] && close[1] != ':')
 			return false;
 		strlcpy(host, buf + 1, hlen);
 	} else {
@@ -214,11 +239,12 @@ static bool parse_authority(const char *a, size_t len, char *host, size_t hlen, 
 
 		if (colon) {
 			*colon = '\0';
-			*port = atoi(colon + 1);
+			if (!parse_port(colon + 1, port))
+				return false;
 		}
 		strlcpy(host, buf, hlen);
 	}
-	return valid_host(host) && *port > 0 && *port < 65536;
+	return valid_host(host);
 }
 
 /* Connects with a deadline; returns the socket or -errno. */

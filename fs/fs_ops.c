@@ -150,7 +150,6 @@ static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct bf_buf b = { 0 };
 	int r;
 
-	(void)fi;
 	memset(st, 0, sizeof(*st));
 	st->st_uid = fs_ctx()->owner;
 	st->st_gid = getgid();
@@ -189,6 +188,17 @@ static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	case NODE_SESSION_FILE:
 		return session_attr(&p, st);
 	case NODE_BOTTLE_FILE:
+		/* fstat(2) on an open log or egress: the size of that file. */
+		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG && handle_of(fi)->fd >= 0) {
+			struct stat real;
+
+			if (fstat(handle_of(fi)->fd, &real) < 0)
+				return -errno;
+			st->st_mode = S_IFREG | 0444;
+			st->st_nlink = 1;
+			st->st_size = real.st_size;
+			return 0;
+		}
 		if (is_real_file(&p))
 			return log_attr(&p, st);
 		/* fall through */
@@ -424,8 +434,8 @@ static int open_session_file(const struct fs_path *p, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* exec/run: each open is a session of its own, started by the first write
- * and read back as output followed by a status line. */
+/* exec/run: each open is a session of its own: writes bring the command,
+ * the first read starts it, and reads give its output and a status line. */
 static int open_oneshot(const struct fs_path *p, struct fuse_file_info *fi)
 {
 	struct bf_error err = { 0 };
@@ -683,8 +693,10 @@ static int bf_write(const char *path, const char *data, size_t size, off_t off,
 	if (h->kind == HANDLE_SESSION)
 		return write_session(h, data, size);
 	if (off < 0 || (size_t)off > BF_MANIFEST_MAX || size > BF_MANIFEST_MAX - (size_t)off) {
-		bf_registry_report(fs_ctx()->reg, h->name, "%s%s%s: manifest is larger than %d bytes",
-				   what, h->name, h->kind == HANDLE_NEW ? "" : "/manifest", BF_MANIFEST_MAX);
+		bf_registry_report(fs_ctx()->reg, h->name, "%s%s%s: %s is larger than %d bytes", what,
+				   h->name,
+				   h->kind == HANDLE_NEW ? "" : h->kind == HANDLE_ALLOW ? "/allow" : "/manifest",
+				   h->kind == HANDLE_ALLOW ? "allowlist" : "manifest", BF_MANIFEST_MAX);
 		h->too_big = true;
 		return -EFBIG;
 	}

@@ -38,7 +38,7 @@ command = ["sh", "-c", "echo hello-from-main; trap 'echo got-term; exit 0' TERM;
 stop_timeout = 5
 [limits]
 pids = 64
-memory = "256M"
+memory = "512M"
 TOML
 [ "$(cat "$MNT/box/ctl")" = planned ] || fail "ctl before start: $(cat "$MNT/box/ctl")"
 echo start >"$MNT/box/ctl" || fail "start failed: $(tail -3 "$MNT/errors")"
@@ -91,7 +91,7 @@ out=$(run_in box '(i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); echo $i; 
 n=$(sed -n '1p' <<<"$out")
 [ "$n" -gt 10 ] && [ "$n" -lt 64 ] || fail "pids limit 64 not enforced: $n forks ($out)"
 sleep 2.5
-out=$(run_in box 'python3 -c "b = bytearray(600 * 1024 * 1024); print(len(b))"')
+out=$(run_in box 'python3 -c "b = bytearray(1000 * 1024 * 1024); print(len(b))"')
 # The shell reports its child's SIGKILL as 128+9.
 grep -qxE "killed 9|exited 137" <<<"$(tail -n 1 <<<"$out")" || fail "memory limit: $out"
 ok "[limits] pids stops a fork bomb at $n processes; an allocation beyond memory is killed"
