@@ -133,12 +133,13 @@ static void report_manifest_error(struct bf_registry *reg, const char *name, con
 }
 
 /* The workspace must exist and be readable by whoever wrote the manifest,
- * so a manifest cannot smuggle a path its writer could not read. */
+ * so a manifest cannot smuggle in a path its writer could not read: the
+ * kernel decides, with the writer's uid, gid and groups. */
 static int check_workspace(const struct bf_manifest *m, const struct bf_caller *who,
 			   struct bf_error *err)
 {
 	struct stat st;
-	mode_t need;
+	int r;
 
 	if (m->workspace_mode == BF_WORKSPACE_NONE)
 		return 0;
@@ -147,17 +148,10 @@ static int check_workspace(const struct bf_manifest *m, const struct bf_caller *
 				    "workspace path %s: %s", m->workspace_path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return bf_error_set(err, EINVAL, "workspace path %s is not a directory", m->workspace_path);
-	if (who->uid == 0)
-		return 0;
-	if (st.st_uid == who->uid)
-		need = S_IRUSR | S_IXUSR;
-	else if (st.st_gid == who->gid)
-		need = S_IRGRP | S_IXGRP;
-	else
-		need = S_IROTH | S_IXOTH;
-	if ((st.st_mode & need) != need)
-		return bf_error_set(err, EACCES, "workspace path %s is not readable by uid %u",
-				    m->workspace_path, (unsigned)who->uid);
+	r = bf_access_as(who, m->workspace_path, R_OK | X_OK);
+	if (r < 0)
+		return bf_error_set(err, EACCES, "workspace path %s is not readable by uid %u: %s",
+				    m->workspace_path, (unsigned)who->uid, strerror(-r));
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "access_as.h"
 #include "buf.h"
 #include "error.h"
 
@@ -15,11 +16,6 @@ struct bf_config {
 	char backend[16];       /* default for manifests without `backend` */
 };
 
-/* Who asks: the uid/gid of the process writing a manifest. */
-struct bf_caller {
-	uid_t uid;
-	gid_t gid;
-};
 
 enum bf_file {
 	BF_FILE_MANIFEST,

@@ -68,8 +68,12 @@ static bool may_write(void)
 static struct bf_caller caller(void)
 {
 	struct fuse_context *c = fuse_get_context();
+	struct bf_caller who = { .uid = c->uid, .gid = c->gid };
+	int n = fuse_getgroups(BF_MAX_GROUPS, who.groups);
 
-	return (struct bf_caller){ c->uid, c->gid };
+	/* Unknown groups count as none: the check only gets stricter. */
+	who.n_groups = n > 0 && n <= BF_MAX_GROUPS ? (size_t)n : 0;
+	return who;
 }
 
 static int render(const struct fs_path *p, struct bf_buf *out)
