@@ -198,9 +198,9 @@ static void run_command(const struct bf_nsexec *x)
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			_exit(126);
-	/* Its own process group, so that a kill reaches what it started. */
-	if (setsid() < 0)
-		_exit(126);
+	/* Its own process group, so that a kill reaches what it started
+	 * (set here and by the helper, whichever runs first). */
+	setpgid(0, 0);
 	if (chdir(x->workdir) < 0 && chdir("/") < 0)
 		_exit(126);
 	if (setgroups(0, NULL) < 0 || setresgid(x->gid, x->gid, x->gid) < 0 ||
@@ -269,6 +269,8 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 		_exit(125);
 	if (pid == 0)
 		run_command(x);
+	/* Before the pid is reported: a kill of the group must find it. */
+	setpgid(pid, pid);
 	write_all(report_fd, &pid, sizeof(pid));
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)

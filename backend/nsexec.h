@@ -18,7 +18,7 @@ struct bf_nsexec {
 	int stdin_fd, stdout_fd, stderr_fd;
 };
 
-/* Starts the command, as the leader of a new session and process group
+/* Starts the command, as the leader of a new process group
  * (signal it with kill(-pid, ...)). Returns the pid of a helper (our child) that
  * reports on `report_fd` first the command's host pid (a pid_t), then its
  * wait status (an int), and exits. -errno with err set on failure. */
