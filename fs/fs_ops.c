@@ -331,6 +331,15 @@ static void handle_free(struct handle *h)
 	free(h);
 }
 
+/* Every file of the tree is read and written without the page cache:
+ * contents change behind the kernel's back, and streams grow. */
+static int attach_handle(struct fuse_file_info *fi, struct handle *h)
+{
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
 /* A text replaced whole when closed: NAME/manifest, NAME/allow. Writes
  * start from the current text (so >> appends) unless O_TRUNC. */
 static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_info *fi,
@@ -353,9 +362,7 @@ static int open_manifest_for_write(const struct fs_path *p, struct fuse_file_inf
 			return r;
 		}
 	}
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	return 0;
+	return attach_handle(fi, h);
 }
 
 static int open_ctl(const struct fs_path *p, struct fuse_file_info *fi)
@@ -369,9 +376,7 @@ static int open_ctl(const struct fs_path *p, struct fuse_file_info *fi)
 	h = handle_new(HANDLE_CTL, p->name);
 	if (!h)
 		return -ENOMEM;
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	return 0;
+	return attach_handle(fi, h);
 }
 
 static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
@@ -391,10 +396,7 @@ static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
 		handle_free(h);
 		return r;
 	}
-	fi->fh = (uintptr_t)h;
-	/* No page cache: `tail -f` must see what was appended. */
-	fi->direct_io = 1;
-	return 0;
+	return attach_handle(fi, h);
 }
 
 static bool interrupted(void)
@@ -433,9 +435,7 @@ static int open_session_file(const struct fs_path *p, struct fuse_file_info *fi)
 		handle_free(h);
 		return r;
 	}
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	return 0;
+	return attach_handle(fi, h);
 }
 
 /* exec/run: each open is a session of its own: writes bring the command,
@@ -457,10 +457,8 @@ static int open_oneshot(const struct fs_path *p, struct fuse_file_info *fi)
 	}
 	h->session_file = SESSION_STDOUT;
 	h->oneshot = true;
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
 	fi->nonseekable = 1;
-	return 0;
+	return attach_handle(fi, h);
 }
 
 static int bf_open(const char *path, struct fuse_file_info *fi)
@@ -508,9 +506,7 @@ static int bf_open(const char *path, struct fuse_file_info *fi)
 			handle_free(h);
 			return r;
 		}
-		fi->fh = (uintptr_t)h;
-		fi->direct_io = 1;
-		return 0;
+		return attach_handle(fi, h);
 	default:
 		return -ENOENT;
 	}
@@ -554,9 +550,7 @@ static int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		fs_pending_remove(name);
 		return -ENOMEM;
 	}
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	return 0;
+	return attach_handle(fi, h);
 }
 
 static int read_session(struct handle *h, char *buf, size_t size, off_t off)
