@@ -182,6 +182,8 @@ int bf_bottle_build(const char *name, const char *text, size_t len,
 	r = build_env(out, err);
 	if (r < 0)
 		goto fail;
+	out->stop_timeout = out->manifest.stop_timeout >= 0 ? out->manifest.stop_timeout
+							  : BF_DEFAULT_STOP_TIMEOUT;
 	return 0;
 fail:
 	bf_bottle_free(out);

@@ -23,6 +23,8 @@ enum bf_state {
 	BF_STATE_FAILED,
 };
 
+#define BF_DEFAULT_STOP_TIMEOUT 10
+
 #define BF_PORT_EGRESS 8888
 #define BF_PORT_GIT_GATE 9418
 #define BF_PORT_SUPERVISE 9100
@@ -64,6 +66,7 @@ struct bf_bottle {
 	char **env;             /* sorted KEY=value, with the proxy variables */
 	size_t env_len;
 	bool stop_requested;    /* the guest's end was asked for (stop, restart) */
+	long long stop_timeout; /* the manifest's, or the mount's default */
 	struct bf_exec_session **sessions;  /* exec/: in creation order */
 	size_t n_sessions;
 	struct bf_egress *egress;           /* the proxy, while running */

@@ -196,12 +196,12 @@ static int do_stop(struct bf_registry *reg, struct bf_bottle *b, struct bf_error
 	b->stop_requested = true;
 	run = b->meta.run;
 	bf_registry_log_event(reg, b->name, "stopping: SIGTERM, SIGKILL after %llds",
-			      b->manifest.stop_timeout);
+			      b->stop_timeout);
 	pthread_cond_broadcast(&reg->changed);
 	pthread_mutex_unlock(&reg->lock);
 	b->backend->signal(&run, SIGTERM, NULL);
 	pthread_mutex_lock(&reg->lock);
-	if (wait_stopped_locked(reg, b, b->manifest.stop_timeout))
+	if (wait_stopped_locked(reg, b, b->stop_timeout))
 		return 0;
 	pthread_mutex_unlock(&reg->lock);
 	b->backend->signal(&run, SIGKILL, NULL);

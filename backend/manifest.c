@@ -485,7 +485,7 @@ static int set_defaults(struct bf_manifest *m, struct bf_error *err)
 {
 	size_t i;
 
-	m->stop_timeout = 10;
+	m->stop_timeout = -1;   /* unset: the mount's stop_timeout= holds */
 	if (dup_string("host", &m->image, err) < 0 || dup_string("agent", &m->user, err) < 0 ||
 	    dup_string("/work", &m->workdir, err) < 0)
 		return -ENOMEM;

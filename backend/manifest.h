@@ -40,7 +40,7 @@ struct bf_manifest {
 	long long cpus;         /* 0: no limit */
 	long long memory;       /* bytes, 0: no limit */
 	long long pids;         /* 0: no limit */
-	long long stop_timeout; /* seconds between SIGTERM and SIGKILL */
+	long long stop_timeout; /* seconds between SIGTERM and SIGKILL; -1: unset */
 };
 
 /* Parses and validates a manifest. On failure returns -errno with err set

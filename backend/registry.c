@@ -162,6 +162,12 @@ static void new_identity(const char *name, char *out, size_t len)
 	snprintf(out, len, "%s-%08x", name, r);
 }
 
+static void apply_mount_defaults(const struct bf_registry *reg, struct bf_bottle *b)
+{
+	if (b->manifest.stop_timeout < 0)
+		b->stop_timeout = reg->cfg.stop_timeout;
+}
+
 static int build_checked(struct bf_registry *reg, const char *name, const char *text,
 			 size_t len, const struct bf_meta *meta, const struct bf_caller *who,
 			 struct bf_bottle *out, const char *what, struct bf_error *err)
@@ -169,6 +175,8 @@ static int build_checked(struct bf_registry *reg, const char *name, const char *
 	int line = 0, r;
 
 	r = bf_bottle_build(name, text, len, meta, out, err, &line);
+	if (r == 0)
+		apply_mount_defaults(reg, out);
 	if (r == 0) {
 		r = check_workspace(&out->manifest, who, err);
 		if (r < 0)
@@ -450,6 +458,7 @@ static int load_record(void *ctx, const char *name, const char *text, size_t len
 		free(b);
 		return 0;
 	}
+	apply_mount_defaults(reg, b);
 	bf_registry_allow_load_locked(reg, b);
 	if (find_locked(reg, name, NULL) || append_locked(reg, b) < 0) {
 		bf_bottle_free(b);

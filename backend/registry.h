@@ -14,6 +14,7 @@
 struct bf_config {
 	char state_dir[1024];
 	char backend[16];       /* default for manifests without `backend` */
+	long long stop_timeout; /* default for manifests without stop_timeout */
 };
 
 

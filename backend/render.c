@@ -78,7 +78,7 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 		bf_buf_printf(out, "memory = %lld\n", m->memory);
 	if (m->pids)
 		bf_buf_printf(out, "pids = %lld\n", m->pids);
-	bf_buf_printf(out, "stop_timeout = %lld\n", m->stop_timeout);
+	bf_buf_printf(out, "stop_timeout = %lld\n", b->stop_timeout);
 	return bf_buf_finish(out);
 }
 

@@ -32,6 +32,7 @@ static void usage(const char *prog)
 	       "bottlefs options:\n"
 	       "    -o state=DIR       state directory (default /var/lib/bottlefs)\n"
 	       "    -o backend=NAME    default backend: oci, docker, microvm, smolvm (default oci)\n"
+	       "    -o stop_timeout=N  seconds from SIGTERM to SIGKILL for manifests without one (10)\n"
 	       "    -o allow_other     let other users see the tree (they still cannot change it)\n"
 	       "    -f                 stay in the foreground\n"
 	       "    -d                 debug output (implies -f)\n"
@@ -91,7 +92,8 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 		goto out;
 	}
 	if (bf_options_config(opts, &cfg) < 0) {
-		fprintf(stderr, "bottlefs: state= or backend= value is too long\n");
+		fprintf(stderr, "bottlefs: bad option value: state= and backend= must fit, "
+				"stop_timeout= must be 0-3600 seconds\n");
 		ret = 2;
 		goto out;
 	}

@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "../backend/bottle.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@ enum { KEY_PASS, KEY_DROP };
 static const struct fuse_opt option_spec[] = {
 	BF_OPT("state=%s", state_dir),
 	BF_OPT("backend=%s", backend),
+	BF_OPT("stop_timeout=%s", stop_timeout),
 	FUSE_OPT_END,
 };
 
@@ -135,6 +138,15 @@ int bf_options_config(const struct bf_options *opts, struct bf_config *cfg)
 	}
 	if (strlcpy(cfg->backend, backend, sizeof(cfg->backend)) >= sizeof(cfg->backend))
 		return -EINVAL;
+	cfg->stop_timeout = BF_DEFAULT_STOP_TIMEOUT;
+	if (opts->stop_timeout) {
+		char *end;
+		long v = strtol(opts->stop_timeout, &end, 10);
+
+		if (!*opts->stop_timeout || *end || v < 0 || v > 3600)
+			return -ERANGE;
+		cfg->stop_timeout = v;
+	}
 	return 0;
 }
 
@@ -142,4 +154,5 @@ void bf_options_free(struct bf_options *opts)
 {
 	free(opts->state_dir);
 	free(opts->backend);
+	free(opts->stop_timeout);
 }

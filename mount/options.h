@@ -11,6 +11,7 @@
 struct bf_options {
 	char *state_dir;        /* -o state=DIR */
 	char *backend;          /* -o backend=NAME */
+	char *stop_timeout;     /* -o stop_timeout=SECONDS */
 	bool sloppy;            /* mount -s: ignore unknown options */
 	bool fake;              /* mount -f: do everything but mount */
 	char bad_option[256];   /* first unknown option, for the message */

@@ -45,6 +45,10 @@ grep -qE "GET 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 up=[1-9]
 grep -qE "CONNECT 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 " <<<"$egress" || fail "no allow line for CONNECT: $egress"
 ok "an allowed host (explicit IP rule) is reachable through the proxy, by GET and by CONNECT, and logged"
 
+out=$(run_in net "for i in \$(seq 40); do curl -s -p -x http://127.0.0.1:8888 http://127.0.0.5:$P1/ & done; wait")
+[ "$(grep -c '^allowed content$' <<<"$out")" = 40 ] || fail "40 concurrent tunnels: $(grep -c '^allowed content$' <<<"$out") answered"
+ok "40 concurrent connections through the proxy all get their answer"
+
 out=$(run_in net "curl -s -w ' %{http_code}' http://127.0.0.6:$P2/")
 assert_contains "unlisted" "$out" "bottlefs: no rule allows 127.0.0.6:$P2"
 assert_contains "unlisted" "$out" " 403"

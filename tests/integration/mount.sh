@@ -38,6 +38,20 @@ assert_contains "unknown backend" "$out" 'unknown backend "lxc"'
 ! mountpoint -q "$MNT" || fail "mounted despite a bad backend"
 ok "unknown options and backends are refused with a message"
 
+# stop_timeout= is the default grace period of manifests without one.
+if out=$("$BOTTLEFS" -o "state=$STATE,stop_timeout=99999" "$MNT" 2>&1); then
+	fail "stop_timeout=99999 accepted"
+fi
+assert_contains "stop_timeout range" "$out" "stop_timeout= must be 0-3600 seconds"
+mount_fs -o stop_timeout=3
+printf 'agent = "a"\n' >"$MNT/new/graced"
+printf 'agent = "a"\nstop_timeout = 7\n' >"$MNT/new/own"
+grep -qx 'stop_timeout = 3' "$MNT/graced/plan.toml" || fail "mount default stop_timeout not in the plan"
+grep -qx 'stop_timeout = 7' "$MNT/own/plan.toml" || fail "manifest stop_timeout not in the plan"
+rmdir "$MNT/graced" "$MNT/own"
+unmount_fs
+ok "-o stop_timeout= sets the grace period of manifests without one; out-of-range values are refused"
+
 # The helper form mount(8) uses, through a link named mount.bottlefs.
 ln -s "$BOTTLEFS" "$TMP/mount.bottlefs"
 "$TMP/mount.bottlefs" mybottles "$MNT" -o "state=$STATE,backend=oci,nofail,_netdev,x-systemd.automount" ||

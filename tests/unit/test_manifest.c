@@ -88,7 +88,7 @@ static void test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(m.command[0], "sleep");
 	CU_ASSERT_STRING_EQUAL(m.workdir, "/work");
 	CU_ASSERT_EQUAL(m.workspace_mode, BF_WORKSPACE_NONE);
-	CU_ASSERT_EQUAL(m.stop_timeout, 10);
+	CU_ASSERT_EQUAL(m.stop_timeout, -1);
 	CU_ASSERT_EQUAL(m.memory, 0);
 	bf_manifest_free(&m);
 }
