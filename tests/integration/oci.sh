@@ -132,6 +132,13 @@ rmdir "$MNT/box/exec/gone" || fail "rmdir of a running session"
 [ -z "$(output_of box 'ps -o args 2>/dev/null | grep "^sleep 100" || true')" ] || fail "rmdir left the command running"
 ok "S/ctl kill TERM gives 'killed 15'; rmdir kills a running session"
 
+if mkdir "$MNT/box/exec/.hidden" 2>/dev/null; then fail "session name .hidden accepted"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" 'exec: bad session name ".hidden"'
+if mkdir "$MNT/box/exec/k" 2>/dev/null; then fail "a second session k was made"; fi
+if mkdir "$MNT/box/exec/run" 2>/dev/null; then fail "a session named run was made"; fi
+if echo 'true' >"$MNT/box/exec/k/stdout" 2>/dev/null; then fail "stdout was writable"; fi
+ok "bad session names (EINVAL, reported), an existing name and run (EEXIST) and writes to stdout are refused"
+
 # Many sessions at once, outputs kept apart.
 for i in $(seq 12); do
 	mkdir "$MNT/box/exec/c$i"
