@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define BIND_RETRIES 60
+#define BIND_RETRY_US 50000
+
 struct job {
 	int ns_fd;
 	int port;
@@ -36,7 +39,17 @@ static void *listen_in_namespace(void *arg)
 		return NULL;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
+	/* Right after an unmount the previous daemon may still hold the
+	 * port while it exits: wait for it, a little. */
+	for (int tries = 0; bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0; tries++) {
+		if (errno != EADDRINUSE || tries >= BIND_RETRIES) {
+			j->fd = -errno;
+			close(fd);
+			return NULL;
+		}
+		usleep(BIND_RETRY_US);
+	}
+	if (listen(fd, 128) < 0) {
 		j->fd = -errno;
 		close(fd);
 		return NULL;

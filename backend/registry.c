@@ -175,9 +175,8 @@ static int build_checked(struct bf_registry *reg, const char *name, const char *
 	int line = 0, r;
 
 	r = bf_bottle_build(name, text, len, meta, out, err, &line);
-	if (r == 0)
-		apply_mount_defaults(reg, out);
 	if (r == 0) {
+		apply_mount_defaults(reg, out);
 		r = check_workspace(&out->manifest, who, err);
 		if (r < 0)
 			bf_bottle_free(out);

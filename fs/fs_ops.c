@@ -7,6 +7,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,13 +40,17 @@ struct handle {
 	bool too_big;           /* a write went past the size limit */
 	bool refused;           /* NAME/allow: a written rule was invalid */
 	int result;             /* what the last commit returned */
-	int fd;                 /* HANDLE_LOG */
+	int fd;                 /* HANDLE_LOG: the file being read */
+	char path[1300];        /* HANDLE_LOG: where it lives */
+	pthread_mutex_t lock;   /* HANDLE_LOG: reads may race a switch */
 	struct bf_exec_session *session;    /* HANDLE_SESSION, referenced */
 	enum fs_session_file session_file;
 	bool oneshot;           /* exec/run: the session is this open's own */
 	off_t read_pos;         /* exec/run: reads follow their own position,
 				 * since the command's write moved the file's */
 };
+
+static bool follow_rotation(struct handle *h);
 
 static struct bf_fs *fs_ctx(void)
 {
@@ -193,15 +198,20 @@ static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return session_attr(&p, st);
 	case NODE_BOTTLE_FILE:
 		/* fstat(2) on an open log or egress: the size of that file. */
-		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG && handle_of(fi)->fd >= 0) {
-			struct stat real;
+		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG) {
+			struct handle *h = handle_of(fi);
+			struct stat real = { 0 };
+			int failed = 0;
 
-			if (fstat(handle_of(fi)->fd, &real) < 0)
-				return -errno;
+			pthread_mutex_lock(&h->lock);
+			follow_rotation(h);
+			if (h->fd >= 0 && fstat(h->fd, &real) < 0)
+				failed = -errno;
+			pthread_mutex_unlock(&h->lock);
 			st->st_mode = S_IFREG | 0444;
 			st->st_nlink = 1;
 			st->st_size = real.st_size;
-			return 0;
+			return failed;
 		}
 		if (is_real_file(&p))
 			return log_attr(&p, st);
@@ -315,6 +325,7 @@ static struct handle *handle_new(enum handle_kind kind, const char *name)
 	if (!h)
 		return NULL;
 	h->fd = -1;
+	pthread_mutex_init(&h->lock, NULL);
 	h->kind = kind;
 	strlcpy(h->name, name, sizeof(h->name));
 	h->who = caller();
@@ -323,6 +334,7 @@ static struct handle *handle_new(enum handle_kind kind, const char *name)
 
 static void handle_free(struct handle *h)
 {
+	pthread_mutex_destroy(&h->lock);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->session)
@@ -390,6 +402,7 @@ static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
 	h = handle_new(HANDLE_LOG, p->name);
 	if (!h)
 		return -ENOMEM;
+	strlcpy(h->path, path, sizeof(h->path));
 	h->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (h->fd < 0 && errno != ENOENT) {
 		r = -errno;
@@ -553,6 +566,44 @@ static int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return attach_handle(fi, h);
 }
 
+/* When `egress` rotates, an open reader moves on to the new file: it is
+ * shorter than where the reader was, which `tail -f` takes for a
+ * truncation and reads the new file from its start. */
+static bool follow_rotation(struct handle *h)
+{
+	struct stat now, mine;
+	int fd;
+
+	if (stat(h->path, &now) < 0)
+		return false;
+	if (h->fd >= 0) {
+		if (fstat(h->fd, &mine) < 0 || (mine.st_ino == now.st_ino && mine.st_dev == now.st_dev))
+			return false;
+	}
+	fd = open(h->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = fd;
+	return true;
+}
+
+static int read_log(struct handle *h, char *buf, size_t size, off_t off)
+{
+	ssize_t n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (int tries = 0; tries < 2; tries++) {
+		if (h->fd >= 0)
+			n = pread(h->fd, buf, size, off);
+		if (n != 0 || !follow_rotation(h))
+			break;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n < 0 ? -errno : (int)n;
+}
+
 static int read_session(struct handle *h, char *buf, size_t size, off_t off)
 {
 	ssize_t n;
@@ -605,11 +656,8 @@ static int bf_read(const char *path, char *buf, size_t size, off_t off,
 	(void)path;
 	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL)
 		return -EBADF;
-	if (h->kind == HANDLE_LOG) {
-		ssize_t n = h->fd < 0 ? 0 : pread(h->fd, buf, size, off);
-
-		return n < 0 ? -errno : (int)n;
-	}
+	if (h->kind == HANDLE_LOG)
+		return read_log(h, buf, size, off);
 	if (h->kind == HANDLE_SESSION)
 		return read_session(h, buf, size, off);
 	if (off < 0 || (size_t)off >= h->buf.len)

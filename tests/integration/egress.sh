@@ -124,5 +124,23 @@ kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
 [ "$(grep -c "allow rule=127.0.0.5:$P1" "$TMP/tail")" -ge 1 ] || fail "tail -f egress saw nothing"
 ok "tail -f egress follows decisions"
 
+# Past 1 MiB the egress file rotates; an open tail -f follows on.
+timeout 60 tail -n 0 -f "$MNT/net/egress" >"$TMP/tail-rot" &
+tailpid=$!
+sleep 1.2
+run_in net "python3 -c 'import socket
+for i in range(9000):
+    s = socket.create_connection((\"127.0.0.1\", 8888))
+    s.sendall(b\"GET http://denied-\" + str(i).encode() + b\".example/ HTTP/1.1\\r\\n\\r\\n\")
+    s.recv(100); s.close()'" >/dev/null
+run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/after-rotation" >/dev/null
+for _ in $(seq 30); do grep -q after-rotation "$TMP/tail-rot" 2>/dev/null && break; sleep 0.2; done
+kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
+[ -s "$STATE/run/net/egress.1" ] || fail "egress did not rotate to egress.1"
+[ "$(stat -c %s "$STATE/run/net/egress")" -lt $((1024 * 1024)) ] || fail "egress is over its cap"
+grep -q "GET 127.0.0.5:$P1 127.0.0.5 allow" "$TMP/tail-rot" || fail "tail -f lost the log at rotation"
+[ "$(grep -c " deny " "$TMP/tail-rot")" -gt 5000 ] || fail "tail -f saw too few lines: $(wc -l <"$TMP/tail-rot")"
+ok "egress rotates at 1 MiB to egress.1, and an open tail -f follows on into the new file"
+
 echo stop >"$MNT/net/ctl"
 unmount_fs
