@@ -45,13 +45,13 @@ struct conn {
 
 struct bf_egress {
 	pthread_mutex_t lock;
-	pthread_cond_t idle;
 	struct bf_sidecar_listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
 	int stop_fd;
 	pthread_t acceptor;
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
+	bool orphaned;          /* stopped: the last connection frees it */
 	char **rules;
 	size_t n_rules;
 	pthread_mutex_t log_lock;
@@ -498,10 +498,13 @@ done:
 	free(buf);
 }
 
+static void destroy(struct bf_egress *e);
+
 static void *serve_connection(void *arg)
 {
 	struct conn *c = arg;
 	struct bf_egress *e = c->e;
+	bool last;
 	struct decision d = { 0 };
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
@@ -528,10 +531,11 @@ static void *serve_connection(void *arg)
 			break;
 		}
 	close(c->client);
-	e->active--;
-	pthread_cond_broadcast(&e->idle);
+	last = --e->active == 0 && e->orphaned;
 	pthread_mutex_unlock(&e->lock);
 	free(c);
+	if (last)
+		destroy(e);
 	return NULL;
 }
 
@@ -647,7 +651,6 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	if (!e)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->idle, NULL);
 	pthread_mutex_init(&e->log_lock, NULL);
 	strlcpy(e->log_path, log_path, sizeof(e->log_path));
 	e->log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -678,6 +681,7 @@ void bf_egress_stop(struct bf_egress *e)
 {
 	uint64_t one = 1;
 	struct conn *c;
+	bool idle;
 	size_t i;
 
 	if (!e)
@@ -686,18 +690,26 @@ void bf_egress_stop(struct bf_egress *e)
 		pthread_join(e->acceptor, NULL);
 	for (i = 0; i < e->n_listeners; i++)
 		close(e->listeners[i].fd);
+	/* Connections end on their own once their sockets are shut down; one
+	 * may still sit in a name lookup or a connect, so it is not waited
+	 * for here (the caller holds the registry lock): the last one frees. */
 	pthread_mutex_lock(&e->lock);
 	for (c = e->conns; c; c = c->next)
 		shutdown(c->client, SHUT_RDWR);
-	while (e->active)
-		pthread_cond_wait(&e->idle, &e->lock);
+	idle = e->active == 0;
+	e->orphaned = true;
 	pthread_mutex_unlock(&e->lock);
+	if (idle)
+		destroy(e);
+}
+
+static void destroy(struct bf_egress *e)
+{
 	free_rules(e->rules, e->n_rules);
 	close(e->stop_fd);
 	if (e->log_fd >= 0)
 		close(e->log_fd);
 	pthread_mutex_destroy(&e->log_lock);
-	pthread_cond_destroy(&e->idle);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

@@ -32,7 +32,8 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 		    struct bf_error *err);
 /* Replaces the allowlist; new connections obey it at once. */
 int bf_egress_set_rules(struct bf_egress *e, char *const *rules, size_t n);
-/* Closes the listeners, ends open connections, waits for their threads. */
+/* Closes the listeners and shuts down open connections without waiting
+ * for them (one may sit in a lookup); the last to end frees the proxy. */
 void bf_egress_stop(struct bf_egress *e);
 
 #endif
