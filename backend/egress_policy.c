@@ -109,8 +109,12 @@ static const char *classify_v4(uint32_t a)
 		return "unspecified";
 	if ((a >> 22) == (100 << 2 | 1))
 		return "shared (CGNAT)";
-	if (a == 0xFFFFFFFFu)
-		return "broadcast";
+	if ((a >> 8) == (192u << 16))
+		return "IETF protocol assignments";
+	if ((a >> 17) == (198u << 7 | 18 >> 1))
+		return "benchmarking";
+	if ((a >> 28) == 15)
+		return "reserved";     /* 240/4, with 255.255.255.255 */
 	return NULL;
 }
 
@@ -128,8 +132,16 @@ static const char *classify_v6(const struct in6_addr *a)
 		return "multicast";
 	if ((a->s6_addr[0] & 0xFE) == 0xFC)
 		return "private (ULA)";
-	if (IN6_IS_ADDR_V4MAPPED(a)) {
+	/* Forms that carry an IPv4 address: it decides. v4-mapped, NAT64
+	 * (64:ff9b::/96), and the deprecated v4-compatible ::a.b.c.d. */
+	if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) ||
+	    (a->s6_addr[0] == 0 && a->s6_addr[1] == 0x64 && a->s6_addr[2] == 0xff &&
+	     a->s6_addr[3] == 0x9b && !memcmp(a->s6_addr + 4, "\0\0\0\0\0\0\0\0", 8))) {
 		memcpy(&v4, a->s6_addr + 12, 4);
+		return classify_v4(ntohl(v4));
+	}
+	if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x02) {   /* 6to4: 2002:a.b.c.d::/48 */
+		memcpy(&v4, a->s6_addr + 2, 4);
 		return classify_v4(ntohl(v4));
 	}
 	return NULL;

@@ -131,6 +131,9 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	if (!b->backend->start)
 		return bf_error_set(err, ENOTSUP, "the %s backend cannot run bottles in this version",
 				    b->backend->name);
+	/* Nothing of the last run applies to this one: a crash mid-start must
+	 * not have re-attach watch an old shim. */
+	memset(&b->meta.run, 0, sizeof(b->meta.run));
 	b->meta.state = BF_STATE_STARTING;
 	b->stop_requested = false;
 	bf_registry_save_locked(reg, b);
@@ -140,8 +143,6 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	r = b->backend->start(b, &paths, &run, err);
 	pthread_mutex_lock(&reg->lock);
 	if (r < 0) {
-		/* Nothing of an earlier run applies to this failure. */
-		memset(&b->meta.run, 0, sizeof(b->meta.run));
 		b->meta.state = BF_STATE_FAILED;
 		strlcpy(b->meta.run.reason, err->msg, sizeof(b->meta.run.reason));
 		bf_registry_save_locked(reg, b);

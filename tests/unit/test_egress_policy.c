@@ -85,6 +85,17 @@ static void test_internal_addresses(void)
 	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "ff02::1"), "multicast");
 	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "::ffff:127.0.0.1"), "loopback");
 	CU_ASSERT_PTR_NULL(classify(AF_INET6, "2606:2800:220:1::1"));
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "255.255.255.255"), "reserved");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "240.1.2.3"), "reserved");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "198.18.0.1"), "benchmarking");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "198.19.255.1"), "benchmarking");
+	CU_ASSERT_PTR_NULL(classify(AF_INET, "198.20.0.1"));
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "192.0.0.8"), "IETF protocol assignments");
+	CU_ASSERT_PTR_NULL(classify(AF_INET, "192.0.1.1"));
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "64:ff9b::10.0.0.1"), "private");
+	CU_ASSERT_PTR_NULL(classify(AF_INET6, "64:ff9b::93.184.216.34"));
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "2002:7f00:1::"), "loopback");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "::10.1.2.3"), "private");
 }
 
 static void test_rule_names_address(void)
