@@ -24,7 +24,7 @@ static const char *const etc_secrets[] = {
 	"shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d",
 	"ssh/ssh_host_*", "ssl/private", "security/opasswd", "resolv.conf",
 	"docker", "bottlefs", "machine-id", "credstore", "credstore.encrypted",
-	"*.key", "*.pem.key", "wireguard", "NetworkManager/system-connections",
+	"*.key", "wireguard", "NetworkManager/system-connections",
 };
 
 static bool keep_etc_entry(const char *rel, const struct stat *st)
@@ -32,7 +32,8 @@ static bool keep_etc_entry(const char *rel, const struct stat *st)
 	size_t i;
 
 	for (i = 0; i < sizeof(etc_secrets) / sizeof(etc_secrets[0]); i++)
-		if (fnmatch(etc_secrets[i], rel, FNM_PATHNAME) == 0)
+		/* No FNM_PATHNAME: "*.key" is a key file at any depth. */
+		if (fnmatch(etc_secrets[i], rel, 0) == 0)
 			return false;
 	if (S_ISLNK(st->st_mode))
 		return true;
