@@ -26,10 +26,3 @@ int bf_error_set(struct bf_error *err, int code, const char *fmt, ...)
 	return -code;
 }
 
-void bf_error_clear(struct bf_error *err)
-{
-	if (err) {
-		err->code = 0;
-		err->msg[0] = '\0';
-	}
-}

@@ -17,6 +17,4 @@ struct bf_error {
 int bf_error_set(struct bf_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void bf_error_clear(struct bf_error *err);
-
 #endif

@@ -329,16 +329,6 @@ bool bf_exec_started(struct bf_exec_session *s)
 	return started;
 }
 
-bool bf_exec_running(struct bf_exec_session *s)
-{
-	bool running;
-
-	pthread_mutex_lock(&s->lock);
-	running = s->state == SESSION_RUNNING;
-	pthread_mutex_unlock(&s->lock);
-	return running;
-}
-
 static void status_text_locked(struct bf_exec_session *s, char *out, size_t len)
 {
 	switch (s->state) {

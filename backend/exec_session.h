@@ -32,7 +32,6 @@ const char *bf_exec_name(const struct bf_exec_session *s);
 int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 		  struct bf_error *err);
 bool bf_exec_started(struct bf_exec_session *s);
-bool bf_exec_running(struct bf_exec_session *s);
 
 /* Reads at `off`; blocks while the command may still write there.
  * `interrupted` is polled while waiting (-EINTR when it says so). For the
