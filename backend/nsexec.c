@@ -210,7 +210,6 @@ static void run_command(const struct bf_nsexec *x)
 		_exit(126);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(126);
-	signal(SIGPIPE, SIG_DFL);
 	execve("/bin/sh", argv, x->env);
 	_exit(127);
 }
@@ -247,15 +246,29 @@ static void close_other_fds(const struct bf_nsexec *x, const struct prepared *p,
 	close_range((unsigned)from, ~0U, 0);
 }
 
+/* The daemon's handlers (libfuse's for SIGTERM, SIGINT...) were copied
+ * by fork: a kill that arrives before the command's exec must act like
+ * one after it, so every signal goes back to its default. */
+static void default_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int sig;
+
+	sigemptyset(&dfl.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);     /* fails harmlessly for KILL, STOP */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void helper(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
 {
-	sigset_t none;
 	pid_t pid;
 	size_t i;
 	int status;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	default_signals();
 	close_other_fds(x, p, report_fd);
 	for (i = 0; i < p->n_cgroups; i++)
 		write_all(p->cgroups[i], "0\n", 2);

@@ -20,6 +20,8 @@ pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd
 	cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int fds[4] = { fd0, fd1, fd2, fd3 };
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
 	pid_t pid;
 	int r, i;
 
@@ -27,13 +29,22 @@ pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd
 		return -errno;
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -ENOMEM;
+	/* Helpers start with default signals, whatever the daemon ignores
+	 * (libfuse ignores SIGPIPE) or blocks. */
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	for (i = 0; i < 4; i++) {
 		if (i == 3 && fds[i] < 0)
 			break;
 		posix_spawn_file_actions_adddup2(&fa, fds[i] >= 0 ? fds[i] : null, i);
 	}
-	r = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+	r = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	return r ? -r : pid;
 }
 

@@ -70,6 +70,10 @@ static int run_runtime(char **argv)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* The runtime and the guest get default signals, not ours. */
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
 		execv(args[0], args);
 		_exit(127);
 	}

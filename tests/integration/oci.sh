@@ -122,9 +122,33 @@ ok "stdin feeds the command; closing it gives EOF"
 
 mkdir "$MNT/box/exec/k"
 echo 'sleep 100' >"$MNT/box/exec/k/cmd"
-echo 'kill TERM' >"$MNT/box/exec/k/ctl"
-[ "$(cat "$MNT/box/exec/k/wait")" = "killed 15" ] || fail "kill TERM: $(cat "$MNT/box/exec/k/status")"
+echo 'kill TERM' >"$MNT/box/exec/k/ctl" || fail "kill TERM write failed: $(tail -2 "$MNT/errors")"
+[ "$(timeout 10 cat "$MNT/box/exec/k/wait")" = "killed 15" ] || fail "kill TERM: $(cat "$MNT/box/exec/k/status") $(run_in box "ps -eo pid,pgid,sid,stat,args")"
 if echo 'explode' >"$MNT/box/exec/k/ctl" 2>/dev/null; then fail "bad session ctl accepted"; fi
+# A kill right after the start must land even before the command's exec.
+for i in $(seq 20); do
+	mkdir "$MNT/box/exec/q$i"
+	echo 'sleep 100' >"$MNT/box/exec/q$i/cmd"
+	echo 'kill TERM' >"$MNT/box/exec/q$i/ctl"
+done
+for i in $(seq 20); do
+	[ "$(timeout 10 cat "$MNT/box/exec/q$i/wait")" = "killed 15" ] || fail "q$i: $(cat "$MNT/box/exec/q$i/status")"
+	rmdir "$MNT/box/exec/q$i"
+done
+ok "20 commands killed right after their start all end with 'killed 15'"
+
+# Ctrl-C on a reader blocked on a stream ends the read, not the daemon.
+mkdir "$MNT/box/exec/long"
+echo 'sleep 30' >"$MNT/box/exec/long/cmd"
+start_s=$(date +%s)
+timeout -s INT 1 cat "$MNT/box/exec/long/stdout" || true
+timeout -s INT 1 cat "$MNT/box/exec/long/wait" || true
+[ $(($(date +%s) - start_s)) -lt 8 ] || fail "interrupted reads did not return"
+assert_alive
+[ "$(cat "$MNT/box/exec/long/status")" = running ] || fail "interrupting a reader ended the command"
+rmdir "$MNT/box/exec/long"
+ok "SIGINT ends a read blocked on stdout or wait; the daemon and the command go on"
+
 mkdir "$MNT/box/exec/gone"
 echo 'sleep 100' >"$MNT/box/exec/gone/cmd"
 rmdir "$MNT/box/exec/gone" || fail "rmdir of a running session"
