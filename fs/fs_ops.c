@@ -566,6 +566,17 @@ static int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return attach_handle(fi, h);
 }
 
+/* Serves a slice of the text rendered or collected in the handle. */
+static int read_buffer(const struct handle *h, char *buf, size_t size, off_t off)
+{
+	if (off < 0 || (size_t)off >= h->buf.len)
+		return 0;
+	if (size > h->buf.len - (size_t)off)
+		size = h->buf.len - (size_t)off;
+	memcpy(buf, h->buf.data + off, size);
+	return (int)size;
+}
+
 /* When `egress` rotates, an open reader moves on to the new file: it is
  * shorter than where the reader was, which `tail -f` takes for a
  * truncation and reads the new file from its start. */
@@ -640,12 +651,7 @@ static int read_session(struct handle *h, char *buf, size_t size, off_t off)
 	default:
 		break;
 	}
-	if (off < 0 || (size_t)off >= h->buf.len)
-		return 0;
-	if (size > h->buf.len - (size_t)off)
-		size = h->buf.len - (size_t)off;
-	memcpy(buf, h->buf.data + off, size);
-	return (int)size;
+	return read_buffer(h, buf, size, off);
 }
 
 static int bf_read(const char *path, char *buf, size_t size, off_t off,
@@ -660,12 +666,7 @@ static int bf_read(const char *path, char *buf, size_t size, off_t off,
 		return read_log(h, buf, size, off);
 	if (h->kind == HANDLE_SESSION)
 		return read_session(h, buf, size, off);
-	if (off < 0 || (size_t)off >= h->buf.len)
-		return 0;
-	if (size > h->buf.len - (size_t)off)
-		size = h->buf.len - (size_t)off;
-	memcpy(buf, h->buf.data + off, size);
-	return (int)size;
+	return read_buffer(h, buf, size, off);
 }
 
 /* One write is one control message; its error is the write's. */
