@@ -4,6 +4,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "../backend/registry.h"
@@ -11,6 +12,8 @@
 struct bf_fs {
 	struct bf_registry *reg;
 	uid_t owner;            /* the mounting user: may create and control */
+	gid_t read_gid;         /* with allow_other: this group may read */
+	bool has_read_gid;
 };
 
 const struct fuse_operations *bf_fs_operations(void);

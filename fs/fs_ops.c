@@ -153,7 +153,26 @@ static void fill_dir(struct stat *st, mode_t mode)
 	st->st_nlink = 2;
 }
 
+static int getattr_node(const char *path, struct stat *st, struct fuse_file_info *fi);
+
+/* Who may do what is the kernel's to check (default_permissions): the
+ * owner has what the tree allows; with read_gid= that group may read and
+ * search, never write; nobody else gets anything. */
 static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	const struct bf_fs *fs = fs_ctx();
+	int r = getattr_node(path, st, fi);
+
+	if (r == 0 && fs->has_read_gid) {
+		mode_t owner = st->st_mode & S_IRWXU;
+
+		st->st_gid = fs->read_gid;
+		st->st_mode = (st->st_mode & ~(mode_t)(S_IRWXG | S_IRWXO)) | (owner & (S_IRUSR | S_IXUSR)) >> 3;
+	}
+	return r;
+}
+
+static int getattr_node(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct fs_path p;
 	struct bf_buf b = { 0 };

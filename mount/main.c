@@ -33,7 +33,8 @@ static void usage(const char *prog)
 	       "    -o state=DIR       state directory (default /var/lib/bottlefs)\n"
 	       "    -o backend=NAME    default backend: oci, docker, microvm, smolvm (default oci)\n"
 	       "    -o stop_timeout=N  seconds from SIGTERM to SIGKILL for manifests without one (10)\n"
-	       "    -o allow_other     let other users see the tree (they still cannot change it)\n"
+	       "    -o allow_other     let the kernel pass other users' requests on (see read_gid=)\n"
+	       "    -o read_gid=GID    with allow_other: members of GID may read the tree\n"
 	       "    -f                 stay in the foreground\n"
 	       "    -d                 debug output (implies -f)\n"
 	       "    -s                 single-threaded\n"
@@ -72,7 +73,7 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 	struct bf_fs fsctx = { .owner = getuid() };
 	struct fuse_loop_config *loop = NULL;
 	struct fuse *fuse = NULL;
-	int ret = 1;
+	int ret = 1, r;
 
 	if (fuse_parse_cmdline(args, &cmd) != 0)
 		return 2;
@@ -97,6 +98,13 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 		ret = 2;
 		goto out;
 	}
+	r = bf_options_read_gid(opts, &fsctx.read_gid);
+	if (r < 0) {
+		fprintf(stderr, "bottlefs: read_gid= must be a numeric group id\n");
+		ret = 2;
+		goto out;
+	}
+	fsctx.has_read_gid = r == 1;
 	if (bf_registry_open(&cfg, &fsctx.reg, &err) < 0) {
 		fprintf(stderr, "bottlefs: %s\n", err.msg);
 		goto out;

@@ -21,6 +21,7 @@ static const struct fuse_opt option_spec[] = {
 	BF_OPT("state=%s", state_dir),
 	BF_OPT("backend=%s", backend),
 	BF_OPT("stop_timeout=%s", stop_timeout),
+	BF_OPT("read_gid=%s", read_gid),
 	FUSE_OPT_END,
 };
 
@@ -118,6 +119,20 @@ int bf_helper_args(int argc, char **argv, struct fuse_args *out, struct bf_optio
 	return 0;
 }
 
+int bf_options_read_gid(const struct bf_options *opts, gid_t *gid)
+{
+	char *end;
+	unsigned long v;
+
+	if (!opts->read_gid)
+		return 0;
+	v = strtoul(opts->read_gid, &end, 10);
+	if (!*opts->read_gid || *end || v > 0xFFFFFFFEul)
+		return -EINVAL;
+	*gid = (gid_t)v;
+	return 1;
+}
+
 int bf_options_config(const struct bf_options *opts, struct bf_config *cfg)
 {
 	const char *state = opts->state_dir ? opts->state_dir : DEFAULT_STATE_DIR;
@@ -155,4 +170,5 @@ void bf_options_free(struct bf_options *opts)
 	free(opts->state_dir);
 	free(opts->backend);
 	free(opts->stop_timeout);
+	free(opts->read_gid);
 }

@@ -12,6 +12,7 @@ struct bf_options {
 	char *state_dir;        /* -o state=DIR */
 	char *backend;          /* -o backend=NAME */
 	char *stop_timeout;     /* -o stop_timeout=SECONDS */
+	char *read_gid;         /* -o read_gid=GID */
 	bool sloppy;            /* mount -s: ignore unknown options */
 	bool fake;              /* mount -f: do everything but mount */
 	char bad_option[256];   /* first unknown option, for the message */
@@ -24,6 +25,10 @@ int bf_helper_args(int argc, char **argv, struct fuse_args *out, struct bf_optio
 /* Parses our -o options out of args, leaves libfuse's in, and refuses
  * anything else. Returns 0 or -EINVAL (opts->bad_option says which). */
 int bf_options_parse(struct fuse_args *args, struct bf_options *opts);
+
+/* The group that may read the tree (read_gid=): 1 and *gid set, 0 when
+ * not given, -EINVAL when not a number. */
+int bf_options_read_gid(const struct bf_options *opts, gid_t *gid);
 
 /* Fills the registry config from the options and their defaults. */
 int bf_options_config(const struct bf_options *opts, struct bf_config *cfg);

@@ -52,6 +52,33 @@ rmdir "$MNT/graced" "$MNT/own"
 unmount_fs
 ok "-o stop_timeout= sets the grace period of manifests without one; out-of-range values are refused"
 
+# Other users: nothing without allow_other; with allow_other,read_gid=
+# that group reads and never writes; everyone else still gets nothing.
+as_user() {  # uid gid command...
+	local uid=$1 gid=$2
+	shift 2
+	setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"
+}
+chmod 755 "$TMP"     # so that the others can reach the mount point
+mount_fs
+printf 'agent = "a"\n' >"$MNT/new/shared"
+if as_user 65534 4242 ls "$MNT" >/dev/null 2>&1; then fail "another user listed a mount without allow_other"; fi
+unmount_fs
+mount_fs -o allow_other,read_gid=4242
+as_user 65534 4242 cat "$MNT/shared/status" >/dev/null || fail "read_gid member cannot read status"
+[ "$(as_user 65534 4242 ls "$MNT" | tr '\n' ' ')" = "backends errors new shared " ] || fail "read_gid member cannot list"
+if as_user 65534 4242 sh -c "echo start > '$MNT/shared/ctl'" 2>/dev/null; then fail "read_gid member wrote ctl"; fi
+if as_user 65534 4242 sh -c "printf 'agent = \"x\"\n' > '$MNT/new/theirs'" 2>/dev/null; then fail "read_gid member created a bottle"; fi
+[ ! -e "$MNT/theirs" ] || fail "a bottle was created by a reader"
+if as_user 65534 4242 rmdir "$MNT/shared" 2>/dev/null; then fail "read_gid member removed a bottle"; fi
+if as_user 65534 65534 cat "$MNT/shared/status" >/dev/null 2>&1; then fail "a non-member could read"; fi
+[ "$(cat "$MNT/shared/ctl")" = planned ] || fail "the owner lost access"
+rmdir "$MNT/shared"
+unmount_fs
+if out=$("$BOTTLEFS" -o "state=$STATE,read_gid=wheel" "$MNT" 2>&1); then fail "read_gid=wheel accepted"; fi
+assert_contains "read_gid" "$out" "read_gid= must be a numeric group id"
+ok "other users see nothing; with allow_other,read_gid= that group reads but cannot create, control or remove"
+
 # The helper form mount(8) uses, through a link named mount.bottlefs.
 ln -s "$BOTTLEFS" "$TMP/mount.bottlefs"
 "$TMP/mount.bottlefs" mybottles "$MNT" -o "state=$STATE,backend=oci,nofail,_netdev,x-systemd.automount" ||
