@@ -17,15 +17,12 @@ SIZE_MB=200
 ROUNDS=3
 CONNS=300
 
+. "$(dirname "$0")/lib.sh"
+
 cleanup() {
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
 	[ -n "${TPID:-}" ] && kill "$TPID" 2>/dev/null || true
-	for id in $(runc --root "$STATE/runtime" list -q 2>/dev/null); do
-		runc --root "$STATE/runtime" delete --force "$id" >/dev/null 2>&1 || true
-	done
-	pkill -9 -f "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
-	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-	rm -rf "$TMP"
+	bench_teardown
 }
 trap cleanup EXIT
 

@@ -15,16 +15,11 @@ MNT=$TMP/mnt
 STATE=$TMP/state
 mkdir -p "$MNT"
 
+. "$(dirname "$0")/lib.sh"
+
 cleanup() {
-	for id in $(runc --root "$STATE/runtime" list -q 2>/dev/null); do
-		runc --root "$STATE/runtime" delete --force "$id" >/dev/null 2>&1 || true
-	done
-	for id in $(runc --root "$TMP/raw" list -q 2>/dev/null); do
-		runc --root "$TMP/raw" delete --force "$id" >/dev/null 2>&1 || true
-	done
-	pkill -9 -f "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
-	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-	rm -rf "$TMP"
+	remove_containers "$TMP/raw"
+	bench_teardown
 }
 trap cleanup EXIT
 
