@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bsd/string.h>
@@ -79,6 +80,10 @@ static void *watch_guest(void *arg)
 	run = b->meta.run;
 	bf_registry_paths(reg, b->name, &paths);
 	pthread_mutex_unlock(&reg->lock);
+	/* The watcher process may be our child (started by this daemon):
+	 * reap it. One started by an earlier daemon is init's to reap. */
+	if (run.monitor_pid > 0)
+		waitpid(run.monitor_pid, NULL, WNOHANG);
 	b->backend->collect(&paths, &run, &err);
 	pthread_mutex_lock(&reg->lock);
 	finish_locked(reg, b, &run);
@@ -136,7 +141,9 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	memset(&b->meta.run, 0, sizeof(b->meta.run));
 	b->meta.state = BF_STATE_STARTING;
 	b->stop_requested = false;
-	bf_registry_save_locked(reg, b);
+	/* Not saved: a record written now would know no shim to re-attach
+	 * to. If the daemon dies mid-start, the next start (or rmdir) removes
+	 * the half-started container by its id. */
 	bf_registry_paths(reg, b->name, &paths);
 	pthread_mutex_unlock(&reg->lock);
 	bf_registry_log_event(reg, b->name, "starting (%s backend)", b->backend->name);

@@ -162,12 +162,12 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		close(report[0]);
 		return bf_error_set(err, -pid, "cannot run the shim: %s", strerror(-pid));
 	}
-	waitpid(pid, &status, 0);   /* the shim's first half exits at once */
 	r = read_report(report[0], line, sizeof(line));
 	close(report[0]);
 	if (r < 0 || sscanf(line, "running %ld %ld", &guest, &shim) != 2) {
 		long code = -1;
 
+		waitpid(pid, &status, 0);   /* the shim ends after a failure */
 		sscanf(line, "failed %ld", &code);
 		runtime_delete(run, p, log_fd);
 		return bf_error_set(err, EIO, "%s run failed (exit %ld): see log", runtime_name, code);

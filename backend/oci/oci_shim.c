@@ -92,12 +92,8 @@ int bf_oci_shim_main(int argc, char **argv)
 		fprintf(stderr, "%s: not for direct use\n", BF_OCI_SHIM_NAME);
 		return 2;
 	}
-	/* Detach: the daemon reaps our parent at once; we live on. */
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid > 0)
-		_exit(0);
+	/* Our own session: the daemon's terminal and signals are not ours.
+	 * The daemon reaps us when we end; if it is gone by then, init does. */
 	setsid();
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);

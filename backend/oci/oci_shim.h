@@ -1,4 +1,4 @@
-/* The per-bottle shim: a small process, detached from the daemon, that
+/* The per-bottle shim: a small process in a session of its own, that
  * runs `runc run --detach`, becomes the guest's parent (child subreaper),
  * records its exit status in a file and reaps what the guest leaves. It is
  * why unmounting or a crash of the daemon neither kills a bottle nor loses
