@@ -52,7 +52,7 @@ struct bf_backend {
 	int (*exec)(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err);
 	/* Removes everything the backend made for a stopped bottle. */
-	int (*destroy)(const struct bf_paths *p, const struct bf_run *run, struct bf_error *err);
+	int (*destroy)(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err);
 };
 
 extern const struct bf_backend bf_backend_oci;

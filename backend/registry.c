@@ -308,7 +308,7 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 	bf_registry_exec_drop_all_locked(b);
 	bf_registry_paths(reg, name, &paths);
 	if (b->backend->destroy)
-		r = b->backend->destroy(&paths, &b->meta.run, err);
+		r = b->backend->destroy(b, &paths, err);
 	else
 		r = bf_remove_tree(paths.run_dir, err);
 	if (r == 0)

@@ -107,6 +107,12 @@ static void runtime_delete(const struct bf_run *run, const struct bf_paths *p, i
 	}
 }
 
+/* Derived from the identity: the same for every start of a bottle. */
+static void container_id_of(const struct bf_bottle *b, char *out, size_t len)
+{
+	snprintf(out, len, "bottlefs-%s", b->meta.identity);
+}
+
 static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
 		     struct bf_error *err)
 {
@@ -129,8 +135,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	if (r < 0)
 		return r;
 	memset(run, 0, sizeof(*run));
-	snprintf(run->container_id, sizeof(run->container_id), "bottlefs-%s",
-		 b->meta.identity);
+	container_id_of(b, run->container_id, sizeof(run->container_id));
 	strlcpy(run->runtime, runtime_name, sizeof(run->runtime));
 	run_file(p, "pid", pidfile, sizeof(pidfile));
 	run_file(p, "exit", exitfile, sizeof(exitfile));
@@ -283,9 +288,14 @@ static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const 
 	return bf_exec_start(s, &how, err);
 }
 
-static int oci_destroy(const struct bf_paths *p, const struct bf_run *run, struct bf_error *err)
+static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
 {
-	runtime_delete(run, p, -1);
+	struct bf_run run = { 0 };
+
+	/* By the id derived from the identity, not the record: a start that
+	 * died half-way left a container the record does not know. */
+	container_id_of(b, run.container_id, sizeof(run.container_id));
+	runtime_delete(&run, p, -1);
 	return bf_remove_tree(p->run_dir, err);
 }
 

@@ -269,6 +269,25 @@ mount_fs
 assert_contains errors "$(cat "$MNT/errors")" "vanished while bottlefs was not mounted"
 ok "a container that vanished while unmounted is reported in errors"
 
+# --- a container its record does not know (a start the daemon did not
+# finish) is still removed by rmdir, found by the bottle's identity
+printf 'agent = "test"\nimage = "%s"\nuser = "0"\n' "$ROOTFS" >"$MNT/new/orph"
+echo start >"$MNT/orph/ctl"
+unmount_fs
+$PY - "$STATE/bottles/orph.json" <<'PY'
+import json, os, signal, sys
+r = json.load(open(sys.argv[1]))
+os.kill(r["run"]["monitor_pid"], signal.SIGKILL)
+r["state"] = "stopped"
+r["run"] = {k: (0 if isinstance(v, int) else "") for k, v in r["run"].items()}
+json.dump(r, open(sys.argv[1], "w"))
+PY
+runc --root "$STATE/runtime" list -q | grep -q '^bottlefs-orph-' || fail "no orphan container to clean"
+mount_fs
+rmdir "$MNT/orph" || fail "rmdir orph"
+! runc --root "$STATE/runtime" list -q | grep -q '^bottlefs-orph-' || fail "rmdir left the unrecorded container"
+ok "rmdir removes a container its record does not know, by the bottle's identity"
+
 # --- rmdir removes container and storage; nothing left in runc's state
 for b in box bb bind; do
 	rmdir "$MNT/$b" || fail "rmdir $b"
