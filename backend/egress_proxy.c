@@ -419,8 +419,10 @@ static void refuse(int client, const struct decision *d)
 static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 {
 	char *buf = malloc(HEAD_MAX + 1), target[2048], version[16], path[2048];
-	size_t len = 0, head_len = 0;
-	int up = -1, r;
+	size_t len = 0, head_len = 0, alen;
+	const char *auth;
+	int up = -1, r, dflt_port;
+	bool tunnel;
 
 	if (!buf)
 		return;
@@ -443,54 +445,55 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 		strlcpy(d->reason, "malformed request", sizeof(d->reason));
 		goto done;
 	}
-	if (strcmp(d->method, "CONNECT") == 0) {
-		if (!parse_authority(target, strlen(target), d->host, sizeof(d->host), &d->port, 443)) {
-			http_error(client, 400, "Bad Request", "CONNECT needs host:port");
-			strlcpy(d->reason, "bad CONNECT target", sizeof(d->reason));
-			goto done;
-		}
-		up = decide_and_connect(e, d, 443);
-		if (up < 0) {
-			refuse(client, d);
-			goto done;
-		}
-		if (write_all(client, "HTTP/1.1 200 Connection established\r\n\r\n", 39) < 0 ||
-		    (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
-			goto done;
-		d->up += len - head_len;
+	/* CONNECT host:port tunnels; GET http://host[:port]/path is passed
+	 * on in origin form. Both are decided the same way. */
+	tunnel = strcmp(d->method, "CONNECT") == 0;
+	if (tunnel) {
+		auth = target;
+		alen = strlen(target);
+		dflt_port = 443;
 	} else if (strncasecmp(target, "http://", 7) == 0) {
-		const char *auth = target + 7, *slash = strchr(auth, '/');
-		size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
-		char *head;
-		size_t hlen;
+		const char *slash;
 
+		auth = target + 7;
+		slash = strchr(auth, '/');
+		alen = slash ? (size_t)(slash - auth) : strlen(auth);
 		strlcpy(path, slash ? slash : "/", sizeof(path));
-		if (!parse_authority(auth, alen, d->host, sizeof(d->host), &d->port, 80)) {
-			http_error(client, 400, "Bad Request", "bad host in the request URL");
-			strlcpy(d->reason, "bad URL", sizeof(d->reason));
-			goto done;
-		}
-		up = decide_and_connect(e, d, 80);
-		if (up < 0) {
-			refuse(client, d);
-			goto done;
-		}
-		head = malloc(HEAD_MAX + 64);
-		if (!head)
-			goto done;
-		hlen = origin_head(buf, head_len, d->method, path, head, HEAD_MAX + 64);
-		r = write_all(up, head, hlen);
-		d->up += hlen;
-		free(head);
-		if (r < 0 || (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
-			goto done;
-		d->up += len - head_len;
+		dflt_port = 80;
 	} else {
 		http_error(client, 400, "Bad Request",
 			   "use CONNECT host:port or an absolute http:// URL through this proxy");
 		strlcpy(d->reason, "not a proxy request", sizeof(d->reason));
 		goto done;
 	}
+	if (!parse_authority(auth, alen, d->host, sizeof(d->host), &d->port, dflt_port)) {
+		http_error(client, 400, "Bad Request",
+			   tunnel ? "CONNECT needs host:port" : "bad host in the request URL");
+		strlcpy(d->reason, tunnel ? "bad CONNECT target" : "bad URL", sizeof(d->reason));
+		goto done;
+	}
+	up = decide_and_connect(e, d, dflt_port);
+	if (up < 0) {
+		refuse(client, d);
+		goto done;
+	}
+	if (tunnel) {
+		r = write_all(client, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
+	} else {
+		char *head = malloc(HEAD_MAX + 64);
+		size_t hlen;
+
+		if (!head)
+			goto done;
+		hlen = origin_head(buf, head_len, d->method, path, head, HEAD_MAX + 64);
+		r = write_all(up, head, hlen);
+		d->up += hlen;
+		free(head);
+	}
+	/* What the client sent after the head belongs upstream. */
+	if (r < 0 || (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
+		goto done;
+	d->up += len - head_len;
 	relay(client, up, d);
 done:
 	if (up >= 0)
