@@ -90,24 +90,27 @@ void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b
 	bf_store_remove_allow(&reg->store, b->name);
 }
 
+static int parse_rules(const char *text, size_t len, char ***out, size_t *n_out,
+		       struct bf_error *err, int *bad_line);
+
+/* The stored list is read back through the same parser as a write. */
 void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b)
 {
-	char **rules;
-	size_t n, i;
 	struct bf_error err = { 0 };
+	char *text = NULL, **rules;
+	size_t len, n;
+	int bad_line = 0;
 
-	if (bf_store_load_allow(&reg->store, b->name, &rules, &n) < 0)
+	if (bf_store_load_allow(&reg->store, b->name, &text, &len) < 0)
 		return;
-	for (i = 0; i < n; i++) {
-		if (bf_allow_rule_check(rules[i], &err) < 0) {
-			bf_registry_report(reg, b->name, "state: allow/%s: %s (the manifest's list holds)",
-					   b->name, err.msg);
-			free_rules(rules, n);
-			return;
-		}
+	if (parse_rules(text, len, &rules, &n, &err, &bad_line) < 0) {
+		bf_registry_report(reg, b->name, "state: allow/%s: %s (the manifest's list holds)",
+				   b->name, err.msg);
+	} else {
+		b->allow_live = rules;
+		b->n_allow_live = n;
 	}
-	b->allow_live = rules;
-	b->n_allow_live = n;
+	free(text);
 }
 
 int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *out)

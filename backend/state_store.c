@@ -210,31 +210,9 @@ int bf_store_remove_allow(struct bf_store *s, const char *name)
 
 static int read_file_at(int dirfd, const char *file, char **out, size_t *out_len);
 
-int bf_store_load_allow(struct bf_store *s, const char *name, char ***rules, size_t *n)
+int bf_store_load_allow(struct bf_store *s, const char *name, char **text, size_t *len)
 {
-	cleanup_free char *data = NULL;
-	char **v, *save = NULL, *line;
-	size_t len, count = 0;
-	int r = read_file_at(s->allow_dirfd, name, &data, &len);
-
-	if (r < 0)
-		return r;
-	v = calloc(len / 2 + 2, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		v[count] = strdup(line);
-		if (!v[count]) {
-			while (count--)
-				free(v[count]);
-			free(v);
-			return -ENOMEM;
-		}
-		count++;
-	}
-	*rules = v;
-	*n = count;
-	return 0;
+	return read_file_at(s->allow_dirfd, name, text, len);
 }
 
 static int read_file_at(int dirfd, const char *file, char **out, size_t *out_len)

@@ -26,8 +26,9 @@ int bf_store_remove(struct bf_store *s, const char *name, struct bf_error *err);
  * kept apart from its record: it exists only once `allow` was written. */
 int bf_store_save_allow(struct bf_store *s, const char *name, char *const *rules, size_t n,
 			struct bf_error *err);
-/* Reads it into a NULL-terminated vector; -ENOENT when there is none. */
-int bf_store_load_allow(struct bf_store *s, const char *name, char ***rules, size_t *n);
+/* Reads it as written (NUL-terminated, freed by the caller); -ENOENT when
+ * there is none. */
+int bf_store_load_allow(struct bf_store *s, const char *name, char **text, size_t *len);
 int bf_store_remove_allow(struct bf_store *s, const char *name);
 
 /* Called for each well-formed record; a non-zero return stops the load. */
