@@ -21,10 +21,6 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-run_in() {
-	{ printf '%s' "$2" >&3; cat <&3; } 3<>"$MNT/$1/exec/run"
-}
-
 mount_fs
 cat >"$MNT/new/net" <<TOML
 agent = "test"

@@ -97,3 +97,10 @@ assert_contains() {  # file-or-text label, haystack, needle
 manifest() {
 	printf 'agent = "claude"\n%s\n' "${1:-}"
 }
+
+# run_in BOTTLE CMD: the one-shot form; prints output then the status line.
+run_in() {
+	local out
+	out=$({ printf '%s' "$2" >&3; cat <&3; } 3<>"$MNT/$1/exec/run") || fail "exec/run in $1 failed"
+	printf '%s\n' "$out"
+}

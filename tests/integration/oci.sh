@@ -14,13 +14,6 @@ cp "$BUSYBOX" "$ROOTFS/bin/busybox"
 for c in sh ls cat echo id sleep head wc; do ln -s busybox "$ROOTFS/bin/$c"; done
 echo 'root:x:0:0::/:/bin/sh' >"$ROOTFS/etc/passwd"
 
-# run_in BOTTLE CMD: the one-shot form; prints output then the status line.
-run_in() {
-	local out
-	out=$({ printf '%s' "$2" >&3; cat <&3; } 3<>"$MNT/$1/exec/run") || fail "exec/run in $1 failed"
-	printf '%s\n' "$out"
-}
-
 # output_of BOTTLE CMD: output only, failing unless the command exited 0.
 output_of() {
 	local out
