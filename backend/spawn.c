@@ -10,11 +10,6 @@
 
 extern char **environ;
 
-pid_t bf_spawn(char *const argv[], int fd0, int fd1, int fd2, int fd3)
-{
-	return bf_spawn_exe(argv[0], argv, fd0, fd1, fd2, fd3);
-}
-
 pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd2, int fd3)
 {
 	cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -50,7 +45,7 @@ pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd
 
 int bf_spawn_wait(char *const argv[], int out_fd)
 {
-	pid_t pid = bf_spawn(argv, -1, out_fd, out_fd, -1);
+	pid_t pid = bf_spawn_exe(argv[0], argv, -1, out_fd, out_fd, -1);
 	int status;
 
 	if (pid < 0)

@@ -9,10 +9,8 @@
  * if it could not be run. out_fd < 0 sends output to /dev/null. */
 int bf_spawn_wait(char *const argv[], int out_fd);
 
-/* Starts argv[0] with fds 0..3 set up as given (-1: /dev/null; for fd 3,
- * none); returns the pid or -errno. */
-pid_t bf_spawn(char *const argv[], int fd0, int fd1, int fd2, int fd3);
-/* The same, running `exe` with argv as given (argv[0] may differ). */
+/* Starts `exe` with argv as given (argv[0] may differ) and fds 0..3 set
+ * up as given (-1: /dev/null; for fd 3, none); returns the pid or -errno. */
 pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd2, int fd3);
 
 #endif
