@@ -18,6 +18,7 @@ struct bf_paths {
 	char run_dir[1200];        /* STATE/run/NAME: the bottle's storage */
 	char runtime_root[1200];    /* STATE/runtime: the OCI runtime's state */
 	char log[1200];            /* STATE/run/NAME/log */
+	char egress[1200];         /* STATE/run/NAME/egress */
 };
 
 struct bf_backend {

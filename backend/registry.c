@@ -66,6 +66,7 @@ void bf_registry_paths(const struct bf_registry *reg, const char *name, struct b
 	snprintf(p->run_dir, sizeof(p->run_dir), "%s/run/%s", reg->cfg.state_dir, name);
 	snprintf(p->runtime_root, sizeof(p->runtime_root), "%s/runtime", reg->cfg.state_dir);
 	snprintf(p->log, sizeof(p->log), "%s/run/%s/log", reg->cfg.state_dir, name);
+	snprintf(p->egress, sizeof(p->egress), "%s/run/%s/egress", reg->cfg.state_dir, name);
 }
 
 void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b)
@@ -99,14 +100,15 @@ void bf_registry_log_event(struct bf_registry *reg, const char *name, const char
 	fclose(f);
 }
 
-int bf_registry_log_path(struct bf_registry *reg, const char *name, char *out, size_t len)
+int bf_registry_file_path(struct bf_registry *reg, const char *name, enum bf_file file,
+			  char *out, size_t len)
 {
 	struct bf_paths p;
 
 	if (!bf_registry_exists(reg, name))
 		return -ENOENT;
 	bf_registry_paths(reg, name, &p);
-	if (strlcpy(out, p.log, len) >= len)
+	if (strlcpy(out, file == BF_FILE_EGRESS ? p.egress : p.log, len) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }

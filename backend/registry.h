@@ -25,9 +25,9 @@ enum bf_file {
 	BF_FILE_NETWORK,
 	BF_FILE_STATUS,
 	BF_FILE_CTL,            /* reading ctl: the state word */
-	BF_FILE_LOG,            /* a real file: see bf_registry_log_path */
+	BF_FILE_LOG,            /* a real file: see bf_registry_file_path */
 	BF_FILE_ALLOW,          /* the live egress allowlist */
-	BF_FILE_EGRESS,         /* a real file: see bf_registry_egress_path */
+	BF_FILE_EGRESS,         /* a real file: see bf_registry_file_path */
 };
 
 struct bf_registry;
@@ -71,10 +71,10 @@ int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char 
  * rule fails the write(2) that brings it (reported in `errors`). */
 int bf_registry_allow_check(struct bf_registry *reg, const char *name, const char *text,
 			    size_t len, struct bf_error *err);
-/* The path of a bottle's egress decision log. */
-void bf_registry_egress_path(const struct bf_registry *reg, const char *name, char *out, size_t len);
-/* The path of a bottle's log file, which the FUSE layer serves as is. */
-int bf_registry_log_path(struct bf_registry *reg, const char *name, char *out, size_t len);
+/* Where a bottle's BF_FILE_LOG or BF_FILE_EGRESS lives: real files that
+ * the FUSE layer serves as they are. */
+int bf_registry_file_path(struct bf_registry *reg, const char *name, enum bf_file file,
+			  char *out, size_t len);
 
 /* exec/ sessions (registry_exec.c). Sessions come back referenced:
  * release them with bf_exec_unref. */

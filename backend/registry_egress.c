@@ -25,19 +25,11 @@ static void rules_of(const struct bf_bottle *b, char *const **rules, size_t *n)
 	}
 }
 
-void bf_registry_egress_path(const struct bf_registry *reg, const char *name, char *out, size_t len)
-{
-	struct bf_paths p;
-
-	bf_registry_paths(reg, name, &p);
-	snprintf(out, len, "%s/egress", p.run_dir);
-}
-
 void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b)
 {
 	struct bf_sidecar_listener l[3];
 	struct bf_error err = { 0 };
-	char log_path[1300];
+	struct bf_paths paths;
 	char *const *rules;
 	size_t n = 0, n_rules;
 	int fd;
@@ -54,8 +46,8 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 	    (fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_SUPERVISE, &err)) >= 0)
 		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
 	rules_of(b, &rules, &n_rules);
-	bf_registry_egress_path(reg, b->name, log_path, sizeof(log_path));
-	if (fd < 0 || bf_egress_start(log_path, l, n, rules, n_rules, &b->egress, &err) < 0) {
+	bf_registry_paths(reg, b->name, &paths);
+	if (fd < 0 || bf_egress_start(paths.egress, l, n, rules, n_rules, &b->egress, &err) < 0) {
 		for (size_t i = 0; i < n; i++)
 			close(l[i].fd);
 		/* Without its proxy the guest reaches nothing at all: safe, but say so. */

@@ -99,21 +99,12 @@ static bool is_real_file(const struct fs_path *p)
 	return p->node == NODE_BOTTLE_FILE && (p->file == BF_FILE_LOG || p->file == BF_FILE_EGRESS);
 }
 
-static int real_file_path(const struct fs_path *p, char *path, size_t len)
-{
-	int r = bf_registry_log_path(fs_ctx()->reg, p->name, path, len);
-
-	if (r == 0 && p->file == BF_FILE_EGRESS)
-		bf_registry_egress_path(fs_ctx()->reg, p->name, path, len);
-	return r;
-}
-
 /* Its size is the file's. */
 static int log_attr(const struct fs_path *p, struct stat *st)
 {
 	char path[4096];
 	struct stat real;
-	int r = real_file_path(p, path, sizeof(path));
+	int r = bf_registry_file_path(fs_ctx()->reg, p->name, p->file, path, sizeof(path));
 
 	if (r < 0)
 		return r;
@@ -414,7 +405,7 @@ static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
 {
 	char path[4096];
 	struct handle *h;
-	int r = real_file_path(p, path, sizeof(path));
+	int r = bf_registry_file_path(fs_ctx()->reg, p->name, p->file, path, sizeof(path));
 
 	if (r < 0)
 		return r;
