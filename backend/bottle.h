@@ -42,6 +42,16 @@ struct bf_run {
 	int exit_code;          /* valid when exit_signal == 0 and stopped */
 	int exit_signal;        /* the signal that ended the guest, or 0 */
 	char reason[256];       /* why it failed or stopped, "" if no reason */
+	/* What re-attach checks before trusting the pids above: start times
+	 * (clock ticks after boot, /proc/PID/stat), the monitor's executable
+	 * and the guest's user namespace. */
+	unsigned long long monitor_start, guest_start;
+	unsigned long long monitor_exe_dev, monitor_exe_ino;
+	unsigned long long guest_userns;
+	/* bind workspace: the host owner the guest user stands for */
+	bool workspace_idmapped;
+	uid_t workspace_uid;
+	gid_t workspace_gid;
 };
 
 /* What the state store keeps besides the manifest text. */
@@ -51,6 +61,7 @@ struct bf_meta {
 	unsigned octet;         /* the subnet's third octet */
 	enum bf_state state;
 	uid_t owner;            /* who wrote the manifest */
+	unsigned long long id_base; /* host id of guest id 0; 0: not yet given */
 	time_t created_at;
 	struct bf_run run;
 };

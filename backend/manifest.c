@@ -11,6 +11,7 @@
 
 #include "backends.h"
 #include "allowlist.h"
+#include "seccomp_policy.h"
 #include "toml.h"
 
 /* The schema, as a table per TOML table: unknown keys get a hint from it. */
@@ -28,6 +29,7 @@ static const struct key_spec schema[] = {
 	{ "network", "allow" },
 	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
 	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" },
+	{ "", "seccomp" }, { "seccomp", "allow" },
 };
 
 #define N_SCHEMA (sizeof(schema) / sizeof(schema[0]))
@@ -239,6 +241,16 @@ static int get_bool(const struct toml_value *t, const char *key, bool *out,
 	return 0;
 }
 
+/* A C0 control byte or DEL: would split a line of the guest's passwd, of
+ * the env file, or a KEY=value of the environment. Tab is one too. */
+static const char *control_byte(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return s;
+	return NULL;
+}
+
 static void free_strv(char **v, size_t n)
 {
 	size_t i;
@@ -320,6 +332,15 @@ static int parse_env(const struct toml_value *env, struct bf_manifest *m,
 		if (!kv->key[0]) {
 			*line = kv->line;
 			return bf_error_set(err, EINVAL, "environment variable names must not be empty");
+		}
+		if (strchr(kv->key, '=') || strchr(kv->key, ' ') || control_byte(kv->key)) {
+			*line = kv->line;
+			return bf_error_set(err, EINVAL, "environment variable names must not hold '=', spaces or control bytes");
+		}
+		if (control_byte(kv->value->u.str.ptr)) {
+			*line = kv->line;
+			return bf_error_set(err, EINVAL, "environment variable %s: values must not hold a newline or control byte",
+					    kv->key);
 		}
 		m->env[i].name = strdup(kv->key);
 		m->env[i].value = strdup(kv->value->u.str.ptr);
@@ -407,23 +428,86 @@ static int parse_limits(const struct toml_value *limits, struct bf_manifest *m,
 	return 0;
 }
 
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
 static int check_user(const struct toml_value *root, const char *user,
 		      struct bf_error *err, int *line)
 {
 	const char *p;
 
+	*line = toml_table_get(root, "user") ? toml_table_get(root, "user")->line : 0;
+	if (!*user || strlen(user) > 32)
+		return bf_error_set(err, EINVAL, "user must be 1-32 characters");
 	for (p = user; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
-			*line = toml_table_get(root, "user")->line;
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
 			return bf_error_set(err, EINVAL, "user must be a user name or a numeric uid, not \"%s\"", user);
+	/* Numeric ids live in the bottle's 65536-id range: 0 is "root",
+	 * 65535 the overflow id, and nothing may wrap around 2^32. */
+	if (all_digits(user)) {
+		if (strlen(user) > 5 || strtoul(user, NULL, 10) < 1 || strtoul(user, NULL, 10) > 65534)
+			return bf_error_set(err, EINVAL, "a numeric user must be 1-65534 (use \"root\" for 0), not %s", user);
+	}
+	*line = 0;
+	return 0;
+}
+
+/* Strings that land in generated guest files must be one clean line. */
+static int check_line_strings(const struct toml_value *root, const struct bf_manifest *m,
+			      struct bf_error *err, int *line)
+{
+	static const char *const keys[] = { "agent", "image", "workdir" };
+	const char *const values[] = { m->agent, m->image, m->workdir };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (values[i] && control_byte(values[i])) {
+			*line = toml_table_get(root, keys[i])->line;
+			return bf_error_set(err, EINVAL, "%s must not hold a newline or control byte", keys[i]);
 		}
+	}
+	if (strchr(m->workdir, ':')) {
+		*line = toml_table_get(root, "workdir")->line;
+		return bf_error_set(err, EINVAL, "workdir must not hold ':' (it is the guest user's home in /etc/passwd)");
+	}
+	return 0;
+}
+
+static int parse_seccomp(const struct toml_value *seccomp, struct bf_manifest *m,
+			 struct bf_error *err, int *line)
+{
+	size_t i;
+	int r;
+
+	if (!seccomp)
+		return 0;
+	r = get_string_array(seccomp, "allow", &m->seccomp_allow, &m->seccomp_allow_len, err, line);
+	if (r < 0)
+		return r;
+	if (m->seccomp_allow_len > 64) {
+		*line = toml_table_get(seccomp, "allow")->line;
+		return bf_error_set(err, EINVAL, "seccomp allow may name at most 64 calls");
+	}
+	for (i = 0; i < m->seccomp_allow_len; i++) {
+		if (!bf_seccomp_known(m->seccomp_allow[i])) {
+			*line = toml_table_get(seccomp, "allow")->line;
+			return bf_error_set(err, EINVAL, "seccomp allow: \"%s\" is not a system call", m->seccomp_allow[i]);
+		}
+	}
 	return 0;
 }
 
 static int validate(const struct toml_value *root, struct bf_manifest *m,
 		    struct bf_error *err, int *line)
 {
-	const struct toml_value *env, *ws, *net, *limits, *sidecars;
+	const struct toml_value *env, *ws, *net, *limits, *sidecars, *seccomp;
 	const struct toml_kv *kv;
 	size_t i;
 	int r;
@@ -446,7 +530,8 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 		return bf_error_set(err, EINVAL, "unknown backend \"%s\" (known: %s)", m->backend,
 				    bf_backend_names());
 	}
-	if ((r = check_user(root, m->user, err, line)) < 0)
+	if ((r = check_user(root, m->user, err, line)) < 0 ||
+	    (r = check_line_strings(root, m, err, line)) < 0)
 		return r;
 	if (m->workdir[0] != '/') {
 		*line = toml_table_get(root, "workdir")->line;
@@ -461,7 +546,10 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	    (r = get_table(root, "workspace", false, &ws, err, line)) < 0 ||
 	    (r = get_table(root, "network", false, &net, err, line)) < 0 ||
 	    (r = get_table(root, "limits", false, &limits, err, line)) < 0 ||
-	    (r = get_table(root, "sidecars", false, &sidecars, err, line)) < 0)
+	    (r = get_table(root, "sidecars", false, &sidecars, err, line)) < 0 ||
+	    (r = get_table(root, "seccomp", false, &seccomp, err, line)) < 0)
+		return r;
+	if ((r = parse_seccomp(seccomp, m, err, line)) < 0)
 		return r;
 	if ((r = parse_env(env, m, err, line)) < 0 ||
 	    (r = parse_workspace(ws, m, err, line)) < 0 ||
@@ -538,5 +626,6 @@ void bf_manifest_free(struct bf_manifest *m)
 	free(m->env);
 	free(m->workspace_path);
 	free_strv(m->allow, m->allow_len);
+	free_strv(m->seccomp_allow, m->seccomp_allow_len);
 	memset(m, 0, sizeof(*m));
 }

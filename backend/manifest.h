@@ -41,6 +41,8 @@ struct bf_manifest {
 	long long memory;       /* bytes, 0: no limit */
 	long long pids;         /* 0: no limit */
 	long long stop_timeout; /* seconds between SIGTERM and SIGKILL; -1: unset */
+	char **seccomp_allow;   /* calls the default filter refuses, allowed */
+	size_t seccomp_allow_len;
 };
 
 /* Parses and validates a manifest. On failure returns -errno with err set

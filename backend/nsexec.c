@@ -13,20 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "proc_ident.h"
 
 #define MAX_CGROUPS 16
 
-/* Namespaces to join, in order: the mount namespace last, since joining
- * it changes what /proc paths mean. */
+/* Namespaces to join, in order: the user namespace first (it owns the
+ * others, and joining it gives the capabilities to join them), the mount
+ * namespace last, since joining it changes what /proc paths mean. */
 static const struct {
 	const char *name;
 	int type;
 } namespaces[] = {
+	{ "user", CLONE_NEWUSER },
 	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
 	{ "cgroup", CLONE_NEWCGROUP }, { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
 };
@@ -127,15 +131,23 @@ static int open_cgroups(pid_t target, struct prepared *p, struct bf_error *err)
 	return 0;
 }
 
-static int prepare(pid_t target, struct prepared *p, struct bf_error *err)
+static int prepare(const struct bf_nsexec *x, struct prepared *p, struct bf_error *err)
 {
+	pid_t target = x->target;
+	cleanup_close int pidfd = -1;
 	char path[64];
 	size_t i;
+	int r;
 
 	memset(p, 0, sizeof(*p));
 	for (i = 0; i < N_NS; i++)
 		p->ns[i] = -1;
 	p->root = -1;
+	/* Held across the opens below: if the pid still names the process
+	 * this fd refers to afterwards, everything opened is that process's. */
+	pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+	if (pidfd < 0)
+		return bf_error_set(err, ESRCH, "guest %d: %s", (int)target, strerror(errno));
 	for (i = 0; i < N_NS; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)target, namespaces[i].name);
 		p->ns[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -147,7 +159,20 @@ static int prepare(pid_t target, struct prepared *p, struct bf_error *err)
 	p->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->root < 0)
 		return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
-	return open_cgroups(target, p, err);
+	r = open_cgroups(target, p, err);
+	if (r < 0)
+		return r;
+	if (x->target_start) {
+		struct bf_proc_ident id;
+		struct stat st;
+
+		if (bf_proc_ident_read(target, &id) < 0 || id.start != x->target_start ||
+		    fstat(p->ns[0], &st) < 0 || (unsigned long long)st.st_ino != x->target_userns ||
+		    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+			return bf_error_set(err, ESRCH, "pid %d is no longer the guest bottlefs started",
+					    (int)target);
+	}
+	return 0;
 }
 
 /* From here on only async-signal-safe calls: we forked a threaded daemon. */
@@ -167,25 +192,28 @@ static void write_all(int fd, const void *data, size_t len)
 	}
 }
 
-/* Root in a guest keeps only the capabilities the runtime gives it too
- * (oci_config.c's list); everything else leaves the bounding set. */
-static const uint64_t root_caps =
-	1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_FOWNER |
-	1ULL << CAP_FSETID | 1ULL << CAP_KILL | 1ULL << CAP_SETGID | 1ULL << CAP_SETUID |
-	1ULL << CAP_SETPCAP | 1ULL << CAP_NET_BIND_SERVICE;
+/* Exactly the guest init's capabilities (guest_caps.h): the rest leaves
+ * the bounding set before the uid changes, so no exec can regain it. */
+static int drop_bounding(uint64_t keep)
+{
+	int cap;
 
-static int reduce_root_caps(void)
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	for (cap = 0; cap < 64; cap++)
+		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return -1;
+	return 0;
+}
+
+static int set_caps(uint64_t caps)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
-	int cap;
 
-	for (cap = 0; cap < 64; cap++)
-		if (!(root_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
-			return -1;
-	data[0].effective = data[0].permitted = (uint32_t)root_caps;
-	data[1].effective = data[1].permitted = (uint32_t)(root_caps >> 32);
+	data[0].effective = data[0].permitted = (uint32_t)caps;
+	data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
 	data[0].inheritable = data[1].inheritable = 0;
 	return (int)syscall(SYS_capset, &hdr, data);
 }
@@ -203,12 +231,16 @@ static void run_command(const struct bf_nsexec *x)
 	setpgid(0, 0);
 	if (chdir(x->workdir) < 0 && chdir("/") < 0)
 		_exit(126);
+	if (drop_bounding(x->uid == 0 ? x->caps : 0) < 0)
+		_exit(126);
 	if (setgroups(0, NULL) < 0 || setresgid(x->gid, x->gid, x->gid) < 0 ||
 	    setresuid(x->uid, x->uid, x->uid) < 0)
 		_exit(126);
-	if (x->uid == 0 && reduce_root_caps() < 0)
+	if (set_caps(x->uid == 0 ? x->caps : 0) < 0)
 		_exit(126);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(126);
+	if (!x->seccomp || bf_seccomp_apply(x->seccomp) < 0)
 		_exit(126);
 	execve("/bin/sh", argv, x->env);
 	_exit(127);
@@ -298,7 +330,7 @@ pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error 
 	pid_t pid;
 	int r;
 
-	r = prepare(x->target, &p, err);
+	r = prepare(x, &p, err);
 	if (r < 0) {
 		prepared_close(&p);
 		return r;

@@ -4,12 +4,19 @@
 #ifndef BOTTLEFS_NSEXEC_H
 #define BOTTLEFS_NSEXEC_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
+#include "seccomp_policy.h"
 
 struct bf_nsexec {
 	pid_t target;           /* a process of the guest (its main one) */
+	/* The target as recorded at start: a pid that has since become
+	 * another process is refused (-ESRCH). 0: not checked. */
+	unsigned long long target_start, target_userns;
+	const struct bf_seccomp_prog *seccomp;  /* loaded before exec */
+	uint64_t caps;          /* bounding/permitted/effective set */
 	const char *cmd;        /* run as /bin/sh -c CMD */
 	char *const *env;       /* the guest environment */
 	const char *workdir;

@@ -15,6 +15,7 @@
 #include <bsd/string.h>
 
 #include "copy_tree.h"
+#include "idmap.h"
 #include "registry_internal.h"
 
 
@@ -52,6 +53,33 @@ static void used_octets_locked(struct bf_registry *reg, bool used[256], const ch
 	for (i = 0; i < reg->count; i++)
 		if (!except || strcmp(reg->bottles[i]->name, except) != 0)
 			used[reg->bottles[i]->meta.octet] = true;
+}
+
+/* The lowest slot of the mount's id range that overlaps no other
+ * bottle's ids: two bottles never share a host id, live or not, since a
+ * stopped bottle's files (copy workspace) keep its ids. */
+static int pick_id_base_locked(struct bf_registry *reg, const char *except,
+			       unsigned long long *out)
+{
+	unsigned slot;
+	size_t i;
+
+	for (slot = 0; slot < reg->cfg.id_slots; slot++) {
+		unsigned long long base = reg->cfg.id_base + (unsigned long long)slot * BF_IDS_PER_BOTTLE;
+		bool taken = false;
+
+		for (i = 0; i < reg->count && !taken; i++) {
+			unsigned long long other = reg->bottles[i]->meta.id_base;
+
+			if (other && (!except || strcmp(reg->bottles[i]->name, except) != 0))
+				taken = other < base + BF_IDS_PER_BOTTLE && base < other + BF_IDS_PER_BOTTLE;
+		}
+		if (!taken) {
+			*out = base;
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 struct bf_bottle *bf_registry_find_locked(struct bf_registry *reg, const char *name)
@@ -218,6 +246,12 @@ int bf_registry_create(struct bf_registry *reg, const char *name, const char *te
 	r = bf_subnet_pick(name, used, &meta.octet);
 	if (r < 0) {
 		r = bf_error_set(err, ENOSPC, "no free per-bottle subnet left (253 in use)");
+		report_manifest_error(reg, name, what, 0, err);
+		goto out;
+	}
+	if (pick_id_base_locked(reg, NULL, &meta.id_base) < 0) {
+		r = bf_error_set(err, ENOSPC, "no free guest id range left (%u bottles of %u ids from %llu)",
+				 reg->cfg.id_slots, BF_IDS_PER_BOTTLE, reg->cfg.id_base);
 		report_manifest_error(reg, name, what, 0, err);
 		goto out;
 	}
@@ -492,6 +526,34 @@ static void fix_octet_clashes(struct bf_registry *reg)
 	}
 }
 
+/* Records from before user namespaces have no id range, and two records
+ * sharing one can only come from a damaged state dir: give a fresh range
+ * (to bottles not running: a running guest keeps the ids it has). */
+static void fix_id_ranges(struct bf_registry *reg)
+{
+	size_t i, j;
+
+	for (i = 0; i < reg->count; i++) {
+		struct bf_bottle *b = reg->bottles[i];
+		bool clash = !b->meta.id_base;
+
+		for (j = 0; j < i && !clash; j++) {
+			unsigned long long other = reg->bottles[j]->meta.id_base;
+
+			clash = other < b->meta.id_base + BF_IDS_PER_BOTTLE &&
+				b->meta.id_base < other + BF_IDS_PER_BOTTLE;
+		}
+		if (!clash || busy(b->meta.state))
+			continue;
+		b->meta.id_base = 0;
+		if (pick_id_base_locked(reg, b->name, &b->meta.id_base) < 0) {
+			bf_registry_report(reg, b->name, "state: no free guest id range left");
+			continue;
+		}
+		bf_store_save(&reg->store, b->name, b->manifest_text, b->manifest_len, &b->meta, NULL);
+	}
+}
+
 int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 		     struct bf_error *err)
 {
@@ -516,6 +578,17 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 				 bf_backend_names());
 		goto fail;
 	}
+	if (!reg->cfg.id_slots) {
+		reg->cfg.id_base = BF_ID_BASE_DEFAULT;
+		reg->cfg.id_slots = (BF_ID_RANGE_END - BF_ID_BASE_DEFAULT) / BF_IDS_PER_BOTTLE;
+	}
+	if (!bf_idrange_free_of_accounts("/etc/passwd", reg->cfg.id_base,
+					 (unsigned long long)reg->cfg.id_slots * BF_IDS_PER_BOTTLE)) {
+		r = bf_error_set(err, EINVAL, "the guests' id range %llu-%llu holds a host account (/etc/passwd): move it with -o idbase=",
+				 reg->cfg.id_base,
+				 reg->cfg.id_base + (unsigned long long)reg->cfg.id_slots * BF_IDS_PER_BOTTLE - 1);
+		goto fail;
+	}
 	r = bf_store_open(cfg->state_dir, &reg->store, err);
 	if (r < 0)
 		goto fail;
@@ -523,7 +596,10 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 		char run_dir[sizeof(cfg->state_dir) + 8];
 
 		snprintf(run_dir, sizeof(run_dir), "%s/run", cfg->state_dir);
-		if (mkdir(run_dir, 0700) < 0 && errno != EEXIST) {
+		/* Searchable, not readable: the runtime enters a bottle's
+		 * rootfs as the guest's mapped root (see bf_oci_prepare). */
+		if ((mkdir(run_dir, 0711) < 0 && errno != EEXIST) || chmod(run_dir, 0711) < 0 ||
+		    chmod(cfg->state_dir, 0711) < 0) {
 			r = bf_error_set(err, errno, "cannot create %s: %s", run_dir, strerror(errno));
 			goto fail;
 		}
@@ -532,6 +608,7 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 	if (r < 0)
 		goto fail;
 	fix_octet_clashes(reg);
+	fix_id_ranges(reg);
 	*out = reg;
 	return 0;
 fail:

@@ -15,6 +15,8 @@ struct bf_config {
 	char state_dir[1024];
 	char backend[16];       /* default for manifests without `backend` */
 	long long stop_timeout; /* default for manifests without stop_timeout */
+	unsigned long long id_base; /* first host id of the range bottles' guests get */
+	unsigned id_slots;      /* bottles of BF_IDS_PER_BOTTLE ids in that range */
 };
 
 

@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "bottle.h"
+#include "guest_caps.h"
+#include "idmap.h"
 #include "quote.h"
+#include "seccomp_policy.h"
 
 static void toml_str(struct bf_buf *out, const char *key, const char *value)
 {
@@ -79,6 +82,21 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 	if (m->pids)
 		bf_buf_printf(out, "pids = %lld\n", m->pids);
 	bf_buf_printf(out, "stop_timeout = %lld\n", b->stop_timeout);
+
+	/* What the guest runs as, whatever the backend: bottlefs(8). */
+	bf_buf_puts(out, "\n[confinement]\n");
+	bf_buf_printf(out, "uid_map = \"0 %llu %u\"\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
+	bf_buf_printf(out, "gid_map = \"0 %llu %u\"\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
+	bf_buf_puts(out, "no_new_privileges = true\n");
+	bf_buf_puts(out, "init = \"bottlefs-init\"\n");
+	bf_buf_puts(out, "root_capabilities = [");
+	for (size_t i = 0; i < bf_guest_root_caps_len; i++)
+		bf_buf_printf(out, "%s\"%s\"", i ? ", " : "", bf_guest_root_caps[i].name);
+	bf_buf_puts(out, "]\n");
+	bf_buf_puts(out, "user_capabilities = []\n");
+
+	bf_buf_puts(out, "\n[seccomp]\n");
+	bf_seccomp_render(m->seccomp_allow, m->seccomp_allow_len, out);
 	return bf_buf_finish(out);
 }
 
@@ -151,6 +169,12 @@ static void render_run(const struct bf_bottle *b, struct bf_buf *out)
 	status_line(out, "container_id", run->container_id);
 	if (b->meta.state == BF_STATE_RUNNING || b->meta.state == BF_STATE_STOPPING)
 		bf_buf_printf(out, "pid: %d\n", (int)run->pid);
+	bf_buf_printf(out, "guest_user: %u (host %llu)\n", (unsigned)run->guest_uid,
+		      b->meta.id_base + run->guest_uid);
+	if (run->workspace_idmapped)
+		bf_buf_printf(out, "workspace_idmap: host %u:%u is guest %u:%u\n",
+			      (unsigned)run->workspace_uid, (unsigned)run->workspace_gid,
+			      (unsigned)run->guest_uid, (unsigned)run->guest_gid);
 	if (run->started_at) {
 		format_time(run->started_at, when, sizeof(when));
 		status_line(out, "started_at", when);
@@ -183,6 +207,9 @@ int bf_render_status(const struct bf_bottle *b, struct bf_buf *out)
 	status_line(out, "subnet", b->subnet.cidr);
 	status_line(out, "created_at", created);
 	bf_buf_printf(out, "owner_uid: %u\n", (unsigned)b->meta.owner);
+	/* Guest ids 0..65535 are these host ids: never a host account. */
+	bf_buf_printf(out, "uid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
+	bf_buf_printf(out, "gid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
 	render_run(b, out);
 	return bf_buf_finish(out);
 }

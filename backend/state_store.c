@@ -83,7 +83,15 @@ static json_object *run_to_json(const struct bf_run *run)
 	    json_object_object_add(o, "stopped_at", json_object_new_int64(run->stopped_at)) ||
 	    json_object_object_add(o, "exit_code", json_object_new_int(run->exit_code)) ||
 	    json_object_object_add(o, "exit_signal", json_object_new_int(run->exit_signal)) ||
-	    json_object_object_add(o, "reason", json_object_new_string(run->reason))) {
+	    json_object_object_add(o, "reason", json_object_new_string(run->reason)) ||
+	    json_object_object_add(o, "monitor_start", json_object_new_uint64(run->monitor_start)) ||
+	    json_object_object_add(o, "guest_start", json_object_new_uint64(run->guest_start)) ||
+	    json_object_object_add(o, "monitor_exe_dev", json_object_new_uint64(run->monitor_exe_dev)) ||
+	    json_object_object_add(o, "monitor_exe_ino", json_object_new_uint64(run->monitor_exe_ino)) ||
+	    json_object_object_add(o, "guest_userns", json_object_new_uint64(run->guest_userns)) ||
+	    json_object_object_add(o, "workspace_idmapped", json_object_new_boolean(run->workspace_idmapped)) ||
+	    json_object_object_add(o, "workspace_uid", json_object_new_uint64(run->workspace_uid)) ||
+	    json_object_object_add(o, "workspace_gid", json_object_new_uint64(run->workspace_gid))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -104,6 +112,7 @@ static json_object *record_to_json(const char *name, const char *text, size_t le
 	    json_object_object_add(o, "subnet_octet", json_object_new_int((int)meta->octet)) ||
 	    json_object_object_add(o, "state", json_object_new_string(bf_state_name(meta->state))) ||
 	    json_object_object_add(o, "owner_uid", json_object_new_int64(meta->owner)) ||
+	    json_object_object_add(o, "id_base", json_object_new_uint64(meta->id_base)) ||
 	    json_object_object_add(o, "created_at", json_object_new_int64(meta->created_at)) ||
 	    json_object_object_add(o, "manifest", json_object_new_string_len(text, (int)len)) ||
 	    json_object_object_add(o, "run", run_to_json(&meta->run))) {
@@ -270,6 +279,16 @@ static bool get_int64(json_object *o, const char *key, int64_t *out)
 	return true;
 }
 
+/* An unsigned number, or 0 when absent or not a number. */
+static uint64_t get_uint64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_uint64(v);
+}
+
 /* The run section; absent in records of bottles never started. */
 static const char *json_to_run(json_object *record, struct bf_run *run)
 {
@@ -312,6 +331,20 @@ static const char *json_to_run(json_object *record, struct bf_run *run)
 	    !(s = get_str(o, "reason")))
 		return "run: bad or missing text";
 	strlcpy(run->reason, s, sizeof(run->reason));
+	/* Absent in older records: zero, which re-attach never trusts. */
+	run->monitor_start = get_uint64(o, "monitor_start");
+	run->guest_start = get_uint64(o, "guest_start");
+	run->monitor_exe_dev = get_uint64(o, "monitor_exe_dev");
+	run->monitor_exe_ino = get_uint64(o, "monitor_exe_ino");
+	run->guest_userns = get_uint64(o, "guest_userns");
+	run->workspace_uid = (uid_t)get_uint64(o, "workspace_uid");
+	run->workspace_gid = (gid_t)get_uint64(o, "workspace_gid");
+	{
+		json_object *flag;
+
+		run->workspace_idmapped = json_object_object_get_ex(o, "workspace_idmapped", &flag) &&
+					  json_object_get_boolean(flag);
+	}
 	return NULL;
 }
 
@@ -347,6 +380,10 @@ static const char *json_to_meta(json_object *o, const char *name, struct bf_meta
 	if (!get_int64(o, "owner_uid", &owner) || owner < 0 || owner > UINT32_MAX)
 		return "missing or bad owner_uid";
 	meta->owner = (uid_t)owner;
+	/* Absent in older records: the registry gives one on load. */
+	meta->id_base = get_uint64(o, "id_base");
+	if (meta->id_base > UINT32_MAX - 65535ULL)
+		return "bad id_base";
 	if (!get_int64(o, "created_at", &created))
 		return "missing created_at";
 	meta->created_at = (time_t)created;

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "../backend/bottle.h"
+#include "../backend/idmap.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@ static const struct fuse_opt option_spec[] = {
 	BF_OPT("backend=%s", backend),
 	BF_OPT("stop_timeout=%s", stop_timeout),
 	BF_OPT("read_gid=%s", read_gid),
+	BF_OPT("idbase=%s", id_base),
 	FUSE_OPT_END,
 };
 
@@ -162,6 +164,22 @@ int bf_options_config(const struct bf_options *opts, struct bf_config *cfg)
 			return -ERANGE;
 		cfg->stop_timeout = v;
 	}
+	cfg->id_base = BF_ID_BASE_DEFAULT;
+	if (opts->id_base) {
+		char *end;
+		unsigned long long v = strtoull(opts->id_base, &end, 10);
+
+		/* Above every ordinary account, room for at least one bottle. */
+		if (!*opts->id_base || *end || opts->id_base[0] == '-' || v < 65536 ||
+		    v > 0xFFFFFFFFull - BF_IDS_PER_BOTTLE)
+			return -ERANGE;
+		cfg->id_base = v;
+	}
+	cfg->id_slots = (unsigned)((0xFFFFFFFFull - cfg->id_base) / BF_IDS_PER_BOTTLE);
+	if (cfg->id_base < BF_ID_RANGE_END && cfg->id_slots > (BF_ID_RANGE_END - cfg->id_base) / BF_IDS_PER_BOTTLE)
+		cfg->id_slots = (unsigned)((BF_ID_RANGE_END - cfg->id_base) / BF_IDS_PER_BOTTLE);
+	if (cfg->id_slots > 16384)
+		cfg->id_slots = 16384;
 	return 0;
 }
 
@@ -171,4 +189,5 @@ void bf_options_free(struct bf_options *opts)
 	free(opts->backend);
 	free(opts->stop_timeout);
 	free(opts->read_gid);
+	free(opts->id_base);
 }

@@ -13,6 +13,7 @@ struct bf_options {
 	char *backend;          /* -o backend=NAME */
 	char *stop_timeout;     /* -o stop_timeout=SECONDS */
 	char *read_gid;         /* -o read_gid=GID */
+	char *id_base;          /* -o idbase=N: first host id for guests */
 	bool sloppy;            /* mount -s: ignore unknown options */
 	bool fake;              /* mount -f: do everything but mount */
 	char bad_option[256];   /* first unknown option, for the message */

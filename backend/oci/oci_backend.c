@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,10 @@
 #include "../cleanup.h"
 #include "../copy_tree.h"
 #include "../exec_session.h"
+#include "../guest_caps.h"
 #include "../netns_listen.h"
+#include "../proc_ident.h"
+#include "../seccomp_policy.h"
 #include "../spawn.h"
 #include "oci_config.h"
 #include "oci_rootfs.h"
@@ -113,10 +117,29 @@ static void container_id_of(const struct bf_bottle *b, char *out, size_t len)
 	snprintf(out, len, "bottlefs-%s", b->meta.identity);
 }
 
+/* What makes the shim and the guest provably ours later: start times,
+ * the shim's executable, the guest's user namespace. A guest that ended
+ * already leaves zeros, which nothing trusts. */
+static void record_identity(struct bf_run *run)
+{
+	struct bf_proc_ident shim, guest;
+
+	if (bf_proc_ident_read(run->monitor_pid, &shim) == 0) {
+		run->monitor_start = shim.start;
+		run->monitor_exe_dev = shim.exe_dev;
+		run->monitor_exe_ino = shim.exe_ino;
+	}
+	if (bf_proc_ident_read(run->pid, &guest) == 0 && guest.ppid == run->monitor_pid) {
+		run->guest_start = guest.start;
+		run->guest_userns = guest.userns;
+	}
+}
+
 static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
 		     struct bf_error *err)
 {
 	char runtime[PATH_MAX], pidfile[PATH_MAX], exitfile[PATH_MAX], line[128];
+	char workspace[PATH_MAX + 64] = "-";
 	const char *runtime_name;
 	struct bf_guest_user user;
 	cleanup_close int log_fd = -1;
@@ -156,9 +179,14 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	}
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return bf_error_set(err, errno, "pipe: %s", strerror(errno));
+	if (user.ws_idmap)
+		snprintf(workspace, sizeof(workspace), "%u:%u:%llu:%llu:%s", (unsigned)user.ws_uid,
+			 (unsigned)user.ws_gid, user.id_base + user.uid, user.id_base + user.gid,
+			 b->manifest.workspace_path);
 	{
 		char *argv[] = { BF_OCI_SHIM_NAME, runtime, (char *)p->runtime_root,
-				 (char *)p->run_dir, run->container_id, pidfile, exitfile, NULL };
+				 (char *)p->run_dir, run->container_id, pidfile, exitfile, workspace,
+				 NULL };
 
 		pid = bf_spawn_exe("/proc/self/exe", argv, -1, log_fd, log_fd, report[1]);
 	}
@@ -175,6 +203,8 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		waitpid(pid, &status, 0);   /* the shim ends after a failure */
 		sscanf(line, "failed %ld", &code);
 		runtime_delete(run, p, log_fd);
+		if (code == -4)
+			return bf_error_set(err, EIO, "the bind workspace could not be mounted idmapped: see log");
 		return bf_error_set(err, EIO, "%s run failed (exit %ld): see log", runtime_name, code);
 	}
 	run->pid = (pid_t)guest;
@@ -182,36 +212,66 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	run->guest_gid = user.gid;
 	run->monitor_pid = (pid_t)shim;
 	run->started_at = time(NULL);
+	run->workspace_idmapped = user.ws_idmap;
+	run->workspace_uid = user.ws_uid;
+	run->workspace_gid = user.ws_gid;
+	record_identity(run);
 	return 0;
 }
 
-/* A pid is only ours if /proc says it is our shim for this container:
- * after a reboot or a long unmount the number may belong to another. */
-static bool is_our_shim(const struct bf_run *run)
+/* The recorded shim, and no other process that came to hold its pid:
+ * root's, the same executable (by inode: an upgrade leaves the old one
+ * open), started at the recorded tick. */
+static int verify_shim(const struct bf_run *run, struct bf_error *err)
 {
-	char path[64], cmdline[4096];
-	cleanup_close int fd = -1;
-	ssize_t n, i;
+	struct bf_proc_ident id;
+	int r = bf_proc_ident_read(run->monitor_pid, &id);
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)run->monitor_pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r < 0)
+		return bf_error_set(err, ESRCH, "shim %d is gone", (int)run->monitor_pid);
+	if (!run->monitor_start || id.start != run->monitor_start || id.uid != 0 ||
+	    !run->monitor_exe_ino || id.exe_dev != run->monitor_exe_dev ||
+	    id.exe_ino != run->monitor_exe_ino)
+		return bf_error_set(err, ESRCH, "pid %d is not the shim bottlefs started (start time, owner or executable differ)",
+				    (int)run->monitor_pid);
+	return 0;
+}
+
+/* The recorded guest: started at the recorded tick, in the recorded user
+ * namespace, a child of the recorded shim. */
+static int verify_guest(const struct bf_run *run, struct bf_error *err)
+{
+	struct bf_proc_ident id;
+	int r = bf_proc_ident_read(run->pid, &id);
+
+	if (r < 0)
+		return bf_error_set(err, ESRCH, "guest %d is gone", (int)run->pid);
+	if (!run->guest_start || id.start != run->guest_start || id.userns != run->guest_userns ||
+	    id.ppid != run->monitor_pid)
+		return bf_error_set(err, ESRCH, "pid %d is not the guest bottlefs started (start time, namespace or parent differ)",
+				    (int)run->pid);
+	return 0;
+}
+
+/* A pidfd of the guest, verified after opening (the pidfd pins it). */
+static int guest_pidfd(const struct bf_run *run, struct bf_error *err)
+{
+	int fd = pidfd_open(run->pid, 0);
+
 	if (fd < 0)
-		return false;
-	n = read(fd, cmdline, sizeof(cmdline) - 1);
-	if (n <= 0)
-		return false;
-	cmdline[n] = '\0';
-	if (strcmp(cmdline, BF_OCI_SHIM_NAME) != 0)
-		return false;
-	for (i = 0; i < n; i++)
-		if (cmdline[i] == '\0' && strcmp(cmdline + i + 1, run->container_id) == 0)
-			return true;
-	return false;
+		return bf_error_set(err, errno == ESRCH ? ESRCH : errno, "guest %d: %s", (int)run->pid,
+				    strerror(errno));
+	if (verify_guest(run, err) < 0) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
 }
 
 static int oci_watch(const struct bf_run *run, struct bf_error *err)
 {
-	int fd;
+	cleanup_close int guest = -1;
+	int fd, r;
 
 	if (run->monitor_pid <= 0)
 		return bf_error_set(err, ESRCH, "no shim recorded");
@@ -220,18 +280,28 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 		return bf_error_set(err, errno == ESRCH ? ESRCH : errno, "shim %d: %s",
 				    (int)run->monitor_pid, strerror(errno));
 	/* Checked after opening: the pidfd pins the identity we verified. */
-	if (!is_our_shim(run)) {
+	r = verify_shim(run, err);
+	if (r == 0) {
+		/* A guest that just ended is fine (the shim reports it);
+		 * one that is someone else is not. */
+		guest = pidfd_open(run->pid, 0);
+		if (guest >= 0)
+			r = verify_guest(run, err);
+	}
+	if (r < 0) {
 		close(fd);
-		return bf_error_set(err, ESRCH, "shim %d is gone", (int)run->monitor_pid);
+		return r;
 	}
 	return fd;
 }
 
 static int oci_signal(const struct bf_run *run, int sig, struct bf_error *err)
 {
-	cleanup_close int fd = pidfd_open(run->pid, 0);
+	cleanup_close int fd = guest_pidfd(run, err);
 
-	if (fd < 0 || pidfd_send_signal(fd, sig, NULL, 0) < 0)
+	if (fd < 0)
+		return fd;
+	if (pidfd_send_signal(fd, sig, NULL, 0) < 0)
 		return bf_error_set(err, errno, "signal %d to pid %d: %s", sig, (int)run->pid,
 				    strerror(errno));
 	return 0;
@@ -272,20 +342,50 @@ static int oci_sidecar_listen(const struct bf_run *run, int port, struct bf_erro
 	return bf_netns_listen(run->pid, port, err);
 }
 
-/* Joins the guest's namespaces and cgroups directly: see nsexec.h. */
+/* The filter of bottles that relax nothing, built once. */
+static pthread_once_t default_filter_once = PTHREAD_ONCE_INIT;
+static struct bf_seccomp_prog default_filter;
+
+static void build_default_filter(void)
+{
+	if (bf_seccomp_build(NULL, 0, &default_filter, NULL) < 0)
+		default_filter.prog.filter = NULL;
+}
+
+/* Joins the guest's namespaces and cgroups directly: see nsexec.h. The
+ * command gets what the guest's init has: the same user, capabilities
+ * and syscall filter. */
 static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err)
 {
-	const struct bf_nsexec how = {
+	struct bf_seccomp_prog relaxed = { 0 };
+	struct bf_nsexec how = {
 		.target = b->meta.run.pid,
+		.target_start = b->meta.run.guest_start,
+		.target_userns = b->meta.run.guest_userns,
 		.cmd = cmd,
 		.env = b->env,
 		.workdir = b->manifest.workdir,
 		.uid = b->meta.run.guest_uid,
 		.gid = b->meta.run.guest_gid,
+		.caps = b->meta.run.guest_uid == 0 ? bf_guest_root_cap_mask() : 0,
 	};
+	int r;
 
-	return bf_exec_start(s, &how, err);
+	if (b->manifest.seccomp_allow_len) {
+		r = bf_seccomp_build(b->manifest.seccomp_allow, b->manifest.seccomp_allow_len, &relaxed, err);
+		if (r < 0)
+			return r;
+		how.seccomp = &relaxed;
+	} else {
+		pthread_once(&default_filter_once, build_default_filter);
+		if (!default_filter.prog.filter)
+			return bf_error_set(err, ENOMEM, "cannot build the syscall filter");
+		how.seccomp = &default_filter;
+	}
+	r = bf_exec_start(s, &how, err);
+	bf_seccomp_free(&relaxed);
+	return r;
 }
 
 static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)

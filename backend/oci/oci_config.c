@@ -1,5 +1,6 @@
 #include "oci_config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,14 +12,9 @@
 #include <json-c/json.h>
 
 #include "../cleanup.h"
+#include "../guest_caps.h"
+#include "../idmap.h"
 
-/* What root in a guest may still do: file ownership and signals in its
- * own namespaces; no raw sockets, mknod, chroot, audit or module loading.
- * An unprivileged guest user gets no capabilities at all. */
-static const char *const root_caps[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", NULL,
-};
 
 static const char *const masked_paths[] = {
 	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -55,7 +51,29 @@ static void add_mount(json_object *mounts, const char *dest, const char *type,
 static const char *const ro_bind[] = { "rbind", "ro", "nosuid", "nodev", NULL };
 static const char *const rw_bind[] = { "rbind", "rw", "nosuid", "nodev", NULL };
 
-static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir)
+/* A path image's top-level entries, bound read-only over rootfs/'s mount
+ * points (the image itself is never written). */
+static void add_image_mounts(json_object *mounts, const char *image)
+{
+	cleanup_closedir DIR *d = opendir(image);
+	struct dirent *de;
+	char src[PATH_MAX], dest[PATH_MAX];
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+
+		if (bf_oci_image_entry_ours(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", image, de->d_name);
+		snprintf(dest, sizeof(dest), "/%s", de->d_name);
+		add_mount(mounts, dest, "bind", src, ro_bind);
+	}
+}
+
+static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
+				const char *init_path)
 {
 	static const char *const proc_opts[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const dev_opts[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
@@ -86,10 +104,15 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir)
 		}
 		snprintf(path, sizeof(path), "%s/etc", run_dir);
 		add_mount(mounts, "/etc", "bind", path, ro_bind);
+	} else {
+		add_image_mounts(mounts, m->image);
 	}
+	add_mount(mounts, BF_OCI_INIT_PATH, "bind", init_path, ro_bind);
 	switch (m->workspace_mode) {
 	case BF_WORKSPACE_BIND:
-		add_mount(mounts, "/work", "bind", m->workspace_path, rw_bind);
+		/* The shim attaches the idmapped workspace here. */
+		snprintf(path, sizeof(path), "%s/workspace", run_dir);
+		add_mount(mounts, "/work", "bind", path, rw_bind);
 		break;
 	case BF_WORKSPACE_COPY:
 		snprintf(path, sizeof(path), "%s/work", run_dir);
@@ -109,7 +132,7 @@ static json_object *make_process(const struct bf_bottle *b, const struct bf_gues
 	json_object *rlimits = json_object_new_array();
 	json_object *nofile = json_object_new_object();
 	static const char *const sets[] = { "bounding", "effective", "permitted" };
-	static const char *const none[] = { NULL };
+	json_object *args = json_object_new_array();
 	struct rlimit fds;
 	size_t i;
 
@@ -117,12 +140,26 @@ static json_object *make_process(const struct bf_bottle *b, const struct bf_gues
 	json_object_object_add(u, "uid", json_object_new_int64(user->uid));
 	json_object_object_add(u, "gid", json_object_new_int64(user->gid));
 	json_object_object_add(p, "user", u);
-	json_object_object_add(p, "args", str_array((const char *const *)b->manifest.command,
-						     b->manifest.command_len));
+	/* Our init is PID 1: it loads the syscall filter, forwards signals to
+	 * the command and reaps orphans. */
+	json_object_array_add(args, json_object_new_string(BF_OCI_INIT_PATH));
+	for (i = 0; i < b->manifest.seccomp_allow_len; i++) {
+		json_object_array_add(args, json_object_new_string("-s"));
+		json_object_array_add(args, json_object_new_string(b->manifest.seccomp_allow[i]));
+	}
+	json_object_array_add(args, json_object_new_string("--"));
+	for (i = 0; i < b->manifest.command_len; i++)
+		json_object_array_add(args, json_object_new_string(b->manifest.command[i]));
+	json_object_object_add(p, "args", args);
 	json_object_object_add(p, "env", str_array((const char *const *)b->env, b->env_len));
 	json_object_object_add(p, "cwd", json_object_new_string(b->manifest.workdir));
-	for (i = 0; i < 3; i++)
-		json_object_object_add(caps, sets[i], str_array(user->uid == 0 ? root_caps : none, 0));
+	for (i = 0; i < 3; i++) {
+		json_object *set = json_object_new_array();
+
+		for (size_t c = 0; user->uid == 0 && c < bf_guest_root_caps_len; c++)
+			json_object_array_add(set, json_object_new_string(bf_guest_root_caps[c].name));
+		json_object_object_add(caps, sets[i], set);
+	}
 	json_object_object_add(p, "capabilities", caps);
 	/* The guest may not exceed what the daemon itself may open. */
 	if (getrlimit(RLIMIT_NOFILE, &fds) < 0 || fds.rlim_max > 65536)
@@ -162,9 +199,21 @@ static json_object *make_resources(const struct bf_manifest *m)
 	return r;
 }
 
+static json_object *id_mappings(unsigned long long base)
+{
+	json_object *a = json_object_new_array();
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "containerID", json_object_new_int64(0));
+	json_object_object_add(m, "hostID", json_object_new_int64((int64_t)base));
+	json_object_object_add(m, "size", json_object_new_int64(BF_IDS_PER_BOTTLE));
+	json_object_array_add(a, m);
+	return a;
+}
+
 static json_object *make_linux(const struct bf_bottle *b)
 {
-	static const char *const ns[] = { "pid", "network", "ipc", "uts", "mount", "cgroup" };
+	static const char *const ns[] = { "user", "pid", "network", "ipc", "uts", "mount", "cgroup" };
 	json_object *l = json_object_new_object();
 	json_object *namespaces = json_object_new_array();
 	char cgroup[160];
@@ -177,6 +226,10 @@ static json_object *make_linux(const struct bf_bottle *b)
 		json_object_array_add(namespaces, n);
 	}
 	json_object_object_add(l, "namespaces", namespaces);
+	/* Guest ids are the bottle's own host range: guest root is nobody on
+	 * the host. */
+	json_object_object_add(l, "uidMappings", id_mappings(b->meta.id_base));
+	json_object_object_add(l, "gidMappings", id_mappings(b->meta.id_base));
 	json_object_object_add(l, "resources", make_resources(&b->manifest));
 	snprintf(cgroup, sizeof(cgroup), "bottlefs/%s", b->meta.identity);
 	json_object_object_add(l, "cgroupsPath", json_object_new_string(cgroup));
@@ -188,6 +241,7 @@ static json_object *make_linux(const struct bf_bottle *b)
 int bf_oci_write_config(const struct bf_bottle *b, const char *run_dir,
 			const struct bf_guest_user *user, struct bf_error *err)
 {
+	char init_path[PATH_MAX];
 	json_object *c = json_object_new_object();
 	json_object *root = json_object_new_object();
 	char path[PATH_MAX], rootfs[PATH_MAX];
@@ -195,17 +249,17 @@ int bf_oci_write_config(const struct bf_bottle *b, const char *run_dir,
 	cleanup_close int fd = -1;
 	int r = 0;
 
-	if (strcmp(b->manifest.image, "host") == 0)
-		snprintf(rootfs, sizeof(rootfs), "%s/rootfs", run_dir);
-	else
-		snprintf(rootfs, sizeof(rootfs), "%s", b->manifest.image);
+	if (bf_oci_find_init(init_path, sizeof(init_path)) < 0)
+		return bf_error_set(err, ENOENT, "bottlefs-init is not installed (looked beside bottlefs and in %s)",
+				    BOTTLEFS_LIBEXECDIR);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", run_dir);
 	json_object_object_add(c, "ociVersion", json_object_new_string("1.0.2"));
 	json_object_object_add(root, "path", json_object_new_string(rootfs));
 	json_object_object_add(root, "readonly", json_object_new_boolean(1));
 	json_object_object_add(c, "root", root);
 	json_object_object_add(c, "hostname", json_object_new_string(b->name));
 	json_object_object_add(c, "process", make_process(b, user));
-	json_object_object_add(c, "mounts", make_mounts(b, run_dir));
+	json_object_object_add(c, "mounts", make_mounts(b, run_dir, init_path));
 	json_object_object_add(c, "linux", make_linux(b));
 	text = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(path, sizeof(path), "%s/config.json", run_dir);

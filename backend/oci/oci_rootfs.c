@@ -1,7 +1,12 @@
 #include "oci_rootfs.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <bsd/string.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +111,10 @@ static int resolve_user(const struct bf_bottle *b, const char *etc_dir, bool wri
 		user->uid = user->gid = (uid_t)atol(name);
 		return 0;
 	}
+	if (strcmp(name, "root") == 0) {
+		user->uid = user->gid = 0;
+		return 0;
+	}
 	snprintf(passwd, sizeof(passwd), "%s/passwd", etc_dir);
 	memset(taken, 0, sizeof(taken));
 	r = lookup_user(passwd, name, user, taken);
@@ -130,30 +139,140 @@ static int resolve_user(const struct bf_bottle *b, const char *etc_dir, bool wri
 	return r < 0 ? bf_error_set(err, -r, "adding user %s: %s", name, strerror(-r)) : 0;
 }
 
-/* rootfs/ of a host image: mount points come from the runtime; only the
- * merged-/usr symlinks are ours to make. */
-static int prepare_host_rootfs(const char *rootfs, struct bf_error *err)
+bool bf_oci_image_entry_ours(const char *name)
 {
+	static const char *const ours[] = {
+		"proc", "dev", "sys", "tmp", "work", BF_OCI_INIT_PATH + 1, NULL,
+	};
 	size_t i;
 
+	for (i = 0; ours[i]; i++)
+		if (strcmp(name, ours[i]) == 0)
+			return true;
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+int bf_oci_find_init(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, len, "%s/bottlefs-init", exe);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, len, "%s/bottlefs-init", BOTTLEFS_LIBEXECDIR);
+	return access(out, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+/* A mount point in rootfs/ for an image entry, of the entry's kind:
+ * directories and files are bind-mounted over, symlinks copied. */
+static int make_mount_point(int rootfd, const char *name, const struct stat *st,
+			    const char *link_target, uid_t uid, gid_t gid)
+{
+	int fd;
+
+	if (S_ISDIR(st->st_mode)) {
+		if (mkdirat(rootfd, name, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	} else if (S_ISLNK(st->st_mode)) {
+		if (symlinkat(link_target, rootfd, name) < 0 && errno != EEXIST)
+			return -errno;
+	} else if (S_ISREG(st->st_mode)) {
+		fd = openat(rootfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+	} else {
+		return 0;
+	}
+	return fchownat(rootfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+/* rootfs/: made anew at every start, owned by the guest's mapped root so
+ * that the runtime (which enters it as that root) can use it; read-only
+ * inside the guest. It holds our mount points and the image's top-level
+ * entries as mount points (host image: the system directories), so that
+ * the runtime never creates anything inside the image itself. */
+static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root_uid,
+		       gid_t root_gid, struct bf_error *err)
+{
+	static const char *const dirs[] = { "proc", "dev", "sys", "tmp", "work", "etc", "usr" };
+	bool host = strcmp(b->manifest.image, "host") == 0;
+	const char *image = host ? "/" : b->manifest.image;
+	cleanup_close int rootfd = -1;
+	cleanup_closedir DIR *d = NULL;
+	struct dirent *de;
+	size_t i;
+	int r = 0, fd;
+
+	bf_remove_tree(rootfs, NULL);
 	if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
 		return bf_error_set(err, errno, "mkdir %s: %s", rootfs, strerror(errno));
-	for (i = 0; bf_oci_host_dirs[i]; i++) {
-		char host[64], link[PATH_MAX + 64], target[PATH_MAX];
+	rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (rootfd < 0 || fchown(rootfd, root_uid, root_gid) < 0)
+		return bf_error_set(err, errno, "%s: %s", rootfs, strerror(errno));
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++) {
+		struct stat st = { .st_mode = S_IFDIR | 0755 };
+
+		if (strcmp(dirs[i], "usr") == 0 && !host)
+			continue;
+		r = make_mount_point(rootfd, dirs[i], &st, NULL, root_uid, root_gid);
+	}
+	/* runc gives a tmpfs the mode of its mount point, whatever the
+	 * mount's mode= says: /tmp and a none-mode /work are 1777. */
+	if (r == 0 && (fchmodat(rootfd, "tmp", 01777, 0) < 0 || fchmodat(rootfd, "work", 01777, 0) < 0))
+		r = -errno;
+	if (r == 0) {
+		fd = openat(rootfd, BF_OCI_INIT_PATH + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
+		if (fd < 0)
+			r = -errno;
+		else
+			close(fd);
+	}
+	if (r < 0)
+		return bf_error_set(err, -r, "making the guest's root in %s: %s", rootfs, strerror(-r));
+	d = opendir(image);
+	if (!d)
+		return bf_error_set(err, errno, "image %s: %s", image, strerror(errno));
+	while ((de = readdir(d)) && r == 0) {
+		char link_target[PATH_MAX] = "";
 		struct stat st;
 		ssize_t n;
 
-		snprintf(host, sizeof(host), "/%s", bf_oci_host_dirs[i]);
-		if (lstat(host, &st) < 0 || !S_ISLNK(st.st_mode))
+		if (bf_oci_image_entry_ours(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		n = readlink(host, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = '\0';
-		snprintf(link, sizeof(link), "%s/%s", rootfs, bf_oci_host_dirs[i]);
-		if (symlink(target, link) < 0 && errno != EEXIST)
-			return bf_error_set(err, errno, "symlink %s: %s", link, strerror(errno));
+		if (host) {
+			/* The host's system dirs only: what a host image shows. */
+			bool wanted = S_ISDIR(st.st_mode) && strcmp(de->d_name, "usr") == 0;
+
+			for (i = 0; bf_oci_host_dirs[i] && !wanted; i++)
+				wanted = strcmp(de->d_name, bf_oci_host_dirs[i]) == 0;
+			if (!wanted)
+				continue;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			n = readlinkat(dirfd(d), de->d_name, link_target, sizeof(link_target) - 1);
+			if (n < 0)
+				continue;
+			link_target[n] = '\0';
+		}
+		if (host && S_ISDIR(st.st_mode) && strcmp(de->d_name, "usr") == 0)
+			continue;   /* made above */
+		if (!host && strcmp(de->d_name, "etc") == 0 && S_ISDIR(st.st_mode))
+			continue;   /* made above */
+		r = make_mount_point(rootfd, de->d_name, &st, link_target, root_uid, root_gid);
 	}
+	if (r < 0)
+		return bf_error_set(err, -r, "making the guest's root in %s: %s", rootfs, strerror(-r));
 	return 0;
 }
 
@@ -164,6 +283,60 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* The image must be a directory bottlefs never writes into: not the host's
+ * root, not inside the state directory. */
+static int check_image(const char *image, const char *run_dir, struct bf_error *err)
+{
+	char real[PATH_MAX], state[PATH_MAX], real_state[PATH_MAX], *cut;
+	size_t n;
+
+	if (!realpath(image, real))
+		return bf_error_set(err, errno == ENOENT ? ENOENT : errno, "image %s: %s", image,
+				    strerror(errno));
+	if (strcmp(real, "/") == 0)
+		return bf_error_set(err, EINVAL, "image may not be / (use image = \"host\")");
+	/* run_dir is STATE/run/NAME */
+	strlcpy(state, run_dir, sizeof(state));
+	for (int i = 0; i < 2 && (cut = strrchr(state, '/')); i++)
+		*cut = '\0';
+	if (realpath(state, real_state)) {
+		n = strlen(real_state);
+		if (strncmp(real, real_state, n) == 0 && (real[n] == '/' || !real[n]))
+			return bf_error_set(err, EINVAL, "image %s is inside the state directory", image);
+	}
+	return 0;
+}
+
+/* A bind workspace: a real directory (no symlink anywhere on its path),
+ * owned by someone other than root, and by the manifest's writer unless
+ * root wrote it: the guest user acts as that owner on the host. */
+static int check_bind_workspace(const struct bf_bottle *b, struct bf_guest_user *user,
+				struct bf_error *err)
+{
+	const char *path = b->manifest.workspace_path;
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+	cleanup_close int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	struct stat st;
+
+	if (fd < 0)
+		return bf_error_set(err, errno, "workspace %s: %s%s", path, strerror(errno),
+				    errno == ELOOP ? " (a bind workspace's path may hold no symlink)" : "");
+	if (fstat(fd, &st) < 0)
+		return bf_error_set(err, errno, "workspace %s: %s", path, strerror(errno));
+	if (st.st_uid == 0)
+		return bf_error_set(err, EPERM,
+				    "bind workspace %s is owned by root: the guest's files would be root's on the host (chown it to the user the agent works for, or use mode = \"copy\")",
+				    path);
+	if (b->meta.owner != 0 && st.st_uid != b->meta.owner)
+		return bf_error_set(err, EPERM, "bind workspace %s is not owned by the manifest's writer (uid %u)",
+				    path, (unsigned)b->meta.owner);
+	user->ws_idmap = true;
+	user->ws_uid = st.st_uid;
+	user->ws_gid = st.st_gid;
+	return 0;
+}
+
 int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		   struct bf_guest_user *user, struct bf_error *err)
 {
@@ -171,22 +344,33 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	bool host = strcmp(m->image, "host") == 0;
 	char path[PATH_MAX], tmp[PATH_MAX];
 	struct bf_copy_opts etc_opts = { .keep = keep_etc_entry };
+	uid_t root_uid = (uid_t)b->meta.id_base;
+	gid_t root_gid = (gid_t)b->meta.id_base;
 	int r;
 
-	if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+	memset(user, 0, sizeof(*user));
+	user->id_base = b->meta.id_base;
+	if (!b->meta.id_base)
+		return bf_error_set(err, EINVAL, "bottle has no guest id range");
+	/* Searchable by the guest's mapped root group only (the runtime
+	 * enters rootfs/ as it), readable by nobody but root. */
+	if ((mkdir(run_dir, 0710) < 0 && errno != EEXIST) || chown(run_dir, 0, root_gid) < 0 ||
+	    chmod(run_dir, 0710) < 0)
 		return bf_error_set(err, errno, "mkdir %s: %s", run_dir, strerror(errno));
 	if (!host) {
 		struct stat st;
 
+		r = check_image(m->image, run_dir, err);
+		if (r < 0)
+			return r;
 		if (stat(m->image, &st) < 0 || !S_ISDIR(st.st_mode))
 			return bf_error_set(err, ENOENT, "image %s is not a directory", m->image);
 		snprintf(path, sizeof(path), "%s/etc", m->image);
 		r = resolve_user(b, path, false, user, err);
 	} else {
-		snprintf(path, sizeof(path), "%s/rootfs", run_dir);
-		r = prepare_host_rootfs(path, err);
 		snprintf(path, sizeof(path), "%s/etc", run_dir);
-		if (r == 0 && !exists(path)) {
+		r = 0;
+		if (!exists(path)) {
 			/* Built aside and renamed, so a crash leaves no half copy. */
 			snprintf(tmp, sizeof(tmp), "%s/etc.tmp", run_dir);
 			bf_remove_tree(tmp, NULL);
@@ -195,10 +379,20 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 				r = resolve_user(b, tmp, true, user, err);
 			if (r == 0 && rename(tmp, path) < 0)
 				r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
-		} else if (r == 0) {
+		} else {
 			/* The copy is ours: a user named by a rewritten manifest is added. */
 			r = resolve_user(b, path, true, user, err);
 		}
+	}
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/rootfs", run_dir);
+		r = make_rootfs(b, path, root_uid, root_gid, err);
+	}
+	if (r == 0 && m->workspace_mode == BF_WORKSPACE_BIND) {
+		r = check_bind_workspace(b, user, err);
+		snprintf(path, sizeof(path), "%s/workspace", run_dir);
+		if (r == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
+			r = bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
 	}
 	if (r < 0 || m->workspace_mode != BF_WORKSPACE_COPY)
 		return r;
@@ -207,7 +401,9 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s/work.tmp", run_dir);
 	bf_remove_tree(tmp, NULL);
-	struct bf_copy_opts work_opts = { .chown_to = true, .uid = user->uid, .gid = user->gid };
+	/* Owned by the guest user's host id: no host account. */
+	struct bf_copy_opts work_opts = { .chown_to = true, .uid = root_uid + user->uid,
+					  .gid = root_gid + user->gid };
 	r = bf_copy_tree(m->workspace_path, tmp, &work_opts, err);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));

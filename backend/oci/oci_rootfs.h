@@ -1,18 +1,41 @@
 /* The guest's file system for the oci backend: the bottle's storage dir
- * (STATE/run/NAME) holds rootfs/ (mount points and the host's top-level
- * symlinks), etc/ (the host's /etc without secrets), work/ (the copy-mode
- * workspace snapshot) and the runtime's config.json. */
+ * (STATE/run/NAME, root:GUEST_ROOT_GID 0710) holds rootfs/ (bottlefs's own
+ * root: mount points and the image's top-level symlinks, owned by the
+ * guest's mapped root; the image is bind-mounted into it read-only and
+ * never written), etc/ (the host's /etc without secrets), work/ (the
+ * copy-mode workspace snapshot, owned by the guest user's host id),
+ * workspace/ (where the shim attaches the idmapped bind workspace) and the
+ * runtime's config.json. */
 #ifndef BOTTLEFS_OCI_ROOTFS_H
 #define BOTTLEFS_OCI_ROOTFS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "../bottle.h"
 
+/* The guest as the runtime starts it. */
 struct bf_guest_user {
-	uid_t uid;
+	uid_t uid;              /* inside the bottle's user namespace */
 	gid_t gid;
+	unsigned long long id_base; /* host id of guest id 0 */
+	/* bind workspace: its owner on the host, whom the guest user stands
+	 * for through the idmapped mount */
+	bool ws_idmap;
+	uid_t ws_uid;
+	gid_t ws_gid;
 };
+
+/* The guest's init inside the rootfs (a read-only bind of bottlefs-init). */
+#define BF_OCI_INIT_PATH "/.bottlefs-init"
+
+/* Top-level names of an image that bottlefs mounts itself. */
+bool bf_oci_image_entry_ours(const char *name);
+
+/* Where bottlefs-init is: beside our executable (a build tree), else the
+ * installed libexec path. 0 or -ENOENT. */
+int bf_oci_find_init(char *out, size_t len);
 
 /* Host directories a `host` image sees read-only when they are real
  * directories; when they are symlinks (merged /usr) the link is copied. */

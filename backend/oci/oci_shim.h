@@ -8,7 +8,10 @@
 
 #define BF_OCI_SHIM_NAME "bottlefs-oci-shim"
 
-/* argv: NAME RUNTIME RUNTIME_ROOT BUNDLE CONTAINER_ID PID_FILE EXIT_FILE.
+/* argv: NAME RUNTIME RUNTIME_ROOT BUNDLE CONTAINER_ID PID_FILE EXIT_FILE
+ * WORKSPACE, WORKSPACE being "-" or OWNER_UID:OWNER_GID:HOST_UID:HOST_GID:PATH
+ * for an idmapped bind workspace (attached at BUNDLE/workspace in the
+ * shim's own mount namespace).
  * fd 0 is /dev/null, fds 1 and 2 the bottle's log, fd 3 a pipe on which
  * one line is reported: "running GUEST_PID SHIM_PID" or "failed STATUS". */
 int bf_oci_shim_main(int argc, char **argv);

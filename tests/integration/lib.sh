@@ -11,6 +11,9 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
 fi
 
 TMP=$(mktemp -d /tmp/bottlefs-test.XXXXXX)
+# Guests enter their root as their own mapped ids: the state dir must be
+# searchable on the way (bottlefs(8), FILES).
+chmod 711 "$TMP"
 MNT=$TMP/mnt
 STATE=$TMP/state
 mkdir -p "$MNT"
@@ -54,7 +57,7 @@ cleanup() {
 		cat "$TMP"/sanitizer.* >&2
 		rc=1
 	fi
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 	exit "$rc"
 }
 trap cleanup EXIT

@@ -114,9 +114,9 @@ ok "GIT_GATE_URL and MCP_SUPERVISE_URL only when enabled"
 $PY - "$MNT" <<'PY' || fail "hostile round trip failed"
 import os, re, sys, tomllib, yaml
 mnt = sys.argv[1]
-values = ["new\nline", 'quo"te', "back\\slash", "]", "a=b", "tab\there", "\x01\x1f\x7f",
-          "é漢🙂", "\u2028\u0085", "cr\r", "'single'", "#hash"]
-names = ["N_\n", 'N"', "N\\", "N]", "N=", "N\t", "N\x01", "Né", "N\u2028", "N\r", "N'", "N#"]
+values = ['quo"te', "back\\slash", "]", "a=b", "é漢🙂", "\u2028\u0085", "'single'", "#hash",
+          "$(x)`y`", "\ufeff"]
+names = ['N"', "N\\", "N]", "Né", "N\u2028", "N'", "N#", "N$", "N\u0085", "N\ufeff"]
 def toml_basic(s):
     out = []
     for ch in s:
@@ -140,6 +140,31 @@ assert envlines == plan["env"], (envlines, plan["env"])
 yaml.safe_load(open(f"{mnt}/hostile/network.yaml", encoding="utf-8"))
 PY
 ok "hostile env names and values round-trip byte for byte (tomllib, env unescaping)"
+
+# --- values that would split a line of a guest file are refused
+for bad in 'K = "new\nline"' 'K = "cr\r"' 'K = "tab\there"' 'K = "\u0001"' 'K = "del\u007f"' \
+	'"N=" = "v"' '"N\n" = "v"' '"N x" = "v"'; do
+	printf 'agent = "a"\n[env]\n%s\n' "$bad" >"$TMP/input"
+	if cp "$TMP/input" "$MNT/new/ctlbytes" 2>/dev/null; then fail "env line accepted: $bad"; fi
+	[ ! -e "$MNT/ctlbytes" ] || fail "half-created bottle after: $bad"
+	assert_contains errors "$(tail -1 "$MNT/errors")" "environment variable"
+done
+for bad in 'workdir = "/w\nx"' 'workdir = "/w:x"' 'agent = "a\u0007"' 'user = "0"' 'user = "65535"' \
+	'user = "4294967296"' 'user = "00001000000"' 'user = "a\nb"'; do
+	printf 'agent = "a"\n%s\n' "$bad" | sed '0,/^agent = "a"$/{/^agent = "a"$/d}' >"$TMP/input"
+	grep -q '^agent' "$TMP/input" || sed -i '1i agent = "a"' "$TMP/input"
+	if cp "$TMP/input" "$MNT/new/ctlbytes" 2>/dev/null; then fail "manifest accepted: $bad"; fi
+	[ ! -e "$MNT/ctlbytes" ] || fail "half-created bottle after: $bad"
+done
+printf 'agent = "a"\nuser = "65534"\n' >"$MNT/new/okuser" || fail "user 65534 refused"
+printf 'agent = "a"\n[seccomp]\nallow = ["keyctl"]\n' >"$MNT/new/relaxed" || fail "seccomp allow refused"
+grep -q '^relaxed = \["keyctl"\]' "$MNT/relaxed/plan.toml" || fail "plan does not show the relaxed call"
+printf 'agent = "a"\n[seccomp]\nallow = ["not_a_call"]\n' >"$TMP/input"
+if cp "$TMP/input" "$MNT/new/badcall" 2>/dev/null; then fail "unknown syscall accepted"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" '"not_a_call" is not a system call'
+grep -q '^denied = \[.*"keyctl"' "$MNT/okuser/plan.toml" || fail "plan does not show the denied calls"
+grep -q '^uid_map = "0 [0-9]* 65536"' "$MNT/okuser/plan.toml" || fail "plan does not show the uid map"
+ok "control bytes in env, workdir, agent and user, '=' in env names, uids outside 1-65534 are refused; [seccomp] allow is checked and shown"
 
 # --- refusals: errno, no bottle, a line in errors; the daemon survives
 # expect_refusal NAME ERRNO FRAGMENT <manifest-on-stdin>

@@ -220,7 +220,7 @@ echo original >"$TMP/ws/file"
 cat >"$MNT/new/bb" <<TOML
 agent = "test"
 image = "$ROOTFS"
-user = "0"
+user = "root"
 [workspace]
 path = "$TMP/ws"
 mode = "copy"
@@ -239,16 +239,21 @@ ok "image = rootfs dir; root guest lacks CAP_MKNOD and most caps; copy workspace
 cat >"$MNT/new/bind" <<TOML
 agent = "test"
 image = "$ROOTFS"
-user = "0"
+user = "root"
 [workspace]
 path = "$TMP/ws"
 mode = "bind"
 TOML
-echo start >"$MNT/bind/ctl" || fail "bind start"
+if echo start >"$MNT/bind/ctl" 2>/dev/null; then fail "bind start of a root-owned workspace accepted"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "is owned by root"
+chown -R 4242:4343 "$TMP/ws"
+echo start >"$MNT/bind/ctl" || fail "bind start: $(tail -1 "$MNT/errors")"
 output_of bind 'echo from-guest > /work/new-file' >/dev/null
 [ "$(cat "$TMP/ws/new-file")" = from-guest ] || fail "bind mode did not write through"
+[ "$(stat -c %u:%g "$TMP/ws/new-file")" = 4242:4343 ] || fail "guest file owned by $(stat -c %u:%g "$TMP/ws/new-file") on the host"
+[ "$(output_of bind 'stat -c %u:%g /work/file')" = 0:0 ] || fail "owner's file is not the guest's: $(output_of bind 'stat -c %u:%g /work/file')"
 echo stop >"$MNT/bind/ctl"
-ok "bind workspace is the host directory, read-write"
+ok "bind workspace is the host directory, read-write, idmapped: the owner's files are the guest's and the guest's the owner's; a root-owned one is refused"
 
 # --- vanished while unmounted
 echo start >"$MNT/bb/ctl"
@@ -264,7 +269,7 @@ ok "a container that vanished while unmounted is reported in errors"
 
 # --- a container its record does not know (a start the daemon did not
 # finish) is still removed by rmdir, found by the bottle's identity
-printf 'agent = "test"\nimage = "%s"\nuser = "0"\n' "$ROOTFS" >"$MNT/new/orph"
+printf 'agent = "test"\nimage = "%s"\nuser = "root"\n' "$ROOTFS" >"$MNT/new/orph"
 echo start >"$MNT/orph/ctl"
 unmount_fs
 $PY - "$STATE/bottles/orph.json" <<'PY'
@@ -293,7 +298,7 @@ ok "rmdir removes containers and storage; runc's state is empty"
 printf 'agent = "a"\nimage = "%s/nonexistent"\n' "$TMP" >"$MNT/new/broken"
 if echo start >"$MNT/broken/ctl" 2>/dev/null; then fail "start of a missing image succeeded"; fi
 [ "$(cat "$MNT/broken/ctl")" = failed ] || fail "broken state: $(cat "$MNT/broken/ctl")"
-assert_contains status "$(cat "$MNT/broken/status")" "reason: image $TMP/nonexistent is not a directory"
+assert_contains status "$(cat "$MNT/broken/status")" "reason: image $TMP/nonexistent: No such file or directory"
 assert_contains errors "$(tail -1 "$MNT/errors")" "broken: ctl start: image"
 ok "a failing start returns an errno, says why in status and errors"
 

@@ -7,7 +7,7 @@
 
 static const struct bf_meta meta = {
 	.identity = "demo-0000abcd", .backend = "oci", .octet = 42,
-	.state = BF_STATE_PLANNED, .owner = 0, .created_at = 1764000000,
+	.state = BF_STATE_PLANNED, .owner = 0, .created_at = 1764000000, .id_base = 1073741824,
 };
 
 static int build(const char *text, struct bf_bottle *b)
@@ -31,10 +31,10 @@ static void test_env_sorted_with_proxy(void)
 	struct bf_bottle b;
 	char *env;
 
-	CU_ASSERT_EQUAL_FATAL(build("agent = \"a\"\n[env]\nZ = \"1\"\nA = \"x\\ny\"\n", &b), 0);
+	CU_ASSERT_EQUAL_FATAL(build("agent = \"a\"\n[env]\nZ = \"1\"\nA = \"x\\\\y\"\n", &b), 0);
 	env = render(bf_render_env, &b);
 	CU_ASSERT_STRING_EQUAL(env,
-		"A=x\\ny\n"
+		"A=x\\\\y\n"
 		"HOME=/work\n"
 		"HTTPS_PROXY=http://127.0.0.1:8888\n"
 		"HTTP_PROXY=http://127.0.0.1:8888\n"
@@ -155,19 +155,21 @@ static void test_status(void)
 	struct bf_bottle b;
 	char *status;
 
-	CU_ASSERT_EQUAL_FATAL(build("agent = \"cl\\naude\"\n[workspace]\npath = \"/src\"\nmode = \"bind\"\n", &b), 0);
+	CU_ASSERT_EQUAL_FATAL(build("agent = \"cl\\\\aude\"\n[workspace]\npath = \"/src\"\nmode = \"bind\"\n", &b), 0);
 	status = render(bf_render_status, &b);
 	CU_ASSERT_STRING_EQUAL(status,
 		"state: planned\n"
 		"name: demo\n"
 		"identity: demo-0000abcd\n"
-		"agent: cl\\naude\n"
+		"agent: cl\\\\aude\n"
 		"backend: oci\n"
 		"workspace: /src\n"
 		"copy_mode: bind\n"
 		"subnet: 192.168.42.0/24\n"
 		"created_at: 2025-11-24T16:00:00Z\n"
-		"owner_uid: 0\n");
+		"owner_uid: 0\n"
+		"uid_map: 0 1073741824 65536\n"
+		"gid_map: 0 1073741824 65536\n");
 	free(status);
 	bf_bottle_free(&b);
 }
