@@ -363,7 +363,10 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 			bf_registry_egress_start_locked(reg, b);
 			continue;
 		}
-		/* Gone while unmounted: collect what is known about its end. */
+		/* Gone while unmounted, or a pid now held by another process:
+		 * collect what is known about its end, exec nothing into it. */
+		if (err.msg[0])
+			bf_registry_report(reg, b->name, "not re-attached: %s", err.msg);
 		run = b->meta.run;
 		bf_registry_paths(reg, b->name, &paths);
 		if (b->backend->collect)

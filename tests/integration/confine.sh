@@ -1,0 +1,263 @@
+#!/bin/bash
+# Confinement, attacked from inside real guests (as their default user and
+# as guest root) and from another host user: user namespaces, the idmapped
+# bind workspace, keyrings, the syscall filter, capabilities of exec
+# sessions, reaping, and re-attach that refuses a forged shim.
+. "$(dirname "$0")/lib.sh"
+
+command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
+
+# output_of BOTTLE CMD: output only, failing unless the command exited 0.
+output_of() {
+	local out
+	out=$(run_in "$1" "$2")
+	[ "$(tail -n 1 <<<"$out")" = "exited 0" ] || fail "'$2' in $1: $out"
+	sed '$d' <<<"$out"
+}
+
+# A python probe run in the guest: prints the errno name a call failed
+# with, or "ok".
+PROBE='
+import ctypes, errno, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def call(nr, *args):
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    return "ok" if r >= 0 else errno.errorcode[ctypes.get_errno()]
+def sock(family, kind=socket.SOCK_STREAM, proto=0):
+    try:
+        socket.socket(family, kind, proto).close(); return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+what = sys.argv[1]
+if what == "keyctl":        print(call(250, 0, -4, 0))          # KEYCTL_GET_KEYRING_ID @u
+elif what == "io_uring":    print(call(425, 1, 0))
+elif what == "userns":      print(call(272, 0x10000000))         # unshare(CLONE_NEWUSER)
+elif what == "clone_ns":    print(call(56, 0x10000000 | 17, 0, 0, 0, 0))
+elif what == "vsock":       print(sock(40))
+elif what == "packet":      print(sock(17, socket.SOCK_RAW))
+elif what == "netlink_audit": print(sock(16, socket.SOCK_RAW, 9))
+elif what == "netlink_route": print(sock(16, socket.SOCK_RAW, 0))
+elif what == "inet":        print(sock(socket.AF_INET))
+elif what == "mount":       print(call(165, 0, 0, 0, 0, 0))
+elif what == "bpf":         print(call(321, 0, 0, 0))
+elif what == "setuid_chmod":
+    open("/work/p", "w").close()
+    try: os.chmod("/work/p", 0o4755); print("ok")
+    except OSError as e: print(errno.errorcode[e.errno])
+elif what == "setuid_create":
+    try: os.close(os.open("/work/q", os.O_CREAT | os.O_WRONLY, 0o6755)); print("ok")
+    except OSError as e: print(errno.errorcode[e.errno])
+elif what == "search_key":
+    # request_key("user", "bottlefs-secret", NULL, 0): the host key is not ours
+    r = libc.syscall(ctypes.c_long(249), b"user", b"bottlefs-secret", None, ctypes.c_long(0))
+    print("found" if r >= 0 else errno.errorcode[ctypes.get_errno()])
+'
+
+probe() {  # probe BOTTLE WHAT
+	output_of "$1" "python3 /work/probe.py $2"
+}
+
+mount_fs
+
+mkdir -p "$TMP/ws"
+echo owner-file >"$TMP/ws/file"
+printf '%s\n' "$PROBE" >"$TMP/ws/probe.py"
+chown -R 4242:4343 "$TMP/ws"
+chmod 755 "$TMP/ws"
+
+cat >"$MNT/new/user" <<TOML
+agent = "test"
+[workspace]
+path = "$TMP/ws"
+mode = "bind"
+[limits]
+pids = 64
+TOML
+cat >"$MNT/new/rooted" <<TOML
+agent = "test"
+user = "root"
+[workspace]
+path = "$TMP/ws"
+mode = "bind"
+TOML
+echo start >"$MNT/user/ctl" || fail "start user: $(tail -1 "$MNT/errors")"
+echo start >"$MNT/rooted/ctl" || fail "start rooted: $(tail -1 "$MNT/errors")"
+
+# --- 1. guest ids are the bottle's own host range
+status=$(cat "$MNT/user/status")
+base_user=$(sed -n 's/^uid_map: 0 \([0-9]*\) 65536$/\1/p' <<<"$status")
+base_root=$(sed -n 's/^uid_map: 0 \([0-9]*\) 65536$/\1/p' "$MNT/rooted/status")
+[ -n "$base_user" ] && [ -n "$base_root" ] || fail "status shows no uid_map: $status"
+[ "$base_user" != "$base_root" ] || fail "two bottles share the id range $base_user"
+[ "$base_user" -ge 65536 ] && [ "$base_root" -ge 65536 ] || fail "id range below 65536"
+! getent passwd "$base_root" >/dev/null || fail "guest root's host uid $base_root is a host account"
+gpid=$(sed -n 's/^pid: //p' "$MNT/rooted/status")
+[ "$(stat -c %u "/proc/$gpid")" = "$base_root" ] || fail "guest root is host uid $(stat -c %u "/proc/$gpid"), not $base_root"
+[ "$(output_of rooted 'id -u')" = 0 ] || fail "rooted guest is not root inside"
+upid=$(sed -n 's/^pid: //p' "$MNT/user/status")
+guid=$(output_of user 'id -u')
+[ "$(stat -c %u "/proc/$upid")" = $((base_user + guid)) ] || fail "guest user is host uid $(stat -c %u "/proc/$upid")"
+assert_contains status "$status" "guest_user: $guid (host $((base_user + guid)))"
+assert_contains status "$status" "workspace_idmap: host 4242:4343 is guest $guid:$guid"
+ok "each bottle has its own host id range (guest root = host uid $base_root, no host account); status shows the map"
+
+# A host user cannot signal a guest, a guest cannot signal the host.
+if setpriv --reuid=65534 --regid=65534 --clear-groups kill -0 "$gpid" 2>/dev/null; then
+	fail "host user nobody may signal guest root"
+fi
+sleep 300 &
+hostpid=$!
+out=$(run_in rooted "kill -0 $hostpid")
+kill "$hostpid"
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "guest root signalled a host process"
+ok "another host user cannot signal guest root; guest root cannot signal the host"
+
+# --- 2. the bind workspace: the guest user is the owner, never root
+output_of rooted 'echo from-root > /work/by-root; mkdir /work/dir-by-root' >/dev/null
+output_of user 'echo from-user > /work/by-user' >/dev/null
+for f in by-root dir-by-root by-user; do
+	[ "$(stat -c %u:%g "$TMP/ws/$f")" = 4242:4343 ] || fail "$f is $(stat -c %u:%g "$TMP/ws/$f") on the host"
+done
+[ "$(output_of user 'stat -c %u /work/file')" = "$guid" ] || fail "the owner's file is not the guest user's"
+for who in rooted user; do
+	[ "$(probe $who setuid_chmod)" = EPERM ] || fail "$who: chmod u+s allowed"
+	[ "$(probe $who setuid_create)" = EPERM ] || fail "$who: creating a setuid file allowed"
+done
+out=$(run_in rooted 'cp /bin/busybox /work/sh 2>/dev/null || cp /bin/sh /work/sh; chmod 4755 /work/sh')
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "guest root made a setuid copy of a shell"
+found=$(find "$TMP/ws" -perm /6000 | head -1)
+[ -z "$found" ] || fail "setuid or setgid file planted on the host: $found"
+[ -z "$(find "$TMP/ws" ! -uid 4242)" ] || fail "files not owned by the workspace owner: $(find "$TMP/ws" ! -uid 4242 | head -3)"
+if [ -e "$TMP/ws/sh" ]; then
+	# Run by another host user: not root, and not even the owner.
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/ws/sh" -c 'id -u' 2>&1 || true)
+	[ "$out" = 65534 ] || [ -z "$out" ] || fail "a guest's file ran as $out for host user 65534"
+fi
+ok "bind workspace: files of guest root and guest user are the owner's (4242) on the host; no setuid/setgid bit can be planted"
+
+# --- 3. keyrings: the guest reaches no host user's keys
+python3 - <<'PY' || fail "cannot add a key to root's user keyring"
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.syscall(ctypes.c_long(248), b"user", b"bottlefs-secret", b"secret", ctypes.c_long(6), ctypes.c_long(-4))
+assert r >= 0, ctypes.get_errno()
+PY
+for who in rooted user; do
+	[ "$(probe $who keyctl)" = EPERM ] || fail "$who: keyctl allowed"
+done
+cat >"$MNT/new/keys" <<TOML
+agent = "test"
+user = "root"
+[workspace]
+path = "$TMP/ws"
+mode = "bind"
+[seccomp]
+allow = ["keyctl", "add_key", "request_key"]
+TOML
+echo start >"$MNT/keys/ctl" || fail "start keys"
+res=$(probe keys search_key)
+[ "$res" != found ] || fail "a guest found host root's key"
+echo stop >"$MNT/keys/ctl"
+ok "keyctl is refused (EPERM); even with keyctl allowed, guest root cannot find host root's key ($res)"
+
+# --- 4. the syscall filter, for guest root and guest user
+for who in rooted user; do
+	for call in io_uring userns clone_ns vsock packet netlink_audit mount bpf; do
+		res=$(probe $who $call)
+		[ "$res" = EPERM ] || fail "$who: $call gave $res, not EPERM"
+	done
+	for call in inet netlink_route; do
+		[ "$(probe $who $call)" = ok ] || fail "$who: $call refused"
+	done
+	out=$(run_in $who 'unshare -U true')
+	[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "$who: unshare -U worked"
+	[ "$(output_of $who 'grep ^Seccomp: /proc/self/status')" = "Seccomp:	2" ] || fail "$who: exec session unfiltered"
+	[ "$(output_of $who 'grep ^Seccomp: /proc/1/status')" = "Seccomp:	2" ] || fail "$who: init unfiltered"
+done
+ok "io_uring, new user namespaces, AF_VSOCK, AF_PACKET, netlink other than route, mount, bpf: EPERM for guest root and user; inet and netlink-route work"
+
+# --- 5. exec sessions have exactly init's capabilities
+for who in rooted user; do
+	for set in CapBnd CapEff CapPrm CapInh CapAmb; do
+		mine=$(output_of $who "grep ^$set: /proc/self/status")
+		init=$(output_of $who "grep ^$set: /proc/1/status")
+		[ "$mine" = "$init" ] || fail "$who: exec $mine, init $init"
+	done
+done
+[ "$(output_of user 'grep ^CapBnd: /proc/self/status')" = "CapBnd:	0000000000000000" ] || fail "user guest keeps a bounding set"
+root_bnd=$(output_of rooted 'grep ^CapBnd: /proc/self/status')
+[ "$root_bnd" = "CapBnd:	00000000000005fb" ] || fail "guest root bounding set: $root_bnd"
+ok "exec sessions: the same capability sets as init (user: none; root: the documented set 0x5fb)"
+
+# --- 6. PID 1 reaps: orphans never pile up, pids are not exhausted
+output_of user 'i=0; while [ $i -lt 200 ]; do ( sleep 0 & ) || exit 1; i=$((i+1)); done' >/dev/null ||
+	fail "orphans exhausted the pids limit"
+sleep 0.5
+zombies=$(output_of user 'grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l')
+[ "$zombies" = 0 ] || fail "$zombies zombies left in the guest"
+# A bomb that ends: 2^10 forks against pids = 64; its orphans die with it.
+run_in user 'b() { [ $1 -gt 0 ] && { b $(($1 - 1)) & b $(($1 - 1)) & }; }; b 10; sleep 1' >/dev/null 2>&1 || true
+for _ in $(seq 50); do
+	[ "$(output_of user 'ls -d /proc/[0-9]* | wc -l' 2>/dev/null || echo 99)" -lt 6 ] && break
+	sleep 0.2
+done
+zombies=$(output_of user 'grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l')
+[ "$zombies" = 0 ] || fail "$zombies zombies after a fork bomb"
+output_of user 'i=0; while [ $i -lt 40 ]; do sleep 0 & i=$((i+1)); done; wait' >/dev/null
+ok "200 orphans and a fork bomb leave no zombies; the pids limit is free again"
+
+# --- 7. a clean stop: init forwards TERM to `sleep infinity`
+echo stop >"$MNT/user/ctl"
+assert_contains status "$(cat "$MNT/user/status")" "exit: exited 143"
+assert_contains log "$(tail -3 "$MNT/user/log")" "stopped: exited 143"
+ok "stop of sleep infinity: TERM reaches it through init (exited 143), no SIGKILL"
+
+# --- 8. restart keeps /tmp and a none-mode /work writable for the guest user
+printf 'agent = "test"\n' >"$MNT/new/again"
+for round in 1 2 3; do
+	echo restart >"$MNT/again/ctl" 2>/dev/null || echo start >"$MNT/again/ctl" || fail "start $round"
+	[ "$(output_of again 'stat -c %a /tmp')" = 1777 ] || fail "round $round: /tmp is $(output_of again 'stat -c %a /tmp')"
+	output_of again 'echo x > /tmp/f && echo y > /work/f' >/dev/null
+done
+echo stop >"$MNT/again/ctl"
+ok "three starts: /tmp is 1777 and /tmp and /work are writable by the guest user each time"
+
+# --- 9. re-attach refuses a process that merely took the recorded pids
+echo stop >"$MNT/rooted/ctl"
+echo start >"$MNT/rooted/ctl" || fail "restart rooted"
+cid=$(sed -n 's/^container_id: //p' "$MNT/rooted/status")
+unmount_fs
+runc --root "$STATE/runtime" kill "$cid" KILL 2>/dev/null || true
+for _ in $(seq 50); do
+	runc --root "$STATE/runtime" state "$cid" 2>/dev/null | grep -q '"status": "stopped"' && break
+	sleep 0.1
+done
+pkill -9 -f -- "bottlefs-oci-shim .*$cid" || true
+rm -f "$STATE/run/rooted/exit"
+# An unprivileged host user's look-alike of the shim and of the guest.
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+	bash -c 'exec -a bottlefs-oci-shim bash -c "sleep 300; :" x '"$cid"' ' &
+forged_shim=$!
+setpriv --reuid=65534 --regid=65534 --clear-groups sleep 300 &
+forged_guest=$!
+sleep 0.3
+$PY - "$STATE/bottles/rooted.json" "$forged_shim" "$forged_guest" <<'PY'
+import json, sys
+path, shim, guest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rec = json.load(open(path))
+rec["run"]["monitor_pid"] = shim
+rec["run"]["pid"] = guest
+json.dump(rec, open(path, "w"))
+PY
+mount_fs
+[ "$(cat "$MNT/rooted/ctl")" != running ] || fail "re-attached to a forged shim"
+assert_contains errors "$(cat "$MNT/errors")" "is not the shim bottlefs started"
+assert_contains errors "$(cat "$MNT/errors")" "rooted: container $cid vanished"
+out=$({ printf 'id' >&3; cat <&3; } 3<>"$MNT/rooted/exec/run" 2>&1 || true)
+[ "$out" != "uid=0(root) gid=0(root)" ] || fail "exec ran in the forged process"
+kill -0 "$forged_shim" "$forged_guest" || fail "the forged processes were touched"
+kill "$forged_shim" "$forged_guest" 2>/dev/null || true
+ok "a look-alike shim and guest of another user at the recorded pids are not re-attached; nothing is exec'd into them"
+
+assert_alive
+unmount_fs
