@@ -50,6 +50,21 @@ grep -qx 'stop_timeout = 3' "$MNT/graced/plan.toml" || fail "mount default stop_
 grep -qx 'stop_timeout = 7' "$MNT/own/plan.toml" || fail "manifest stop_timeout not in the plan"
 rmdir "$MNT/graced" "$MNT/own"
 unmount_fs
+# idbase= moves the guests' id range; it may hold no host account.
+for bad in 100 -5 x 4294967295; do
+	if out=$("$BOTTLEFS" -o "state=$STATE,idbase=$bad" "$MNT" 2>&1); then fail "idbase=$bad accepted"; fi
+	assert_contains "idbase=$bad" "$out" "idbase= 65536-4294901759"
+	! mountpoint -q "$MNT" || fail "mounted despite idbase=$bad"
+done
+mount_fs -o idbase=2000000000
+printf 'agent = "a"\n' >"$MNT/new/moved"
+grep -qx 'uid_map = "0 2000000000 65536"' "$MNT/moved/plan.toml" || fail "idbase= not applied: $(grep uid_map "$MNT/moved/plan.toml")"
+printf 'agent = "a"\n' >"$MNT/new/moved2"
+grep -qx 'uid_map = "0 2000065536 65536"' "$MNT/moved2/plan.toml" || fail "second bottle does not get the next range"
+rmdir "$MNT/moved" "$MNT/moved2"
+unmount_fs
+ok "-o idbase= moves the guests' id range (one 65536-id slot per bottle); bad values are refused"
+
 ok "-o stop_timeout= sets the grace period of manifests without one; out-of-range values are refused"
 
 # Other users: nothing without allow_other; with allow_other,read_gid=

@@ -208,6 +208,36 @@ static void test_parse_size(void)
 	CU_ASSERT_EQUAL(bf_parse_size("99999999999T", &v), -ERANGE);
 }
 
+/* Values that land in guest files (passwd, env, config.json) are one
+ * clean line; numeric users stay inside the bottle's id range. */
+static void test_guest_file_values(void)
+{
+	struct bf_manifest m;
+	struct bf_error err = { 0 };
+	int line = 0;
+
+	refused("agent = \"a\"\n[env]\nK = \"a\\nb\"\n", EINVAL, 3, "newline or control byte");
+	refused("agent = \"a\"\n[env]\nK = \"a\\u0000b\"\n", EINVAL, 3, "");
+	refused("agent = \"a\"\n[env]\n\"K=V\" = \"b\"\n", EINVAL, 3, "'='");
+	refused("agent = \"a\"\n[env]\n\"K\\tV\" = \"b\"\n", EINVAL, 3, "control bytes");
+	refused("agent = \"a\"\nworkdir = \"/a\\nb\"\n", EINVAL, 2, "workdir must not hold a newline");
+	refused("agent = \"a\"\nworkdir = \"/a:b\"\n", EINVAL, 2, "':'");
+	refused("agent = \"a\\r\"\n", EINVAL, 1, "agent must not hold");
+	refused("agent = \"a\"\nuser = \"0\"\n", EINVAL, 2, "1-65534");
+	refused("agent = \"a\"\nuser = \"65535\"\n", EINVAL, 2, "1-65534");
+	refused("agent = \"a\"\nuser = \"4294967296\"\n", EINVAL, 2, "1-65534");
+	refused("agent = \"a\"\nuser = \"000001\"\n", EINVAL, 2, "1-65534");
+	refused("agent = \"a\"\nuser = \"\"\n", EINVAL, 2, "must not be empty");
+	refused("agent = \"a\"\n[seccomp]\nallow = [\"nope\"]\n", EINVAL, 3, "not a system call");
+	refused("agent = \"a\"\n[seccomp]\nallwo = []\n", EINVAL, 3, "allow");
+	CU_ASSERT_EQUAL_FATAL(parse("agent = \"a\"\nuser = \"65534\"\n[env]\nK = \"\\\"$x\\u2028\"\n"
+				    "[seccomp]\nallow = [\"keyctl\"]\n", &m, &err, &line), 0);
+	CU_ASSERT_STRING_EQUAL(m.user, "65534");
+	CU_ASSERT_EQUAL(m.seccomp_allow_len, 1);
+	CU_ASSERT_STRING_EQUAL(m.seccomp_allow[0], "keyctl");
+	bf_manifest_free(&m);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -223,6 +253,7 @@ int main(void)
 		{ "too big", test_too_big },
 		{ "names", test_names },
 		{ "sizes", test_parse_size },
+		{ "guest file values", test_guest_file_values },
 		{ NULL, NULL },
 	};
 

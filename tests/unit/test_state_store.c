@@ -89,9 +89,23 @@ static void test_roundtrip(void)
 	const char *text = "agent = \"a\"\n# \"quotes\" \\ and \xc3\xa9\n";
 	struct loaded l;
 
+	struct bf_meta m = meta;
+
+	/* What re-attach verifies must come back exactly. */
+	m.id_base = 1073807360ULL;
+	m.run.pid = 4321;
+	m.run.monitor_pid = 4320;
+	m.run.monitor_start = 987654321ULL;
+	m.run.guest_start = 987654399ULL;
+	m.run.monitor_exe_dev = 2049;
+	m.run.monitor_exe_ino = 1234567;
+	m.run.guest_userns = 4026532000ULL;
+	m.run.workspace_idmapped = true;
+	m.run.workspace_uid = 4242;
+	m.run.workspace_gid = 4343;
 	fresh_dir();
 	CU_ASSERT_EQUAL_FATAL(bf_store_open(dir, &s, &err), 0);
-	CU_ASSERT_EQUAL(bf_store_save(&s, "demo", text, strlen(text), &meta, &err), 0);
+	CU_ASSERT_EQUAL(bf_store_save(&s, "demo", text, strlen(text), &m, &err), 0);
 	l = load(&s);
 	CU_ASSERT_EQUAL(l.records, 1);
 	CU_ASSERT_EQUAL(l.problems, 0);
@@ -103,6 +117,17 @@ static void test_roundtrip(void)
 	CU_ASSERT_EQUAL(l.last_meta.owner, 1000);
 	CU_ASSERT_EQUAL(l.last_meta.created_at, 1764000000);
 	CU_ASSERT_EQUAL(l.last_meta.state, BF_STATE_PLANNED);
+	CU_ASSERT_EQUAL(l.last_meta.id_base, 1073807360ULL);
+	CU_ASSERT_EQUAL(l.last_meta.run.pid, 4321);
+	CU_ASSERT_EQUAL(l.last_meta.run.monitor_pid, 4320);
+	CU_ASSERT_EQUAL(l.last_meta.run.monitor_start, 987654321ULL);
+	CU_ASSERT_EQUAL(l.last_meta.run.guest_start, 987654399ULL);
+	CU_ASSERT_EQUAL(l.last_meta.run.monitor_exe_dev, 2049);
+	CU_ASSERT_EQUAL(l.last_meta.run.monitor_exe_ino, 1234567);
+	CU_ASSERT_EQUAL(l.last_meta.run.guest_userns, 4026532000ULL);
+	CU_ASSERT(l.last_meta.run.workspace_idmapped);
+	CU_ASSERT_EQUAL(l.last_meta.run.workspace_uid, 4242);
+	CU_ASSERT_EQUAL(l.last_meta.run.workspace_gid, 4343);
 	bf_store_close(&s);
 	remove_dir();
 }

@@ -1,0 +1,207 @@
+/* The pure parts of confinement: /proc/PID/stat parsing (re-attach), the
+ * syscall filter (loaded for real in a child), and the id range check. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../backend/guest_caps.h"
+#include "../../backend/idmap.h"
+#include "../../backend/proc_ident.h"
+#include "../../backend/seccomp_policy.h"
+#include "cunit_main.h"
+
+static void test_stat_parse(void)
+{
+	pid_t ppid = 0;
+	unsigned long long start = 0;
+
+	/* A comm with spaces and a ')' of its own cannot shift the fields. */
+	CU_ASSERT_EQUAL(bf_proc_stat_parse("42 (evil) 1 2 3) S 7 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 "
+					   "20 0 1 0 123456 1000 10 18446744073709551615",
+					   &ppid, &start), 0);
+	CU_ASSERT_EQUAL(ppid, 7);
+	CU_ASSERT_EQUAL(start, 123456);
+	CU_ASSERT_EQUAL(bf_proc_stat_parse("42 (x) S 7", &ppid, &start), -EINVAL);
+	CU_ASSERT_EQUAL(bf_proc_stat_parse("no parens", &ppid, &start), -EINVAL);
+}
+
+static void test_ident_of_self(void)
+{
+	struct bf_proc_ident me, child;
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(bf_proc_ident_read(getpid(), &me), 0);
+	CU_ASSERT_EQUAL(me.ppid, getppid());
+	CU_ASSERT(me.start > 0);
+	CU_ASSERT(me.userns > 0);
+	CU_ASSERT(me.exe_ino > 0);
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	CU_ASSERT_EQUAL(bf_proc_ident_read(pid, &child), 0);
+	CU_ASSERT_EQUAL(child.ppid, getpid());
+	CU_ASSERT(child.start >= me.start);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	CU_ASSERT_EQUAL(bf_proc_ident_read(pid, &child), -ESRCH);
+}
+
+/* Runs `probe` in a child under the filter; returns its exit code. */
+static int under_filter(const struct bf_seccomp_prog *p, int (*probe)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || bf_seccomp_apply(p) < 0)
+			_exit(100);
+		_exit(probe());
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 200 + WTERMSIG(status);
+}
+
+static int errno_of(long r)
+{
+	return r < 0 ? errno : 0;
+}
+
+static int probe_keyctl(void) { return errno_of(syscall(SYS_keyctl, 0, -4, 0)); }
+static int probe_io_uring(void) { return errno_of(syscall(SYS_io_uring_setup, 1, NULL)); }
+static int probe_userns(void) { return errno_of(syscall(SYS_unshare, 0x10000000)); }
+static int probe_unshare_fs(void) { return errno_of(syscall(SYS_unshare, 0x200 /* CLONE_FS */)); }
+static int probe_vsock(void) { return errno_of(socket(40, SOCK_STREAM, 0)); }
+static int probe_inet(void) { return errno_of(socket(AF_INET, SOCK_STREAM, 0)); }
+static int probe_netlink_audit(void) { return errno_of(socket(AF_NETLINK, SOCK_RAW, 9)); }
+static int probe_clone3(void) { return errno_of(syscall(SYS_clone3, NULL, 0)); }
+static int probe_getpid(void) { return errno_of(syscall(SYS_getpid)); }
+
+static int probe_setuid_bits(void)
+{
+	char path[] = "/tmp/bottlefs-seccomp-XXXXXX";
+	int fd = mkstemp(path), e1, e2, e3;
+
+	if (fd < 0)
+		return 99;
+	e1 = errno_of(fchmod(fd, 04755));
+	e2 = errno_of(chmod(path, 02755));
+	e3 = errno_of(chmod(path, 0755));
+	unlink(path);
+	close(fd);
+	/* setuid and setgid refused, plain modes fine */
+	return e1 == EPERM && e2 == EPERM && e3 == 0 ? 0 : 1;
+}
+
+static void test_filter_refuses(void)
+{
+	struct bf_seccomp_prog p;
+	struct bf_error err = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(bf_seccomp_build(NULL, 0, &p, &err), 0);
+	CU_ASSERT(p.prog.len > 100);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_keyctl), EPERM);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_io_uring), EPERM);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_userns), EPERM);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_vsock), EPERM);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_netlink_audit), EPERM);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_clone3), ENOSYS);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_setuid_bits), 0);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_inet), 0);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_unshare_fs), 0);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_getpid), 0);
+	bf_seccomp_free(&p);
+}
+
+static void test_filter_relaxed(void)
+{
+	char *relax[] = { "keyctl", "io_uring_setup" };
+	struct bf_seccomp_prog p;
+	struct bf_error err = { 0 };
+	int r;
+
+	CU_ASSERT_EQUAL_FATAL(bf_seccomp_build(relax, 2, &p, &err), 0);
+	/* Reached the kernel: any answer but the filter's EPERM. */
+	r = under_filter(&p, probe_keyctl);
+	CU_ASSERT(r != EPERM);
+	r = under_filter(&p, probe_io_uring);
+	CU_ASSERT(r != EPERM);
+	CU_ASSERT_EQUAL(under_filter(&p, probe_userns), EPERM);
+	bf_seccomp_free(&p);
+	CU_ASSERT(bf_seccomp_known("keyctl"));
+	CU_ASSERT(!bf_seccomp_known("no_such_call"));
+}
+
+static void test_filter_render(void)
+{
+	char *relax[] = { "keyctl" };
+	struct bf_buf out = { 0 };
+
+	bf_seccomp_render(relax, 1, &out);
+	CU_ASSERT_EQUAL_FATAL(bf_buf_finish(&out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.data, "default_action = \"errno EPERM\"\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.data, "\"io_uring_setup\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.data, "relaxed = [\"keyctl\"]\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.data, "\"socket: AF_NETLINK with NETLINK_ROUTE\""));
+	/* a relaxed call is no longer listed as denied */
+	{
+		char *denied = strstr(out.data, "\ndenied = "), *end;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(denied);
+		end = strchr(denied + 1, '\n');
+		CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+		*end = '\0';
+		CU_ASSERT_PTR_NOT_NULL(strstr(denied, "\"add_key\""));
+		CU_ASSERT_PTR_NULL(strstr(denied, "\"keyctl\""));
+	}
+	bf_buf_free(&out);
+}
+
+static void test_caps_mask(void)
+{
+	CU_ASSERT_EQUAL(bf_guest_root_cap_mask(), 0x5fbULL);
+	CU_ASSERT_EQUAL(bf_guest_root_caps_len, 9);
+}
+
+static void test_idrange_accounts(void)
+{
+	char path[] = "/tmp/bottlefs-passwd-XXXXXX";
+	int fd = mkstemp(path);
+	const char *text = "root::0:0::/root:/bin/sh\nbig:x:1073807360:1::/:/bin/sh\n";
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	CU_ASSERT(bf_idrange_free_of_accounts(path, 65536, 65536));
+	CU_ASSERT(!bf_idrange_free_of_accounts(path, 0, 10));
+	CU_ASSERT(!bf_idrange_free_of_accounts(path, 1073741824, 2 * 65536));
+	CU_ASSERT(bf_idrange_free_of_accounts(path, 1073741824, 65536));
+	CU_ASSERT(bf_idrange_free_of_accounts("/nonexistent/passwd", 0, 10));
+	unlink(path);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "stat parse", test_stat_parse },
+		{ "ident of self and child", test_ident_of_self },
+		{ "filter refuses", test_filter_refuses },
+		{ "filter relaxed", test_filter_relaxed },
+		{ "filter render", test_filter_render },
+		{ "root caps mask", test_caps_mask },
+		{ "id range vs accounts", test_idrange_accounts },
+		{ NULL, NULL },
+	};
+
+	return run_unit_tests("confine", tests);
+}
