@@ -270,7 +270,6 @@ static int guest_pidfd(const struct bf_run *run, struct bf_error *err)
 
 static int oci_watch(const struct bf_run *run, struct bf_error *err)
 {
-	cleanup_close int guest = -1;
 	int fd, r;
 
 	if (run->monitor_pid <= 0)
@@ -284,7 +283,8 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 	if (r == 0) {
 		/* A guest that just ended is fine (the shim reports it);
 		 * one that is someone else is not. */
-		guest = pidfd_open(run->pid, 0);
+		cleanup_close int guest = pidfd_open(run->pid, 0);
+
 		if (guest >= 0)
 			r = verify_guest(run, err);
 	}

@@ -156,9 +156,10 @@ int bf_oci_find_init(char *out, size_t len)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
 
 	if (n > 0) {
+		char *slash;
+
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
@@ -211,7 +212,7 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	cleanup_closedir DIR *d = NULL;
 	struct dirent *de;
 	size_t i;
-	int r = 0, fd;
+	int r = 0;
 
 	bf_remove_tree(rootfs, NULL);
 	if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
@@ -231,7 +232,7 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	if (r == 0 && (fchmodat(rootfd, "tmp", 01777, 0) < 0 || fchmodat(rootfd, "work", 01777, 0) < 0))
 		r = -errno;
 	if (r == 0) {
-		fd = openat(rootfd, BF_OCI_INIT_PATH + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
+		int fd = openat(rootfd, BF_OCI_INIT_PATH + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
 		if (fd < 0)
 			r = -errno;
 		else
@@ -245,7 +246,6 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	while ((de = readdir(d)) && r == 0) {
 		char link_target[PATH_MAX] = "";
 		struct stat st;
-		ssize_t n;
 
 		if (bf_oci_image_entry_ours(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -260,7 +260,7 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 				continue;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			n = readlinkat(dirfd(d), de->d_name, link_target, sizeof(link_target) - 1);
+			ssize_t n = readlinkat(dirfd(d), de->d_name, link_target, sizeof(link_target) - 1);
 			if (n < 0)
 				continue;
 			link_target[n] = '\0';
@@ -288,7 +288,6 @@ static bool exists(const char *path)
 static int check_image(const char *image, const char *run_dir, struct bf_error *err)
 {
 	char real[PATH_MAX], state[PATH_MAX], real_state[PATH_MAX], *cut;
-	size_t n;
 
 	if (!realpath(image, real))
 		return bf_error_set(err, errno == ENOENT ? ENOENT : errno, "image %s: %s", image,
@@ -300,7 +299,7 @@ static int check_image(const char *image, const char *run_dir, struct bf_error *
 	for (int i = 0; i < 2 && (cut = strrchr(state, '/')); i++)
 		*cut = '\0';
 	if (realpath(state, real_state)) {
-		n = strlen(real_state);
+		size_t n = strlen(real_state);
 		if (strncmp(real, real_state, n) == 0 && (real[n] == '/' || !real[n]))
 			return bf_error_set(err, EINVAL, "image %s is inside the state directory", image);
 	}
