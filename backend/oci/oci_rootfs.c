@@ -157,6 +157,8 @@ int bf_oci_find_init(char *out, size_t len)
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
+	if (!out || !len)
+		return -EINVAL;
 	if (n > 0) {
 		char *slash;
 

@@ -141,6 +141,52 @@ static int attach_workspace(const char *spec, const char *bundle)
 	return 0;
 }
 
+/* mountinfo escapes blanks and backslashes as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* Our copy of the host's mounts must not pin a FUSE mount, bottlefs's
+ * own above all: its daemon would never learn that it was unmounted. */
+static void detach_fuse_mounts(void)
+{
+	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192], *points[256];
+	int n = 0;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && n < 256) {
+		char point[4096], type[256];
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+		    sscanf(dash + 3, "%255s", type) != 1 || strncmp(type, "fuse", 4) != 0)
+			continue;
+		unescape_octal(point);
+		points[n] = strdup(point);
+		if (points[n])
+			n++;
+	}
+	/* Deepest (latest) first. */
+	while (n-- > 0) {
+		umount2(points[n], MNT_DETACH);
+		free(points[n]);
+	}
+}
+
 int bf_oci_shim_main(int argc, char **argv)
 {
 	pid_t guest, pid;
@@ -158,9 +204,10 @@ int bf_oci_shim_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	/* A mount namespace of our own, private, so that what we mount for
-	 * the guest never shows on the host and goes with us. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	/* A mount namespace of our own, a slave of the host's (unmounts on a
+	 * shared host reach it), so that what we mount for the guest never
+	 * shows on the host and goes with us. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
 		fprintf(stderr, "%s: mount namespace: %s\n", BF_OCI_SHIM_NAME, strerror(errno));
 		report("failed %ld %ld\n", -3, 0);
 		return 1;
@@ -169,6 +216,7 @@ int bf_oci_shim_main(int argc, char **argv)
 		report("failed %ld %ld\n", -4, 0);
 		return 1;
 	}
+	detach_fuse_mounts();
 	status = run_runtime(argv);
 	if (status != 0) {
 		report("failed %ld %ld\n", status < 0 ? -1 : WEXITSTATUS(status), 0);

@@ -78,9 +78,17 @@ mount_fs() {
 	mountpoint -q "$MNT" || fail "$MNT is not a mountpoint"
 }
 
+# Returns once the daemon has exited too (its watchers stopped): what a
+# test does next to running guests is then seen by the next mount only.
 unmount_fs() {
+	local _
 	umount "$MNT" || fail "umount failed"
 	! mountpoint -q "$MNT" || fail "$MNT still mounted"
+	for _ in $(seq 200); do
+		pgrep -f -- "state=$STATE " >/dev/null || return 0
+		sleep 0.05
+	done
+	fail "the daemon did not exit 10 s after umount: $(pgrep -af -- "state=$STATE ")"
 }
 
 # The daemon must survive whatever a test fed it.
