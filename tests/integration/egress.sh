@@ -14,8 +14,11 @@ port_of() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 P1=$(port_of)
 P2=$(port_of)
 (cd "$TMP/www" && exec $PY -m http.server "$P1" --bind 127.0.0.5 >/dev/null 2>&1) &
+track_bg
 (cd "$TMP/www" && exec $PY -m http.server "$P2" --bind 127.0.0.6 >/dev/null 2>&1) &
+track_bg
 (cd "$TMP/www" && exec $PY -m http.server "$P2" --bind 127.0.0.1 >/dev/null 2>&1) &
+track_bg
 for _ in $(seq 50); do
 	curl -s "http://127.0.0.5:$P1/" >/dev/null && curl -s "http://127.0.0.6:$P2/" >/dev/null && break
 	sleep 0.1

@@ -45,8 +45,33 @@ kill_leftover_guests() {
 	pkill -9 -f -- "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
 }
 
+# Background helpers a test starts (servers, decoys): track_bg after each
+# `... &`; cleanup kills them and fails if one outlives that.
+BG_PIDS=()
+track_bg() {
+	BG_PIDS+=("$!")
+}
+
+kill_tracked() {
+	local p _
+	[ ${#BG_PIDS[@]} -gt 0 ] || return 0
+	for p in "${BG_PIDS[@]}"; do
+		pkill -9 -P "$p" 2>/dev/null || true
+		kill -9 "$p" 2>/dev/null || true
+	done
+	for _ in $(seq 50); do
+		for p in "${BG_PIDS[@]}"; do
+			kill -0 "$p" 2>/dev/null && continue 2
+		done
+		return 0
+	done
+	echo "FAIL: a process the test started outlived it: ${BG_PIDS[*]}" >&2
+	return 1
+}
+
 cleanup() {
 	local rc=$? m
+	kill_tracked || rc=1
 	kill_leftover_guests
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
@@ -114,4 +139,12 @@ run_in() {
 	local out
 	out=$({ printf '%s' "$2" >&3; cat <&3; } 3<>"$MNT/$1/exec/run") || fail "exec/run in $1 failed"
 	printf '%s\n' "$out"
+}
+
+# output_of BOTTLE CMD: output only, failing unless the command exited 0.
+output_of() {
+	local out
+	out=$(run_in "$1" "$2")
+	[ "$(tail -n 1 <<<"$out")" = "exited 0" ] || fail "'$2' in $1: $out"
+	sed '$d' <<<"$out"
 }

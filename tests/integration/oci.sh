@@ -14,14 +14,6 @@ cp "$BUSYBOX" "$ROOTFS/bin/busybox"
 for c in sh ls cat echo id sleep head wc; do ln -s busybox "$ROOTFS/bin/$c"; done
 echo 'root:x:0:0::/:/bin/sh' >"$ROOTFS/etc/passwd"
 
-# output_of BOTTLE CMD: output only, failing unless the command exited 0.
-output_of() {
-	local out
-	out=$(run_in "$1" "$2")
-	[ "$(tail -n 1 <<<"$out")" = "exited 0" ] || fail "'$2' in $1: $out"
-	sed '$d' <<<"$out"
-}
-
 mount_fs
 
 # --- start, status, ctl, log
