@@ -163,10 +163,11 @@ static int prepare(const struct bf_nsexec *x, struct prepared *p, struct bf_erro
 	if (r < 0)
 		return r;
 	if (x->target_start) {
-		struct bf_proc_ident id;
+		unsigned long long start;
 		struct stat st;
+		pid_t ppid;
 
-		if (bf_proc_ident_read(target, &id) < 0 || id.start != x->target_start ||
+		if (bf_proc_start_read(target, &ppid, &start) < 0 || start != x->target_start ||
 		    fstat(p->ns[0], &st) < 0 || (unsigned long long)st.st_ino != x->target_userns ||
 		    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 			return bf_error_set(err, ESRCH, "pid %d is no longer the guest bottlefs started",

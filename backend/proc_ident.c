@@ -31,15 +31,12 @@ int bf_proc_stat_parse(const char *text, pid_t *ppid, unsigned long long *start)
 	return 0;
 }
 
-int bf_proc_ident_read(pid_t pid, struct bf_proc_ident *out)
+static int read_stat(pid_t pid, int *fd_out, pid_t *ppid, unsigned long long *start)
 {
 	char path[64], text[1024];
-	cleanup_close int fd = -1;
-	struct stat st;
+	int fd;
 	ssize_t n;
-	int r;
 
-	memset(out, 0, sizeof(*out));
 	if (pid <= 0)
 		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -47,10 +44,34 @@ int bf_proc_ident_read(pid_t pid, struct bf_proc_ident *out)
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
 	n = read(fd, text, sizeof(text) - 1);
-	if (n <= 0)
-		return n == 0 ? -ESRCH : -errno;
+	if (n <= 0) {
+		int e = n == 0 ? ESRCH : errno;
+
+		close(fd);
+		return -e;
+	}
 	text[n] = '\0';
-	r = bf_proc_stat_parse(text, &out->ppid, &out->start);
+	if (fd_out)
+		*fd_out = fd;
+	else
+		close(fd);
+	return bf_proc_stat_parse(text, ppid, start);
+}
+
+int bf_proc_start_read(pid_t pid, pid_t *ppid, unsigned long long *start)
+{
+	return read_stat(pid, NULL, ppid, start);
+}
+
+int bf_proc_ident_read(pid_t pid, struct bf_proc_ident *out)
+{
+	char path[64];
+	cleanup_close int fd = -1;
+	struct stat st;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = read_stat(pid, &fd, &out->ppid, &out->start);
 	if (r < 0)
 		return r;
 	if (fstat(fd, &st) < 0)

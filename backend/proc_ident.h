@@ -17,6 +17,10 @@ struct bf_proc_ident {
  * 0 or -EINVAL. */
 int bf_proc_stat_parse(const char *text, pid_t *ppid, unsigned long long *start);
 
+/* Only the start time and parent (one read of /proc/PID/stat): the cheap
+ * check for every exec. 0 or -errno (-ESRCH when gone). */
+int bf_proc_start_read(pid_t pid, pid_t *ppid, unsigned long long *start);
+
 /* Reads what /proc says of `pid`. exe_* stay 0 when the executable cannot
  * be read (a process of another user namespace may hide it). 0 or -errno
  * (-ESRCH when the process is gone). */

@@ -8,6 +8,7 @@
 set -euo pipefail
 BOTTLEFS=$(realpath "${1:-$(dirname "$0")/../build/bottlefs}")
 TMP=$(mktemp -d /tmp/bottlefs-bench.XXXXXX)
+chmod 711 "$TMP"   # guests enter their root as their mapped ids (bottlefs(8))
 MNT=$TMP/mnt
 STATE=$TMP/state
 mkdir -p "$MNT" "$TMP/www"

@@ -199,7 +199,34 @@ static int make_mount_point(int rootfd, const char *name, const struct stat *st,
 	return fchownat(rootfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-/* rootfs/: made anew at every start, owned by the guest's mapped root so
+/* ROOTFS.image names the image a kept rootfs/ was made for. */
+static bool rootfs_matches(const char *rootfs, const char *image)
+{
+	char path[PATH_MAX + 8], text[PATH_MAX] = "";
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s.image", rootfs);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	n = read(fd, text, sizeof(text) - 1);
+	return n > 0 && (size_t)n == strlen(image) && memcmp(text, image, (size_t)n) == 0;
+}
+
+static int stamp_rootfs(const char *rootfs, const char *image, struct bf_error *err)
+{
+	char path[PATH_MAX + 8];
+	cleanup_close int fd = -1;
+
+	snprintf(path, sizeof(path), "%s.image", rootfs);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, image, strlen(image)) != (ssize_t)strlen(image))
+		return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* rootfs/: made at the first start, owned by the guest's mapped root so
  * that the runtime (which enters it as that root) can use it; read-only
  * inside the guest. It holds our mount points and the image's top-level
  * entries as mount points (host image: the system directories), so that
@@ -216,9 +243,20 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	size_t i;
 	int r = 0;
 
-	bf_remove_tree(rootfs, NULL);
-	if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
-		return bf_error_set(err, errno, "mkdir %s: %s", rootfs, strerror(errno));
+	if (!rootfs_matches(rootfs, image))
+		bf_remove_tree(rootfs, NULL);
+	if (mkdir(rootfs, 0755) < 0) {
+		if (errno != EEXIST)
+			return bf_error_set(err, errno, "mkdir %s: %s", rootfs, strerror(errno));
+		/* Kept from an earlier start of the same image (entries it
+		 * gained since get their mount point from the runtime); only
+		 * the modes runc copies onto the tmpfs mounts are made sure of. */
+		rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (rootfd < 0 || fchmodat(rootfd, "tmp", 01777, 0) < 0 ||
+		    fchmodat(rootfd, "work", 01777, 0) < 0)
+			return bf_error_set(err, errno, "%s: %s", rootfs, strerror(errno));
+		return 0;
+	}
 	rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (rootfd < 0 || fchown(rootfd, root_uid, root_gid) < 0)
 		return bf_error_set(err, errno, "%s: %s", rootfs, strerror(errno));
@@ -275,7 +313,7 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	}
 	if (r < 0)
 		return bf_error_set(err, -r, "making the guest's root in %s: %s", rootfs, strerror(-r));
-	return 0;
+	return stamp_rootfs(rootfs, image, err);
 }
 
 static bool exists(const char *path)
