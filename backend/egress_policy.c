@@ -111,6 +111,9 @@ static const char *classify_v4(uint32_t a)
 		return "shared (CGNAT)";
 	if ((a >> 8) == (192u << 16))
 		return "IETF protocol assignments";
+	if ((a >> 8) == (192u << 16 | 2) || (a >> 8) == (198u << 16 | 51 << 8 | 100) ||
+	    (a >> 8) == (203u << 16 | 113))
+		return "documentation (TEST-NET)";
 	if ((a >> 17) == (198u << 7 | 18 >> 1))
 		return "benchmarking";
 	if ((a >> 28) == 15)
@@ -132,6 +135,9 @@ static const char *classify_v6(const struct in6_addr *a)
 		return "multicast";
 	if ((a->s6_addr[0] & 0xFE) == 0xFC)
 		return "private (ULA)";
+	if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x01 && a->s6_addr[2] == 0x0d &&
+	    a->s6_addr[3] == 0xb8)
+		return "documentation (2001:db8::/32)";
 	/* Forms that carry an IPv4 address: it decides. v4-mapped, NAT64
 	 * (64:ff9b::/96), and the deprecated v4-compatible ::a.b.c.d. */
 	if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) ||
@@ -145,6 +151,31 @@ static const char *classify_v6(const struct in6_addr *a)
 		return classify_v4(ntohl(v4));
 	}
 	return NULL;
+}
+
+bool bf_egress_same_address(const struct sockaddr *a, const struct sockaddr *b)
+{
+	sa_family_t fa, fb;
+
+	memcpy(&fa, &a->sa_family, sizeof(fa));
+	memcpy(&fb, &b->sa_family, sizeof(fb));
+	if (fa != fb)
+		return false;
+	if (fa == AF_INET) {
+		struct sockaddr_in x, y;
+
+		memcpy(&x, a, sizeof(x));
+		memcpy(&y, b, sizeof(y));
+		return x.sin_addr.s_addr == y.sin_addr.s_addr;
+	}
+	if (fa == AF_INET6) {
+		struct sockaddr_in6 x, y;
+
+		memcpy(&x, a, sizeof(x));
+		memcpy(&y, b, sizeof(y));
+		return memcmp(&x.sin6_addr, &y.sin6_addr, sizeof(x.sin6_addr)) == 0;
+	}
+	return false;
 }
 
 /* Family first, then the address copied out: a sockaddr is read only

@@ -26,6 +26,9 @@ bool bf_egress_match(char *const *rules, size_t n, const char *host, int port, i
  * NULL for a public address. */
 const char *bf_egress_internal_address(const struct sockaddr *sa);
 
+/* The same IPv4 or IPv6 address (ports aside). */
+bool bf_egress_same_address(const struct sockaddr *a, const struct sockaddr *b);
+
 /* Whether a rule names exactly this address (with this port). */
 bool bf_egress_rule_names_address(char *const *rules, size_t n, const struct sockaddr *sa,
 				  int port, int dflt_port, struct bf_egress_verdict *v);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,6 +29,7 @@
 #include <bsd/string.h>
 
 #include "egress_policy.h"
+#include "http_head.h"
 
 #define MAX_LISTENERS 4
 #define MAX_CONNECTIONS 512
@@ -168,7 +170,6 @@ static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_le
 	while (*len < cap) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		long left;
-		char *end;
 		ssize_t n;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -182,69 +183,11 @@ static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_le
 		if (n <= 0)
 			return -ECONNRESET;
 		*len += (size_t)n;
-		end = memmem(buf, *len, "\r\n\r\n", 4);
-		if (end) {
-			*head_len = (size_t)(end - buf) + 4;
+		*head_len = bf_http_head_end(buf, *len);
+		if (*head_len)
 			return 0;
-		}
 	}
 	return -E2BIG;
-}
-
-/* Host names and IP literals only: anything else is not a destination. */
-static bool valid_host(const char *h)
-{
-	size_t n = strlen(h);
-
-	return n > 0 && n < 254 && h[strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")] == '\0';
-}
-
-static bool parse_port(const char *s, int *port)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	v = strtol(s, &end, 10);
-	if (*end || v < 1 || v > 65535)
-		return false;
-	*port = (int)v;
-	return true;
-}
-
-/* "host:port", "[v6]:port", or "host" with the default port. */
-static bool parse_authority(const char *a, size_t len, char *host, size_t hlen, int *port, int dflt)
-{
-	char buf[300];
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, a, len);
-	buf[len] = '\0';
-	*port = dflt;
-	if (buf[0] == '[') {
-		char *close = strchr(buf, ']');
-
-		if (!close)
-			return false;
-		*close = '\0';
-		if (close[1] == ':' && !parse_port(close + 2, port))
-			return false;
-		if (close[1] && close[1] != ':')
-			return false;
-		strlcpy(host, buf + 1, hlen);
-	} else {
-		char *colon = strrchr(buf, ':');
-
-		if (colon) {
-			*colon = '\0';
-			if (!parse_port(colon + 1, port))
-				return false;
-		}
-		strlcpy(host, buf, hlen);
-	}
-	return valid_host(host);
 }
 
 /* Connects with a deadline; returns the socket or -errno. */
@@ -273,6 +216,22 @@ static int connect_to(const struct sockaddr *sa, socklen_t len)
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
+}
+
+/* An address of one of this host's interfaces, asked anew for every
+ * connection since addresses come and go: a guest must never reach a
+ * service of its host, whatever address class it has. */
+static bool host_address(const struct sockaddr *sa)
+{
+	struct ifaddrs *list, *i;
+	bool found = false;
+
+	if (getifaddrs(&list) < 0)
+		return true;    /* unknown: refuse */
+	for (i = list; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && bf_egress_same_address(i->ifa_addr, sa);
+	freeifaddrs(list);
+	return found;
 }
 
 /* The decision and the upstream connection: -1 with d->reason set if not. */
@@ -307,6 +266,9 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct bf_egress_verdict named = { 0 };
 		const char *internal = bf_egress_internal_address(ai->ai_addr);
+
+		if (!internal && host_address(ai->ai_addr))
+			internal = "an address of this host";
 		const void *addr = ai->ai_family == AF_INET
 					   ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
 					   : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
@@ -381,32 +343,6 @@ static void relay(int client, int upstream, struct decision *d)
 	free(buf);
 }
 
-/* Rewrites an absolute-form request head for the origin server: path
- * only, no proxy headers, one request per connection. */
-static size_t origin_head(const char *head, size_t len, const char *method, const char *path,
-			  char *out, size_t cap)
-{
-	const char *line = memmem(head, len, "\r\n", 2) + 2, *end = head + len;
-	size_t o = (size_t)snprintf(out, cap, "%s %s HTTP/1.1\r\n", method, path);
-
-	while (line < end && o < cap) {
-		const char *eol = memmem(line, (size_t)(end - line), "\r\n", 2);
-		size_t l;
-
-		if (!eol || eol == line)
-			break;
-		l = (size_t)(eol - line);
-		if (strncasecmp(line, "Proxy-", 6) != 0 && strncasecmp(line, "Connection:", 11) != 0 &&
-		    strncasecmp(line, "Keep-Alive:", 11) != 0 && o + l + 2 < cap) {
-			memcpy(out + o, line, l + 2);
-			o += l + 2;
-		}
-		line = eol + 2;
-	}
-	o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "Connection: close\r\n\r\n");
-	return o < cap ? o : cap;
-}
-
 /* 403 for the policy's refusals, 502 when the destination failed. */
 static void refuse(int client, const struct decision *d)
 {
@@ -418,11 +354,11 @@ static void refuse(int client, const struct decision *d)
 
 static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 {
-	char *buf = malloc(HEAD_MAX + 1), target[2048], version[16], path[2048];
-	size_t len = 0, head_len = 0, alen;
-	const char *auth;
-	int up = -1, r, dflt_port;
-	bool tunnel;
+	char *buf = malloc(HEAD_MAX + 1);
+	struct bf_http_request req;
+	size_t len = 0, head_len = 0;
+	const char *why = NULL;
+	int up = -1, r;
 
 	if (!buf)
 		return;
@@ -438,46 +374,23 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 			sizeof(d->reason));
 		goto done;
 	}
-	buf[head_len] = '\0';
-	if (sscanf(buf, "%15s %2047s %15s", d->method, target, version) != 3 ||
-	    strncmp(version, "HTTP/1.", 7) != 0) {
-		http_error(client, 400, "Bad Request", "not an HTTP/1.x request");
-		strlcpy(d->reason, "malformed request", sizeof(d->reason));
+	/* Parsed in place, never changed: what follows the head is passed on
+	 * byte for byte. */
+	if (bf_http_parse_request(buf, head_len, &req, &why) != 0) {
+		http_error(client, 400, "Bad Request", why);
+		strlcpy(d->method, req.method[0] ? req.method : "-", sizeof(d->method));
+		strlcpy(d->reason, why, sizeof(d->reason));
 		goto done;
 	}
-	/* CONNECT host:port tunnels; GET http://host[:port]/path is passed
-	 * on in origin form. Both are decided the same way. */
-	tunnel = strcmp(d->method, "CONNECT") == 0;
-	if (tunnel) {
-		auth = target;
-		alen = strlen(target);
-		dflt_port = 443;
-	} else if (strncasecmp(target, "http://", 7) == 0) {
-		const char *slash;
-
-		auth = target + 7;
-		slash = strchr(auth, '/');
-		alen = slash ? (size_t)(slash - auth) : strlen(auth);
-		strlcpy(path, slash ? slash : "/", sizeof(path));
-		dflt_port = 80;
-	} else {
-		http_error(client, 400, "Bad Request",
-			   "use CONNECT host:port or an absolute http:// URL through this proxy");
-		strlcpy(d->reason, "not a proxy request", sizeof(d->reason));
-		goto done;
-	}
-	if (!parse_authority(auth, alen, d->host, sizeof(d->host), &d->port, dflt_port)) {
-		http_error(client, 400, "Bad Request",
-			   tunnel ? "CONNECT needs host:port" : "bad host in the request URL");
-		strlcpy(d->reason, tunnel ? "bad CONNECT target" : "bad URL", sizeof(d->reason));
-		goto done;
-	}
-	up = decide_and_connect(e, d, dflt_port);
+	strlcpy(d->method, req.method, sizeof(d->method));
+	strlcpy(d->host, req.host, sizeof(d->host));
+	d->port = req.port;
+	up = decide_and_connect(e, d, req.default_port);
 	if (up < 0) {
 		refuse(client, d);
 		goto done;
 	}
-	if (tunnel) {
+	if (req.tunnel) {
 		r = write_all(client, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
 	} else {
 		char *head = malloc(HEAD_MAX + 64);
@@ -485,7 +398,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 
 		if (!head)
 			goto done;
-		hlen = origin_head(buf, head_len, d->method, path, head, HEAD_MAX + 64);
+		hlen = bf_http_origin_head(buf, head_len, &req, head, HEAD_MAX + 64);
 		r = write_all(up, head, hlen);
 		d->up += hlen;
 		free(head);

@@ -19,6 +19,28 @@ track_bg
 track_bg
 (cd "$TMP/www" && exec $PY -m http.server "$P2" --bind 127.0.0.1 >/dev/null 2>&1) &
 track_bg
+# An upstream that sends back, raw, every byte it got (until 0.3 s of quiet).
+P3=$(port_of)
+cat >"$TMP/echo.py" <<'PY'
+import socket, sys, threading
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.5", int(sys.argv[1]))); srv.listen(16)
+def serve(c):
+    c.settimeout(0.3); got = b""
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b: break
+            got += b
+    except socket.timeout:
+        pass
+    c.sendall(got); c.close()
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+$PY "$TMP/echo.py" "$P3" >/dev/null 2>&1 &
+track_bg
 for _ in $(seq 50); do
 	curl -s "http://127.0.0.5:$P1/" >/dev/null && curl -s "http://127.0.0.6:$P2/" >/dev/null && break
 	sleep 0.1
@@ -29,10 +51,36 @@ cat >"$MNT/new/net" <<TOML
 agent = "test"
 stop_timeout = 1
 [network]
-allow = ["127.0.0.5:$P1", "localhost:$P2"]
+allow = ["127.0.0.5:$P1", "localhost:$P2", "127.0.0.5:$P3"]
 TOML
 echo start >"$MNT/net/ctl" || fail "start: $(tail -2 "$MNT/errors")"
-[ "$(cat "$MNT/net/allow")" = "$(printf '127.0.0.5:%s\nlocalhost:%s' "$P1" "$P2")" ] || fail "allow: $(cat "$MNT/net/allow")"
+[ "$(cat "$MNT/net/allow")" = "$(printf '127.0.0.5:%s\nlocalhost:%s\n127.0.0.5:%s' "$P1" "$P2" "$P3")" ] || fail "allow: $(cat "$MNT/net/allow")"
+
+# Bytes sent with the head in one packet (a body, TLS early data) reach
+# upstream exactly; a head with bare LF line ends is served at once.
+out=$(run_in net "python3 - <<'PY'
+import socket, time
+def ask(head, extra):
+    s = socket.create_connection(('127.0.0.1', 8888)); s.settimeout(5)
+    s.sendall(head + extra); got = b''
+    t = time.time()
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got += b
+    return got, time.time() - t
+extra = bytes([0x16, 0x03, 0x01, 0x00, 0x00]) + bytes(range(256))
+got, _ = ask(b'CONNECT 127.0.0.5:$P3 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n', extra)
+print('connect-exact', got.split(b'\\r\\n\\r\\n', 1)[1] == extra)
+got, _ = ask(b'POST http://127.0.0.5:$P3/p HTTP/1.1\\r\\nContent-Length: 261\\r\\n\\r\\n', extra)
+print('post-exact', got.endswith(b'\\r\\n\\r\\n' + extra), got.startswith(b'POST /p HTTP/1.1\\r\\n'))
+got, took = ask(b'CONNECT 127.0.0.5:$P3 HTTP/1.1\\n\\n', b'lf')
+print('lf-head', got.startswith(b'HTTP/1.1 200'), got.endswith(b'lf'), took < 4)
+PY")
+assert_contains "bytes after the head" "$out" "connect-exact True"
+assert_contains "bytes after the head" "$out" "post-exact True True"
+assert_contains "bare LF head" "$out" "lf-head True True True"
+ok "bytes sent with the head reach upstream exactly (CONNECT and absolute-form); a bare-LF head is served at once"
 
 out=$(run_in net "curl -s http://127.0.0.5:$P1/")
 [ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed GET through the proxy: $out"

@@ -96,6 +96,41 @@ static void test_internal_addresses(void)
 	CU_ASSERT_PTR_NULL(classify(AF_INET6, "64:ff9b::93.184.216.34"));
 	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "2002:7f00:1::"), "loopback");
 	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "::10.1.2.3"), "private");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "192.0.2.1"), "documentation (TEST-NET)");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "198.51.100.200"), "documentation (TEST-NET)");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET, "203.0.113.7"), "documentation (TEST-NET)");
+	CU_ASSERT_PTR_NULL(classify(AF_INET, "203.0.114.7"));
+	CU_ASSERT_PTR_NULL(classify(AF_INET, "198.51.101.1"));
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "2001:db8::1"), "documentation (2001:db8::/32)");
+	CU_ASSERT_STRING_EQUAL(classify(AF_INET6, "::ffff:203.0.113.1"), "documentation (TEST-NET)");
+	CU_ASSERT_PTR_NULL(classify(AF_INET6, "2001:db9::1"));
+}
+
+static void fill(int family, const char *text, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		inet_pton(AF_INET, text, &((struct sockaddr_in *)ss)->sin_addr);
+	else
+		inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static void test_same_address(void)
+{
+	struct sockaddr_storage a, b;
+
+	fill(AF_INET, "10.1.2.3", &a);
+	fill(AF_INET, "10.1.2.3", &b);
+	((struct sockaddr_in *)&b)->sin_port = htons(99);
+	CU_ASSERT(bf_egress_same_address((struct sockaddr *)&a, (struct sockaddr *)&b));
+	fill(AF_INET, "10.1.2.4", &b);
+	CU_ASSERT(!bf_egress_same_address((struct sockaddr *)&a, (struct sockaddr *)&b));
+	fill(AF_INET6, "::ffff:10.1.2.3", &b);
+	CU_ASSERT(!bf_egress_same_address((struct sockaddr *)&a, (struct sockaddr *)&b));
+	fill(AF_INET6, "2001:db8::5", &a);
+	fill(AF_INET6, "2001:db8::5", &b);
+	CU_ASSERT(bf_egress_same_address((struct sockaddr *)&a, (struct sockaddr *)&b));
 }
 
 static void test_rule_names_address(void)
@@ -117,6 +152,7 @@ int main(void)
 		{ "IP literals", test_ip_literals },
 		{ "internal addresses", test_internal_addresses },
 		{ "rule names address", test_rule_names_address },
+		{ "same address", test_same_address },
 		{ NULL, NULL },
 	};
 
