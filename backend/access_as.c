@@ -1,6 +1,9 @@
 #include "access_as.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -29,6 +32,23 @@ static void *check(void *arg)
 	/* Effective ids, so that access() checks them. */
 	j->result = faccessat(AT_FDCWD, j->path, j->mode, AT_EACCESS) < 0 ? -errno : 0;
 	return NULL;
+}
+
+void bf_caller_of_uid(uid_t uid, struct bf_caller *out)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int n = BF_MAX_GROUPS;
+
+	memset(out, 0, sizeof(*out));
+	out->uid = uid;
+	out->gid = (gid_t)uid;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return;
+	out->gid = pw.pw_gid;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, out->groups, &n) < 0)
+		n = BF_MAX_GROUPS;      /* more than we keep: the first ones */
+	out->n_groups = (size_t)(n < 0 ? 0 : n);
 }
 
 int bf_access_as(const struct bf_caller *who, const char *path, int mode)

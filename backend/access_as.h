@@ -15,6 +15,11 @@ struct bf_caller {
 	size_t n_groups;
 };
 
+/* The caller a uid stands for when only the uid was kept: its passwd
+ * entry's group and its supplementary groups (none, and gid = uid, for a
+ * uid without an entry). */
+void bf_caller_of_uid(uid_t uid, struct bf_caller *out);
+
 /* access(path, mode) with the caller's uid, gid and groups: every parent
  * directory, ACLs and all, as the kernel would decide for that user.
  * Returns 0 or -errno. */

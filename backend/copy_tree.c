@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <bsd/stdlib.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +18,54 @@
 
 #define MAX_DEPTH 64
 
+/* With read_as, the copy runs on a thread of its own whose filesystem ids
+ * switch between the reader's (every access to the source) and root's
+ * (the copy): per-thread raw syscalls, so no other thread is affected. */
+static __thread const struct bf_caller *reader;
+
+static void as_reader(void)
+{
+	if (reader) {
+		syscall(SYS_setfsgid, reader->gid);
+		syscall(SYS_setfsuid, reader->uid);
+	}
+}
+
+static void as_root(void)
+{
+	if (reader) {
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+	}
+}
+
+static int open_source(int dirfd, const char *name, int flags)
+{
+	int fd, e;
+
+	as_reader();
+	fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW);
+	e = errno;
+	as_root();
+	errno = e;
+	return fd;
+}
+
+static int stat_source(int dirfd, const char *name, struct stat *st)
+{
+	int r, e;
+
+	as_reader();
+	r = fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW);
+	e = errno;
+	as_root();
+	errno = e;
+	return r;
+}
+
 static int copy_file(int sfd, int dfd, const char *name, const struct stat *st)
 {
-	cleanup_close int in = openat(sfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_close int in = open_source(sfd, name, O_RDONLY);
 	cleanup_close int out = -1;
 	off_t left = st->st_size;
 
@@ -48,7 +97,7 @@ static int copy_entry(int sfd, int dfd, const char *name, const char *rel, int d
 	struct stat st;
 	int r = 0;
 
-	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (stat_source(sfd, name, &st) < 0)
 		return errno == ENOENT ? 0 : bf_error_set(err, errno, "copy: %s: %s", rel, strerror(errno));
 	if (opts->keep && !opts->keep(rel, &st))
 		return 0;
@@ -56,9 +105,13 @@ static int copy_entry(int sfd, int dfd, const char *name, const char *rel, int d
 		cleanup_close int sub_s = -1;
 		cleanup_close int sub_d = -1;
 
+		sub_s = open_source(sfd, name, O_RDONLY | O_DIRECTORY);
+		if (sub_s < 0 && reader && errno == EACCES)
+			return 0;   /* not the reader's to see: not copied */
+		if (sub_s < 0)
+			return bf_error_set(err, errno, "copy: open %s: %s", rel, strerror(errno));
 		if (mkdirat(dfd, name, 0700) < 0)
 			return bf_error_set(err, errno, "copy: mkdir %s: %s", rel, strerror(errno));
-		sub_s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		sub_d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (sub_s < 0 || sub_d < 0)
 			return bf_error_set(err, errno, "copy: open %s: %s", rel, strerror(errno));
@@ -67,8 +120,11 @@ static int copy_entry(int sfd, int dfd, const char *name, const char *rel, int d
 			r = bf_error_set(err, errno, "copy: chmod %s: %s", rel, strerror(errno));
 	} else if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
+		ssize_t n;
 
+		as_reader();
+		n = readlinkat(sfd, name, target, sizeof(target) - 1);
+		as_root();
 		if (n < 0)
 			return bf_error_set(err, errno, "copy: readlink %s: %s", rel, strerror(errno));
 		target[n] = '\0';
@@ -76,6 +132,8 @@ static int copy_entry(int sfd, int dfd, const char *name, const char *rel, int d
 			return bf_error_set(err, errno, "copy: symlink %s: %s", rel, strerror(errno));
 	} else if (S_ISREG(st.st_mode)) {
 		r = copy_file(sfd, dfd, name, &st);
+		if (r == -EACCES && reader)
+			return 0;   /* not the reader's to see: not copied */
 		if (r < 0)
 			return bf_error_set(err, -r, "copy: %s: %s", rel, strerror(-r));
 	} else {
@@ -116,15 +174,27 @@ static int copy_dir(int sfd, int dfd, const char *rel, int depth,
 	return 0;
 }
 
-int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *opts,
-		 struct bf_error *err)
+static int copy_tree(const char *src, const char *dst, const struct bf_copy_opts *opts,
+		     struct bf_error *err)
 {
-	cleanup_close int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+	cleanup_close int sfd = -1;
 	cleanup_close int dfd = -1;
 	struct stat st;
-	int r;
+	int r, e;
 
-	if (sfd < 0 || fstat(sfd, &st) < 0)
+	/* As the reader, with no symlink on the way: the directory the
+	 * reader can reach at this path now, not one swapped in by a link. */
+	as_reader();
+	sfd = opts->read_as || opts->no_symlinks ? (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how))
+			    : open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	e = errno;
+	as_root();
+	if (sfd < 0)
+		return bf_error_set(err, e, "copy: %s: %s%s", src, strerror(e),
+				    e == ELOOP ? " (a copied workspace's path may hold no symlink)" : "");
+	if (fstat(sfd, &st) < 0)
 		return bf_error_set(err, errno, "copy: %s: %s", src, strerror(errno));
 	if (mkdir(dst, 0700) < 0)
 		return bf_error_set(err, errno, "copy: mkdir %s: %s", dst, strerror(errno));
@@ -139,37 +209,139 @@ int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *op
 	return r;
 }
 
-static int remove_at(int dfd, const char *name, dev_t dev, int depth)
+struct copy_job {
+	const char *src, *dst;
+	const struct bf_copy_opts *opts;
+	struct bf_error *err;
+	int result;
+};
+
+static void *copy_as_reader(void *arg)
 {
-	struct stat st;
+	struct copy_job *j = arg;
+	const struct bf_caller *who = j->opts->read_as;
+
+	/* Supplementary groups count for reading; this thread only. */
+	if (syscall(SYS_setgroups, who->n_groups, who->groups) < 0) {
+		j->result = bf_error_set(j->err, errno, "copy: setgroups: %s", strerror(errno));
+		return NULL;
+	}
+	reader = who;
+	j->result = copy_tree(j->src, j->dst, j->opts, j->err);
+	reader = NULL;
+	return NULL;
+}
+
+int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *opts,
+		 struct bf_error *err)
+{
+	struct copy_job j = { src, dst, opts, err, -EIO };
+	pthread_t t;
+	int r;
+
+	if (!opts->read_as)
+		return copy_tree(src, dst, opts, err);
+	r = pthread_create(&t, NULL, copy_as_reader, &j);
+	if (r != 0)
+		return bf_error_set(err, r, "copy: cannot start a thread: %s", strerror(r));
+	pthread_join(t, NULL);
+	return j.result;
+}
+
+/* Empties the directory open at `fd` of everything but subdirectories;
+ * returns 1 and the name of one subdirectory in *sub, 0 when it is
+ * empty, or -errno. */
+static int clear_files(int fd, dev_t dev, char **sub)
+{
 	cleanup_closedir DIR *d = NULL;
 	struct dirent *de;
-	int fd;
+	int dup_fd = dup(fd);
 
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	if (st.st_dev != dev)
-		return -EBUSY;      /* a mount point: never remove across it */
-	if (depth > MAX_DEPTH)
-		return -ELOOP;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	*sub = NULL;
+	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+		if (dup_fd >= 0)
+			close(dup_fd);
 		return -errno;
 	}
 	while ((de = readdir(d))) {
-		int r;
+		struct stat st;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		r = remove_at(dirfd(d), de->d_name, dev, depth + 1);
-		if (r < 0)
-			return r;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (st.st_dev != dev)
+				return -EBUSY;      /* a mount point: never remove across it */
+			*sub = strdup(de->d_name);
+			return *sub ? 1 : -ENOMEM;
+		}
+		if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
+			return -errno;
 	}
-	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
+	return 0;
+}
+
+/* Depth-first without recursion: one directory fd open at a time, the
+ * way back up through "..", the names on a heap stack. So no depth limit,
+ * no PATH_MAX, no ELOOP, whatever tree a guest left. */
+static int remove_dir_tree(const char *path, dev_t dev)
+{
+	char **names = NULL;
+	size_t depth = 0, cap = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), r = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (;;) {
+		char *sub = NULL;
+		int up;
+
+		r = clear_files(fd, dev, &sub);
+		if (r < 0)
+			break;
+		if (r == 1) {
+			int child = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+			if (child < 0 || (depth == cap && !(names = reallocarray(names, cap = cap * 2 + 16,
+										     sizeof(*names))))) {
+				r = child < 0 ? -errno : -ENOMEM;
+				if (child >= 0)
+					close(child);
+				free(sub);
+				break;
+			}
+			names[depth++] = sub;
+			close(fd);
+			fd = child;
+			continue;
+		}
+		if (depth == 0)
+			break;
+		up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0) {
+			r = -errno;
+			break;
+		}
+		close(fd);
+		fd = up;
+		depth--;
+		if (unlinkat(fd, names[depth], AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = -errno;
+		free(names[depth]);
+		if (r < 0)
+			break;
+	}
+	close(fd);
+	while (depth)
+		free(names[--depth]);
+	free(names);
+	if (r < 0)
+		return r;
+	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int bf_remove_tree(const char *path, struct bf_error *err)
@@ -179,7 +351,10 @@ int bf_remove_tree(const char *path, struct bf_error *err)
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : bf_error_set(err, errno, "remove %s: %s", path, strerror(errno));
-	r = remove_at(AT_FDCWD, path, st.st_dev, 0);
+	if (!S_ISDIR(st.st_mode))
+		r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	else
+		r = remove_dir_tree(path, st.st_dev);
 	if (r < 0)
 		return bf_error_set(err, -r, "remove %s: %s", path, strerror(-r));
 	return 0;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "access_as.h"
 #include "error.h"
 
 /* Decides per entry; `rel` is the path relative to the copy's root. */
@@ -18,9 +19,16 @@ struct bf_copy_opts {
 	bool chown_to;              /* give every copied entry to uid/gid */
 	uid_t uid;
 	gid_t gid;
+	/* Read the source as this user (its uid, gid and groups): what it
+	 * cannot read is not copied, and the copy fails with EACCES where it
+	 * cannot search. The source's path may then hold no symlink. */
+	const struct bf_caller *read_as;
+	/* The source's own path may hold no symlink (implied by read_as). */
+	bool no_symlinks;
 };
 
-/* Copies src into dst (created, must not exist). */
+/* Copies src into dst (created, must not exist). Symlinks inside the
+ * tree are copied as links, never followed. */
 int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *opts,
 		 struct bf_error *err);
 /* Removes a tree; ENOENT is success. Does not cross mount points. */

@@ -440,9 +440,16 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s/work.tmp", run_dir);
 	bf_remove_tree(tmp, NULL);
-	/* Owned by the guest user's host id: no host account. */
+	/* Read as the manifest's writer (what it cannot read stays out, and
+	 * no symlink on the path can swap another directory in); owned by
+	 * the guest user's host id: no host account. */
+	struct bf_caller writer;
 	struct bf_copy_opts work_opts = { .chown_to = true, .uid = root_uid + user->uid,
-					  .gid = root_gid + user->gid };
+					  .gid = root_gid + user->gid, .no_symlinks = true };
+
+	bf_caller_of_uid(b->meta.owner, &writer);
+	if (b->meta.owner != 0)
+		work_opts.read_as = &writer;
 	r = bf_copy_tree(m->workspace_path, tmp, &work_opts, err);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));

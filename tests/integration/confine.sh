@@ -215,7 +215,41 @@ done
 echo stop >"$MNT/again/ctl"
 ok "three starts: /tmp is 1777 and /tmp and /work are writable by the guest user each time"
 
-# --- 9. re-attach refuses a process that merely took the recorded pids
+# --- 9. a copy workspace swapped for a symlink is not followed; a guest's
+# deep tree does not make the bottle unremovable
+mkdir -p "$TMP/swap" "$TMP/rootonly"
+chmod 700 "$TMP/rootonly"
+echo root-secret >"$TMP/rootonly/secret"
+chown 4242:4343 "$TMP/swap"
+cat >"$MNT/new/swapped" <<TOML
+agent = "test"
+[workspace]
+path = "$TMP/swap"
+mode = "copy"
+TOML
+rmdir "$TMP/swap"
+ln -s "$TMP/rootonly" "$TMP/swap"
+if echo start >"$MNT/swapped/ctl" 2>/dev/null; then fail "start followed a swapped-in symlink"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "may hold no symlink"
+[ ! -e "$STATE/run/swapped/work/secret" ] || fail "the root-only file was copied"
+rmdir "$MNT/swapped" || fail "rmdir of the refused bottle"
+rm "$TMP/swap"
+mkdir -p "$TMP/deep"
+chown 4242:4343 "$TMP/deep"
+cat >"$MNT/new/deep" <<TOML
+agent = "test"
+[workspace]
+path = "$TMP/deep"
+mode = "copy"
+TOML
+echo start >"$MNT/deep/ctl" || fail "start deep: $(tail -1 "$MNT/errors")"
+output_of deep 'cd /work && i=0; while [ $i -lt 120 ]; do mkdir d-directory-name-of-some-length && cd d-directory-name-of-some-length && touch f || exit 1; i=$((i+1)); done' >/dev/null
+echo stop >"$MNT/deep/ctl"
+rmdir "$MNT/deep" || fail "rmdir of a bottle with a deep tree: $(tail -1 "$MNT/errors")"
+[ ! -e "$STATE/run/deep" ] || fail "storage of the deep bottle left behind"
+ok "a copy workspace replaced by a symlink is refused (ELOOP, said in errors); a 120-level tree of the guest is removed by rmdir"
+
+# --- 10. re-attach refuses a process that merely took the recorded pids
 echo stop >"$MNT/rooted/ctl"
 echo start >"$MNT/rooted/ctl" || fail "restart rooted"
 cid=$(sed -n 's/^container_id: //p' "$MNT/rooted/status")
