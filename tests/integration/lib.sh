@@ -50,6 +50,7 @@ kill_leftover_guests() {
 BG_PIDS=()
 track_bg() {
 	BG_PIDS+=("$!")
+	disown "$!"     # killed by cleanup, not reported by the shell
 }
 
 kill_tracked() {
@@ -71,7 +72,7 @@ kill_tracked() {
 
 cleanup() {
 	local rc=$? m
-	kill_tracked 2>/dev/null || rc=1
+	kill_tracked || rc=1
 	kill_leftover_guests
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
