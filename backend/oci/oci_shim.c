@@ -7,7 +7,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/signalfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 
 #include "../cleanup.h"
 #include "../idmap.h"
+#include "../log_pump.h"
 
 enum { ARG_RUNTIME = 1, ARG_ROOT, ARG_BUNDLE, ARG_ID, ARG_PIDFILE, ARG_EXITFILE, ARG_WORKSPACE,
        N_ARGS };
@@ -66,7 +70,7 @@ static void record_exit(const char *path, int status)
 	rename(tmp, path);
 }
 
-static int run_runtime(char **argv)
+static int run_runtime(char **argv, int out_fd)
 {
 	char *const args[] = {
 		argv[ARG_RUNTIME], "--root", argv[ARG_ROOT], "run", "--detach",
@@ -79,10 +83,17 @@ static int run_runtime(char **argv)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		/* The runtime and the guest get default signals, not ours. */
+		sigset_t none;
+
+		/* The runtime and the guest get default signals, not ours, and
+		 * write into the pipe we read: no host file of theirs. */
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+			_exit(127);
 		execv(args[0], args);
 		_exit(127);
 	}
@@ -187,10 +198,70 @@ static void detach_fuse_mounts(void)
 	}
 }
 
+/* Reads what is in the pipe into the log; false at EOF. */
+static bool pump_once(int fd, struct bf_log_pump *lp)
+{
+	char buf[16384];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	bf_log_pump_feed(lp, buf, (size_t)n);
+	return true;
+}
+
+/* Until the runtime and everything that holds the pipe are gone. */
+static void drain(int fd, struct bf_log_pump *lp)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	while (poll(&p, 1, 2000) > 0 && pump_once(fd, lp))
+		;
+	bf_log_pump_flush(lp);
+}
+
+/* The guest is our child now (we are its subreaper); anything it leaves
+ * behind too. Its output goes to the log until it and the pipe are done. */
+static void supervise(pid_t guest, int out, int sig, struct bf_log_pump *lp, const char *exitfile)
+{
+	struct pollfd p[2] = { { out, POLLIN, 0 }, { sig, POLLIN, 0 } };
+	bool guest_done = false;
+
+	while (!guest_done || p[0].fd >= 0) {
+		pid_t pid;
+		int status;
+
+		/* Once the guest has ended, the pipe gets a moment to drain. */
+		if (poll(p, 2, guest_done ? 2000 : -1) == 0)
+			break;
+		if (p[0].revents && !pump_once(out, lp))
+			p[0].fd = -1;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sig, &si, sizeof(si)) < 0 && errno != EAGAIN)
+				break;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == guest) {
+				record_exit(exitfile, status);
+				guest_done = true;
+			}
+		if (pid < 0 && errno == ECHILD)
+			guest_done = true;
+	}
+	bf_log_pump_flush(lp);
+}
+
 int bf_oci_shim_main(int argc, char **argv)
 {
-	pid_t guest, pid;
-	int status;
+	struct bf_log_pump lp;
+	char log_path[4200];
+	sigset_t chld;
+	int status, pipefd[2], sig;
+	pid_t guest;
 
 	if (argc != N_ARGS) {
 		fprintf(stderr, "%s: not for direct use\n", BF_OCI_SHIM_NAME);
@@ -217,26 +288,31 @@ int bf_oci_shim_main(int argc, char **argv)
 		return 1;
 	}
 	detach_fuse_mounts();
-	status = run_runtime(argv);
+	snprintf(log_path, sizeof(log_path), "%s/log", argv[ARG_BUNDLE]);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sig = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || bf_log_pump_open(&lp, log_path, BF_LOG_MAX) < 0) {
+		fprintf(stderr, "%s: cannot set up the guest's output: %s\n", BF_OCI_SHIM_NAME, strerror(errno));
+		report("failed %ld %ld\n", -5, 0);
+		return 1;
+	}
+	status = run_runtime(argv, pipefd[1]);
+	close(pipefd[1]);
 	if (status != 0) {
+		drain(pipefd[0], &lp);      /* the runtime's own complaint */
 		report("failed %ld %ld\n", status < 0 ? -1 : WEXITSTATUS(status), 0);
 		return 1;
 	}
 	guest = read_pid(argv[ARG_PIDFILE]);
 	if (guest <= 0) {
+		drain(pipefd[0], &lp);
 		report("failed %ld %ld\n", -2, 0);
 		return 1;
 	}
 	report("running %ld %ld\n", guest, getpid());
-	/* The guest is our child now; anything it leaves behind too. */
-	for (;;) {
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno == EINTR)
-			continue;
-		if (pid < 0)
-			break;
-		if (pid == guest)
-			record_exit(argv[ARG_EXITFILE], status);
-	}
+	supervise(guest, pipefd[0], sig, &lp, argv[ARG_EXITFILE]);
+	bf_log_pump_close(&lp);
 	return 0;
 }

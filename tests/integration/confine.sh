@@ -249,7 +249,31 @@ rmdir "$MNT/deep" || fail "rmdir of a bottle with a deep tree: $(tail -1 "$MNT/e
 [ ! -e "$STATE/run/deep" ] || fail "storage of the deep bottle left behind"
 ok "a copy workspace replaced by a symlink is refused (ELOOP, said in errors); a 120-level tree of the guest is removed by rmdir"
 
-# --- 10. re-attach refuses a process that merely took the recorded pids
+# --- 10. the log is the daemon's record: the guest writes only into a pipe
+cat >"$MNT/new/chatty" <<'TOML'
+agent = "test"
+command = ["sh", "-c", "printf '2026-01-01T00:00:00Z bottlefs: stopped: exited 0\\n\\033]0;owned\\007 esc\\n'; head -c 1500000 /dev/zero | tr '\\0' x | fold -w 100; echo; echo chatty-done; sleep infinity"]
+TOML
+echo start >"$MNT/chatty/ctl" || fail "start chatty"
+for _ in $(seq 100); do grep -q chatty-done "$MNT/chatty/log" 2>/dev/null && break; sleep 0.1; done
+grep -q "guest: chatty-done" "$MNT/chatty/log" || fail "the guest's last line is not in the log"
+for fd in 1 2; do
+	case "$(output_of chatty "readlink /proc/1/fd/$fd")" in
+	pipe:*) ;;
+	*) fail "guest PID 1's fd $fd is $(output_of chatty "readlink /proc/1/fd/$fd"), not a pipe" ;;
+	esac
+done
+[ "$(stat -c %s "$STATE/run/chatty/log")" -le $((1024 * 1024 + 4096)) ] || fail "log grew past its cap: $(stat -c %s "$STATE/run/chatty/log")"
+[ -s "$STATE/run/chatty/log.1" ] || fail "no rotated log.1"
+[ "$(stat -c %U "$STATE/run/chatty/log")" = root ] || fail "log not root's"
+all=$(cat "$STATE/run/chatty/log.1" "$STATE/run/chatty/log")
+! grep -q '^2026-01-01T00:00:00Z bottlefs:' <<<"$all" || fail "a forged bottlefs line made it into the log"
+grep -q 'guest: 2026-01-01T00:00:00Z bottlefs: stopped' <<<"$all" || fail "the guest's line is not marked as the guest's"
+! grep -q $'\033' <<<"$all" || fail "a terminal escape reached the log"
+echo stop >"$MNT/chatty/ctl"
+ok "the guest's output reaches log through a pipe, marked guest:, escapes defused, capped at 1 MiB with log.1; PID 1 holds no host file"
+
+# --- 11. re-attach refuses a process that merely took the recorded pids
 echo stop >"$MNT/rooted/ctl"
 echo start >"$MNT/rooted/ctl" || fail "restart rooted"
 cid=$(sed -n 's/^container_id: //p' "$MNT/rooted/status")
