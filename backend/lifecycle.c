@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <bsd/string.h>
 
+#include "ctl_msg.h"
 #include "registry_internal.h"
 
 #define KILL_WAIT_SECONDS 10
@@ -219,28 +220,6 @@ static int do_stop(struct bf_registry *reg, struct bf_bottle *b, struct bf_error
 	return bf_error_set(err, ETIMEDOUT, "the guest did not end %ds after SIGKILL", KILL_WAIT_SECONDS);
 }
 
-/* "TERM", "SIGTERM", "term" or "15". */
-int bf_signal_parse(const char *word)
-{
-	const char *name = word;
-	char *end;
-	long v;
-	int i;
-
-	if (strncasecmp(name, "SIG", 3) == 0)
-		name += 3;
-	v = strtol(name, &end, 10);
-	if (*name && !*end)
-		return v > 0 && v < NSIG ? (int)v : -1;
-	for (i = 1; i < NSIG; i++) {
-		const char *abbrev = sigabbrev_np(i);
-
-		if (abbrev && strcasecmp(abbrev, name) == 0)
-			return i;
-	}
-	return -1;
-}
-
 static int do_kill(struct bf_registry *reg, struct bf_bottle *b, int argc, char **argv,
 		   struct bf_error *err)
 {
@@ -289,56 +268,35 @@ static int ctl_restart(struct bf_registry *reg, struct bf_bottle *b, int argc, c
 }
 
 /* The control messages, after Plan 9's ctl tables: name, arguments. */
-static const struct ctl_command {
-	const char *name;
-	int min_args, max_args;
-	int (*run)(struct bf_registry *, struct bf_bottle *, int, char **, struct bf_error *);
-} ctl_commands[] = {
-	{ "start", 0, 0, ctl_start },
-	{ "stop", 0, 0, ctl_stop },
-	{ "restart", 0, 0, ctl_restart },
-	{ "kill", 0, 1, do_kill },
+static const struct bf_ctl_cmd ctl_table[] = {
+	{ "start", 0, 0 }, { "stop", 0, 0 }, { "restart", 0, 0 }, { "kill", 0, 1 },
 };
 
-#define MAX_WORDS 4
+static int (*const ctl_run[])(struct bf_registry *, struct bf_bottle *, int, char **,
+			      struct bf_error *) = {
+	ctl_start, ctl_stop, ctl_restart, do_kill,
+};
 
 int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, size_t len,
 		    struct bf_error *err)
 {
-	char text[256], *words[MAX_WORDS], *save = NULL, *w;
-	const struct ctl_command *cmd = NULL;
+	struct bf_ctl_msg m;
 	struct bf_bottle *b;
-	int argc = 0, r;
-	size_t i;
+	int r;
 
-	if (len >= sizeof(text) || memchr(msg, '\0', len))
-		return bf_error_set(err, EINVAL, "control message too long or not text");
-	memcpy(text, msg, len);
-	text[len] = '\0';
-	for (w = strtok_r(text, " \t\n", &save); w && argc < MAX_WORDS; w = strtok_r(NULL, " \t\n", &save))
-		words[argc++] = w;
-	if (argc == 0)
-		return bf_error_set(err, EINVAL, "empty control message");
-	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]) && !cmd; i++)
-		if (strcmp(words[0], ctl_commands[i].name) == 0)
-			cmd = &ctl_commands[i];
-	if (!cmd) {
-		r = bf_error_set(err, EINVAL, "unknown control message \"%s\" (start, stop, restart, kill [SIGNAL])",
-				 words[0]);
-		bf_registry_report(reg, name, "ctl: %s", err->msg);
-		return r;
-	}
-	if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args || w) {
-		r = bf_error_set(err, EINVAL, "bad # args to \"%s\"", cmd->name);
+	r = bf_ctl_parse(msg, len, ctl_table, sizeof(ctl_table) / sizeof(ctl_table[0]),
+			 "start, stop, restart, kill [SIGNAL]", &m, err);
+	if (r < 0) {
 		bf_registry_report(reg, name, "ctl: %s", err->msg);
 		return r;
 	}
 	pthread_mutex_lock(&reg->lock);
 	b = bf_registry_find_locked(reg, name);
-	r = b ? cmd->run(reg, b, argc, words, err) : bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+	r = b ? ctl_run[m.cmd](reg, b, m.argc, m.words, err)
+	      : bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
 	pthread_mutex_unlock(&reg->lock);
 	if (r < 0)
-		bf_registry_report(reg, name, "ctl %s: %s", cmd->name, err->msg);
+		bf_registry_report(reg, name, "ctl %s: %s", ctl_table[m.cmd].name, err->msg);
 	return r;
 }
 

@@ -63,8 +63,6 @@ int bf_registry_render(struct bf_registry *reg, const char *name, enum bf_file f
  * kill [SIGNAL]. Blocks until done (start: running; stop: stopped). */
 int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, size_t len,
 		    struct bf_error *err);
-/* "TERM", "SIGTERM", "term" or "15" -> 15; -1 if not a signal. */
-int bf_signal_parse(const char *word);
 /* Replaces a bottle's live egress allowlist with the rules in `text`
  * (one a line, # comments); refused whole if any rule is invalid. */
 int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char *text, size_t len,
@@ -90,6 +88,9 @@ struct bf_exec_session *bf_registry_exec_get(struct bf_registry *reg, const char
 					     const char *session);
 int bf_registry_exec_start(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
 			   const char *cmd, size_t len, struct bf_error *err);
+/* A control message written to a session's ctl: kill [SIGNAL]. */
+int bf_registry_exec_ctl(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
+			 const char *msg, size_t len, struct bf_error *err);
 /* An unlisted session for the one-shot form (exec/run). */
 struct bf_exec_session *bf_registry_exec_oneshot(struct bf_registry *reg, const char *name,
 						 struct bf_error *err);

@@ -2,11 +2,13 @@
  * found under the registry lock and used outside it through a reference. */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <bsd/stdlib.h>
 
+#include "ctl_msg.h"
 #include "registry_internal.h"
 
 static bool session_name_valid(const char *name)
@@ -209,4 +211,21 @@ void bf_registry_exec_drop_all_locked(struct bf_bottle *b)
 	free(b->sessions);
 	b->sessions = NULL;
 	b->n_sessions = 0;
+}
+
+int bf_registry_exec_ctl(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
+			 const char *msg, size_t len, struct bf_error *err)
+{
+	static const struct bf_ctl_cmd table[] = { { "kill", 0, 1 } };
+	struct bf_ctl_msg m;
+	int sig = SIGKILL, r;
+
+	r = bf_ctl_parse(msg, len, table, 1, "kill [SIGNAL]", &m, err);
+	if (r == 0 && m.argc == 2 && (sig = bf_signal_parse(m.words[1])) < 0)
+		r = bf_error_set(err, EINVAL, "unknown signal \"%.32s\"", m.words[1]);
+	if (r < 0) {
+		bf_registry_report(reg, name, "exec ctl: %s", err->msg);
+		return r;
+	}
+	return bf_exec_signal(s, sig, err);
 }

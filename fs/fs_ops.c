@@ -692,8 +692,7 @@ static int write_session(struct handle *h, const char *data, size_t size)
 {
 	struct bf_registry *reg = fs_ctx()->reg;
 	struct bf_error err = { 0 };
-	char msg[64], *save = NULL, *word, *arg;
-	int r, sig = SIGKILL;
+	int r;
 
 	if (h->oneshot) {
 		/* exec/run: the command may come in several writes (a shell's
@@ -712,21 +711,7 @@ static int write_session(struct handle *h, const char *data, size_t size)
 	case SESSION_STDIN:
 		return (int)bf_exec_write_stdin(h->session, data, size);
 	case SESSION_CTL:
-		if (size >= sizeof(msg))
-			return -EINVAL;
-		memcpy(msg, data, size);
-		msg[size] = '\0';
-		word = strtok_r(msg, " \t\n", &save);
-		arg = word ? strtok_r(NULL, " \t\n", &save) : NULL;
-		if (!word || strcmp(word, "kill") != 0 || strtok_r(NULL, " \t\n", &save)) {
-			bf_registry_report(reg, h->name, "exec ctl: unknown control message (kill [SIGNAL])");
-			return -EINVAL;
-		}
-		if (arg && (sig = bf_signal_parse(arg)) < 0) {
-			bf_registry_report(reg, h->name, "exec ctl: unknown signal \"%s\"", arg);
-			return -EINVAL;
-		}
-		r = bf_exec_signal(h->session, sig, &err);
+		r = bf_registry_exec_ctl(reg, h->name, h->session, data, size, &err);
 		return r < 0 ? r : (int)size;
 	default:
 		return -EBADF;
