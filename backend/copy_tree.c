@@ -113,7 +113,7 @@ static int copy_entry(int sfd, int dfd, const char *name, const char *rel, int d
 		if (mkdirat(dfd, name, 0700) < 0)
 			return bf_error_set(err, errno, "copy: mkdir %s: %s", rel, strerror(errno));
 		sub_d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (sub_s < 0 || sub_d < 0)
+		if (sub_d < 0)
 			return bf_error_set(err, errno, "copy: open %s: %s", rel, strerror(errno));
 		r = copy_dir(sub_s, sub_d, rel, depth + 1, opts, err);
 		if (r == 0 && fchmod(sub_d, st.st_mode & 07777) < 0)
@@ -306,8 +306,15 @@ static int remove_dir_tree(const char *path, dev_t dev)
 		if (r == 1) {
 			int child = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
-			if (child < 0 || (depth == cap && !(names = reallocarray(names, cap = cap * 2 + 16,
-										     sizeof(*names))))) {
+			if (child >= 0 && depth == cap) {
+				char **more = reallocarray(names, cap * 2 + 16, sizeof(*names));
+
+				if (more) {
+					names = more;
+					cap = cap * 2 + 16;
+				}
+			}
+			if (child < 0 || depth == cap) {
 				r = child < 0 ? -errno : -ENOMEM;
 				if (child >= 0)
 					close(child);

@@ -24,13 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bf_ctl_msg m;
 	struct bf_error err = { 0 };
 	char rule[512];
-	int i;
 
 	if (bf_ctl_parse((const char *)data, size, table, 4, "usage", &m, &err) == 0) {
 		CHECK(m.argc >= 1 && m.argc <= BF_CTL_MAX_WORDS && m.cmd < 4);
 		CHECK(m.argc - 1 >= table[m.cmd].min_args && m.argc - 1 <= table[m.cmd].max_args);
 		CHECK(strcmp(m.words[0], table[m.cmd].name) == 0);
-		for (i = 0; i < m.argc; i++) {
+		for (int i = 0; i < m.argc; i++) {
 			CHECK(m.words[i] >= m.text && m.words[i] < m.text + sizeof(m.text));
 			CHECK(m.words[i][0] && !strpbrk(m.words[i], " \t\n"));
 		}
