@@ -18,12 +18,17 @@
 
 #define KILL_WAIT_MS 5000
 #define WAIT_SLICE_MS 100
+/* Output nobody has read yet is kept up to this much per stream; then
+ * the command's pipe fills and it waits for a reader (backpressure), so
+ * a command nobody reads cannot fill the host's disk. */
+#define SPOOL_UNREAD_MAX (64LL * 1024 * 1024)
 
 enum session_state { SESSION_NEW, SESSION_RUNNING, SESSION_ENDED, SESSION_FAILED };
 
 struct stream {
 	int file;               /* unlinked file holding everything read */
 	off_t len;
+	off_t read_to;          /* the furthest any reader has read */
 	bool closed;            /* the command's end of the pipe is closed */
 	char last;              /* the last byte, for the one-shot status line */
 };
@@ -148,7 +153,18 @@ static void *pump_output(void *arg)
 		if (fds[i].fd < 0)
 			open_fds--;
 	while (open_fds > 0) {
-		if (poll(fds, 3, -1) < 0) {
+		bool paused = false;
+
+		pthread_mutex_lock(&s->lock);
+		for (i = 0; i < 2; i++) {
+			bool full = s->streams[i].len - s->streams[i].read_to >= SPOOL_UNREAD_MAX;
+
+			fds[i].events = full ? 0 : POLLIN;
+			paused = paused || (full && fds[i].fd >= 0);
+		}
+		pthread_mutex_unlock(&s->lock);
+		/* A paused stream is looked at again every slice. */
+		if (poll(fds, 3, paused ? WAIT_SLICE_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -383,6 +399,8 @@ ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char
 			n = pread(st->file, buf, want, off);
 			if (n < 0)
 				n = -errno;
+			else if (off + n > st->read_to)
+				st->read_to = off + n;  /* the pump may go on */
 			break;
 		}
 		if (st->closed && (!s->combined || ended_locked(s))) {

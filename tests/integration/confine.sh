@@ -249,6 +249,22 @@ rmdir "$MNT/deep" || fail "rmdir of a bottle with a deep tree: $(tail -1 "$MNT/e
 [ ! -e "$STATE/run/deep" ] || fail "storage of the deep bottle left behind"
 ok "a copy workspace replaced by a symlink is refused (ELOOP, said in errors); a 120-level tree of the guest is removed by rmdir"
 
+# --- exec output nobody reads stops the command at the spool cap
+printf 'agent = "test"\n' >"$MNT/new/flood"
+echo start >"$MNT/flood/ctl" || fail "start flood"
+S=$MNT/flood/exec/s
+mkdir "$S"
+echo 'head -c 100000000 /dev/zero; echo done >&2' >"$S/cmd"
+sleep 3
+size=$(stat -c %s "$S/stdout")
+[ "$size" -le $((65 * 1024 * 1024 + 1024 * 1024)) ] || fail "unread output spooled past the cap: $size"
+[ "$(cat "$S/status")" = running ] || fail "the flooding command did not wait: $(cat "$S/status")"
+[ "$(wc -c <"$S/stdout")" = 100000000 ] || fail "reading did not get all the output"
+[ "$(cat "$S/wait")" = "exited 0" ] || fail "flood did not end"
+rmdir "$S"
+echo stop >"$MNT/flood/ctl"
+ok "exec output nobody reads is held at 64 MiB (the command waits); a reader gets all 100 MB"
+
 # --- 10. the log is the daemon's record: the guest writes only into a pipe
 cat >"$MNT/new/chatty" <<'TOML'
 agent = "test"
