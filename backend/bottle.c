@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bsd/string.h>
 
 #include "buf.h"
@@ -141,6 +142,21 @@ static int check_reserved_env(const struct bf_manifest *m, struct bf_error *err)
 	return 0;
 }
 
+/* No bottle runs unbounded: what the manifest leaves out gets a default
+ * (bottlefs-manifest(5), [limits]), shown in plan.toml as it applies. */
+static void apply_default_limits(struct bf_manifest *m)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	long long ram = pages > 0 && page > 0 ? (long long)pages * page : 4LL << 30;
+
+	if (!m->pids)
+		m->pids = BF_DEFAULT_PIDS;
+	if (!m->memory)
+		m->memory = ram / 2;
+	if (!m->tmp)
+		m->tmp = m->memory / 4 < (1LL << 30) ? m->memory / 4 : 1LL << 30;
+}
+
 int bf_bottle_build(const char *name, const char *text, size_t len,
 		    const struct bf_meta *meta, struct bf_bottle *out,
 		    struct bf_error *err, int *line)
@@ -184,6 +200,7 @@ int bf_bottle_build(const char *name, const char *text, size_t len,
 		goto fail;
 	out->stop_timeout = out->manifest.stop_timeout >= 0 ? out->manifest.stop_timeout
 							  : BF_DEFAULT_STOP_TIMEOUT;
+	apply_default_limits(&out->manifest);
 	return 0;
 fail:
 	bf_bottle_free(out);

@@ -28,7 +28,7 @@ static const struct key_spec schema[] = {
 	{ "workspace", "path" }, { "workspace", "mode" },
 	{ "network", "allow" },
 	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
-	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" },
+	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" }, { "limits", "tmp" },
 	{ "", "seccomp" }, { "seccomp", "allow" },
 };
 
@@ -394,10 +394,35 @@ out:
 	return r;
 }
 
+/* A size: an integer of bytes or a string like "512M"; at least `min`. */
+static int get_size(const struct toml_value *t, const char *key, long long min, long long *out,
+		    struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(t, key);
+
+	if (!kv)
+		return 0;
+	if (kv->value->type == TOML_INTEGER) {
+		*out = kv->value->u.integer;
+	} else if (kv->value->type == TOML_STRING) {
+		if (bf_parse_size(kv->value->u.str.ptr, out) < 0) {
+			*line = kv->line;
+			return bf_error_set(err, EINVAL, "%s must look like \"512M\" or \"2G\", not \"%s\"",
+					    key, kv->value->u.str.ptr);
+		}
+	} else {
+		return wrong_type(kv, "a string like \"2G\" or an integer of bytes", err, line);
+	}
+	if (*out < min) {
+		*line = kv->line;
+		return bf_error_set(err, EINVAL, "%s must be at least %lldM", key, min >> 20);
+	}
+	return 0;
+}
+
 static int parse_limits(const struct toml_value *limits, struct bf_manifest *m,
 			struct bf_error *err, int *line)
 {
-	const struct toml_kv *kv;
 	int r;
 
 	if (!limits)
@@ -405,27 +430,11 @@ static int parse_limits(const struct toml_value *limits, struct bf_manifest *m,
 	r = get_integer(limits, "cpus", 1, 1024, &m->cpus, err, line);
 	if (r == 0)
 		r = get_integer(limits, "pids", 1, 4194304, &m->pids, err, line);
-	if (r < 0)
-		return r;
-	kv = toml_table_get(limits, "memory");
-	if (!kv)
-		return 0;
-	if (kv->value->type == TOML_INTEGER) {
-		m->memory = kv->value->u.integer;
-	} else if (kv->value->type == TOML_STRING) {
-		if (bf_parse_size(kv->value->u.str.ptr, &m->memory) < 0) {
-			*line = kv->line;
-			return bf_error_set(err, EINVAL, "memory must look like \"512M\" or \"2G\", not \"%s\"",
-					    kv->value->u.str.ptr);
-		}
-	} else {
-		return wrong_type(kv, "a string like \"2G\" or an integer of bytes", err, line);
-	}
-	if (m->memory < (4LL << 20)) {
-		*line = kv->line;
-		return bf_error_set(err, EINVAL, "memory must be at least 4M");
-	}
-	return 0;
+	if (r == 0)
+		r = get_size(limits, "memory", 4LL << 20, &m->memory, err, line);
+	if (r == 0)
+		r = get_size(limits, "tmp", 1LL << 20, &m->tmp, err, line);
+	return r;
 }
 
 static bool all_digits(const char *s)

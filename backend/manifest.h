@@ -38,8 +38,9 @@ struct bf_manifest {
 	bool git_gate;
 	bool supervise;
 	long long cpus;         /* 0: no limit */
-	long long memory;       /* bytes, 0: no limit */
-	long long pids;         /* 0: no limit */
+	long long memory;       /* bytes, 0: not set (the bottle's default holds) */
+	long long pids;         /* 0: not set (the bottle's default holds) */
+	long long tmp;          /* bytes of the /tmp tmpfs, 0: not set */
 	long long stop_timeout; /* seconds between SIGTERM and SIGKILL; -1: unset */
 	char **seccomp_allow;   /* calls the default filter refuses, allowed */
 	size_t seccomp_allow_len;

@@ -73,14 +73,13 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 	if (m->supervise)
 		bf_buf_printf(out, "supervise_port = %d\n", BF_PORT_SUPERVISE);
 
-	/* Absent limit keys mean "no limit". */
+	/* As they apply, defaults included; no cpus key: no CPU quota. */
 	bf_buf_puts(out, "\n[limits]\n");
 	if (m->cpus)
 		bf_buf_printf(out, "cpus = %lld\n", m->cpus);
-	if (m->memory)
-		bf_buf_printf(out, "memory = %lld\n", m->memory);
-	if (m->pids)
-		bf_buf_printf(out, "pids = %lld\n", m->pids);
+	bf_buf_printf(out, "memory = %lld\n", m->memory);
+	bf_buf_printf(out, "pids = %lld\n", m->pids);
+	bf_buf_printf(out, "tmp = %lld\n", m->tmp);
 	bf_buf_printf(out, "stop_timeout = %lld\n", b->stop_timeout);
 
 	/* What the guest runs as, whatever the backend: bottlefs(8). */

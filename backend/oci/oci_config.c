@@ -81,10 +81,13 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
 	static const char *const shm_opts[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
 	static const char *const mq_opts[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const sys_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
-	static const char *const tmp_opts[] = { "nosuid", "nodev", "mode=1777", NULL };
 	const struct bf_manifest *m = &b->manifest;
 	json_object *mounts = json_object_new_array();
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp_size[48];
+	const char *tmp_opts[] = { "nosuid", "nodev", "mode=1777", tmp_size, NULL };
+
+	/* /tmp (and a none-mode /work) hold at most [limits] tmp each. */
+	snprintf(tmp_size, sizeof(tmp_size), "size=%lld", m->tmp);
 
 	add_mount(mounts, "/proc", "proc", "proc", proc_opts);
 	add_mount(mounts, "/dev", "tmpfs", "tmpfs", dev_opts);
@@ -177,7 +180,7 @@ static json_object *make_resources(const struct bf_manifest *m)
 {
 	json_object *r = json_object_new_object();
 
-	if (m->memory) {
+	if (m->memory > 0) {
 		json_object *mem = json_object_new_object();
 
 		json_object_object_add(mem, "limit", json_object_new_int64(m->memory));

@@ -212,8 +212,23 @@ for round in 1 2 3; do
 	[ "$(output_of again 'stat -c %a /tmp')" = 1777 ] || fail "round $round: /tmp is $(output_of again 'stat -c %a /tmp')"
 	output_of again 'echo x > /tmp/f && echo y > /work/f' >/dev/null
 done
+# Defaults bound a bottle whose manifest sets no limits.
+ident=$(sed -n 's/^identity: //p' "$MNT/again/status")
+[ "$(cat "/sys/fs/cgroup/pids/bottlefs/$ident/pids.max" 2>/dev/null || cat "/sys/fs/cgroup/bottlefs/$ident/pids.max")" = 1024 ] ||
+	fail "default pids limit not applied"
+grep -qx 'pids = 1024' "$MNT/again/plan.toml" || fail "plan does not show the default pids"
+grep -q '^memory = [1-9]' "$MNT/again/plan.toml" || fail "plan does not show a default memory limit"
+tmp_kb=$(output_of again "df -k /tmp | awk 'NR==2 {print \$2}'")
+[ "$tmp_kb" -le $((1024 * 1024)) ] || fail "/tmp is not capped: $tmp_kb KiB"
 echo stop >"$MNT/again/ctl"
-ok "three starts: /tmp is 1777 and /tmp and /work are writable by the guest user each time"
+ok "three starts: /tmp is 1777 and /tmp and /work are writable by the guest user each time; default pids 1024, memory and a capped /tmp"
+
+printf 'agent = "test"\n[limits]\ntmp = "8M"\n' >"$MNT/new/smalltmp"
+echo start >"$MNT/smalltmp/ctl" || fail "start smalltmp"
+out=$(run_in smalltmp 'head -c 9000000 /dev/zero > /tmp/big')
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "9 MB fit into an 8M /tmp"
+echo stop >"$MNT/smalltmp/ctl"
+ok "[limits] tmp caps /tmp (9 MB do not fit into 8M)"
 
 # --- 9. a copy workspace swapped for a symlink is not followed; a guest's
 # deep tree does not make the bottle unremovable
