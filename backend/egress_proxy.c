@@ -32,7 +32,6 @@
 #include "http_head.h"
 
 #define MAX_LISTENERS 4
-#define MAX_CONNECTIONS 512
 #define HEAD_MAX 16384
 #define HEAD_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
@@ -56,6 +55,7 @@ struct bf_egress {
 	bool orphaned;          /* stopped: the last connection frees it */
 	char **rules;
 	size_t n_rules;
+	struct bf_egress_limits limits;
 	pthread_mutex_t log_lock;
 	char log_path[1200];
 	int log_fd;
@@ -95,6 +95,7 @@ struct decision {
 	unsigned long long up, down;
 	struct timespec started;
 	bool upstream_failed;   /* allowed, but the destination did not answer */
+	bool idle_ended;        /* allowed, and ended for being quiet too long */
 };
 
 /* What the guest sent (method, host) may hold any byte: the egress file
@@ -120,11 +121,11 @@ static void log_decision(struct bf_egress *e, struct decision *d)
 	ms = (now.tv_sec - d->started.tv_sec) * 1000 + (now.tv_nsec - d->started.tv_nsec) / 1000000;
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(line, sizeof(line), "%s %s %s %s:%d %s %s %s%s%s up=%llu down=%llu ms=%ld\n", stamp,
+	snprintf(line, sizeof(line), "%s %s %s %s:%d %s %s %s%s%s%s up=%llu down=%llu ms=%ld\n", stamp,
 		 d->client, d->method, d->host[0] ? d->host : "-", d->port,
 		 d->resolved[0] ? d->resolved : "-", d->allow ? "allow" : "deny",
 		 d->allow ? "rule=" : "reason=\"", d->allow ? d->rule : d->reason,
-		 d->allow ? "" : "\"", d->up, d->down, ms);
+		 d->allow ? "" : "\"", d->idle_ended ? " idle=ended" : "", d->up, d->down, ms);
 	log_line(e, line);
 }
 
@@ -297,8 +298,9 @@ out:
 	return fd;
 }
 
-/* Copies both ways until both are done; a half-close is passed on. */
-static void relay(int client, int upstream, struct decision *d)
+/* Copies both ways until both are done; a half-close is passed on. A
+ * connection quiet both ways for `idle` seconds is ended. */
+static void relay(int client, int upstream, struct decision *d, int idle)
 {
 	struct pollfd p[2] = { { client, POLLIN, 0 }, { upstream, POLLIN, 0 } };
 	char *buf = malloc(RELAY_BUF);
@@ -307,11 +309,16 @@ static void relay(int client, int upstream, struct decision *d)
 	if (!buf)
 		return;
 	while (open_dirs > 0) {
-		int i;
+		int i, ready = poll(p, 2, idle * 1000);
 
-		if (poll(p, 2, -1) < 0) {
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (ready == 0) {
+			snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
+			d->idle_ended = true;
 			break;
 		}
 		for (i = 0; i < 2; i++) {
@@ -407,7 +414,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 	if (r < 0 || (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
 		goto done;
 	d->up += len - head_len;
-	relay(client, up, d);
+	relay(client, up, d, e->limits.idle_timeout);
 done:
 	if (up >= 0)
 		close(up);
@@ -484,7 +491,7 @@ static void *accept_loop(void *arg)
 			if (fd < 0)
 				continue;
 			pthread_mutex_lock(&e->lock);
-			if (e->active >= MAX_CONNECTIONS || !(c = calloc(1, sizeof(*c)))) {
+			if (e->active >= e->limits.max_connections || !(c = calloc(1, sizeof(*c)))) {
 				pthread_mutex_unlock(&e->lock);
 				http_error(fd, 503, "Service Unavailable", "too many connections");
 				close(fd);
@@ -555,7 +562,8 @@ int bf_egress_set_rules(struct bf_egress *e, char *const *rules, size_t n)
 }
 
 int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *listeners,
-		    size_t n, char *const *rules, size_t n_rules, struct bf_egress **out,
+		    size_t n, char *const *rules, size_t n_rules,
+		    const struct bf_egress_limits *limits, struct bf_egress **out,
 		    struct bf_error *err)
 {
 	struct bf_egress *e;
@@ -576,6 +584,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	e->n_listeners = n;
 	e->rules = copy_rules(rules, n_rules);
 	e->n_rules = n_rules;
+	e->limits = *limits;
 	if (e->log_fd < 0 || e->stop_fd < 0 || !e->rules ||
 	    pthread_create(&e->acceptor, NULL, accept_loop, e) != 0) {
 		int code = errno ? errno : ENOMEM;

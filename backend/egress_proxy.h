@@ -26,9 +26,21 @@ struct bf_sidecar_listener {
 
 struct bf_egress;
 
+#define BF_EGRESS_IDLE_DEFAULT 300
+#define BF_EGRESS_CONNECTIONS_DEFAULT 128
+
+/* Per bottle: a tunnel or request with no byte either way for
+ * `idle_timeout` seconds is ended; at most `max_connections` at once
+ * (each has a thread), more get 503. */
+struct bf_egress_limits {
+	int idle_timeout;
+	unsigned max_connections;
+};
+
 /* Starts serving the listeners; `log_path` is the bottle's egress file. */
 int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *listeners,
-		    size_t n, char *const *rules, size_t n_rules, struct bf_egress **out,
+		    size_t n, char *const *rules, size_t n_rules,
+		    const struct bf_egress_limits *limits, struct bf_egress **out,
 		    struct bf_error *err);
 /* Replaces the allowlist; new connections obey it at once. */
 int bf_egress_set_rules(struct bf_egress *e, char *const *rules, size_t n);

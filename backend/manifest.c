@@ -11,6 +11,7 @@
 
 #include "backends.h"
 #include "allowlist.h"
+#include "egress_proxy.h"
 #include "seccomp_policy.h"
 #include "toml.h"
 
@@ -26,7 +27,7 @@ static const struct key_spec schema[] = {
 	{ "", "env" }, { "", "workspace" }, { "", "network" },
 	{ "", "limits" }, { "", "sidecars" },
 	{ "workspace", "path" }, { "workspace", "mode" },
-	{ "network", "allow" },
+	{ "network", "allow" }, { "network", "idle_timeout" }, { "network", "max_connections" },
 	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
 	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" }, { "limits", "tmp" },
 	{ "", "seccomp" }, { "seccomp", "allow" },
@@ -567,7 +568,9 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	if (sidecars && ((r = get_bool(sidecars, "git_gate", &m->git_gate, err, line)) < 0 ||
 			 (r = get_bool(sidecars, "supervise", &m->supervise, err, line)) < 0))
 		return r;
-	if (net && (r = get_string_array(net, "allow", &m->allow, &m->allow_len, err, line)) < 0)
+	if (net && ((r = get_string_array(net, "allow", &m->allow, &m->allow_len, err, line)) < 0 ||
+		    (r = get_integer(net, "idle_timeout", 1, 86400, &m->idle_timeout, err, line)) < 0 ||
+		    (r = get_integer(net, "max_connections", 1, 1024, &m->max_connections, err, line)) < 0))
 		return r;
 	for (i = 0; i < m->allow_len; i++) {
 		if (bf_allow_rule_check(m->allow[i], err) < 0) {
@@ -583,6 +586,8 @@ static int set_defaults(struct bf_manifest *m, struct bf_error *err)
 	size_t i;
 
 	m->stop_timeout = -1;   /* unset: the mount's stop_timeout= holds */
+	m->idle_timeout = BF_EGRESS_IDLE_DEFAULT;
+	m->max_connections = BF_EGRESS_CONNECTIONS_DEFAULT;
 	if (dup_string("host", &m->image, err) < 0 || dup_string("agent", &m->user, err) < 0 ||
 	    dup_string("/work", &m->workdir, err) < 0)
 		return -ENOMEM;

@@ -35,6 +35,8 @@ struct bf_manifest {
 	enum bf_workspace_mode workspace_mode;
 	char **allow;
 	size_t allow_len;
+	long long idle_timeout;     /* egress: seconds a quiet connection lives */
+	long long max_connections;  /* egress: connections at once */
 	bool git_gate;
 	bool supervise;
 	long long cpus;         /* 0: no limit */

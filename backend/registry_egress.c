@@ -29,6 +29,7 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 {
 	struct bf_sidecar_listener l[3];
 	struct bf_error err = { 0 };
+	struct bf_egress_limits limits;
 	struct bf_paths paths;
 	char *const *rules;
 	size_t n = 0, n_rules;
@@ -47,7 +48,10 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
 	rules_of(b, &rules, &n_rules);
 	bf_registry_paths(reg, b->name, &paths);
-	if (fd < 0 || bf_egress_start(paths.egress, l, n, rules, n_rules, &b->egress, &err) < 0) {
+	limits.idle_timeout = (int)b->manifest.idle_timeout;
+	limits.max_connections = (unsigned)b->manifest.max_connections;
+	if (fd < 0 ||
+	    bf_egress_start(paths.egress, l, n, rules, n_rules, &limits, &b->egress, &err) < 0) {
 		for (size_t i = 0; i < n; i++)
 			close(l[i].fd);
 		/* Without its proxy the guest reaches nothing at all: safe, but say so. */

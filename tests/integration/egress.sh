@@ -82,6 +82,39 @@ assert_contains "bytes after the head" "$out" "post-exact True True"
 assert_contains "bare LF head" "$out" "lf-head True True True"
 ok "bytes sent with the head reach upstream exactly (CONNECT and absolute-form); a bare-LF head is served at once"
 
+# Quiet tunnels end after idle_timeout; at most max_connections at once.
+cat >"$MNT/new/tight" <<TOML
+agent = "test"
+stop_timeout = 1
+[network]
+allow = ["127.0.0.5:$P1"]
+idle_timeout = 2
+max_connections = 3
+TOML
+echo start >"$MNT/tight/ctl" || fail "start tight"
+out=$(run_in tight "python3 - <<'PY'
+import socket, time
+def tunnel():
+    s = socket.create_connection(('127.0.0.1', 8888)); s.settimeout(10)
+    s.sendall(b'CONNECT 127.0.0.5:$P1 HTTP/1.1\\r\\n\\r\\n')
+    return s, s.recv(100)
+held = [tunnel() for _ in range(3)]
+print('held', all(r.startswith(b'HTTP/1.1 200') for _, r in held))
+s = socket.create_connection(('127.0.0.1', 8888)); s.settimeout(10)
+s.sendall(b'CONNECT 127.0.0.5:$P1 HTTP/1.1\\r\\n\\r\\n')
+print('fourth', s.recv(100).split(b'\\r\\n')[0].decode())
+t = time.time()
+ends = [c.recv(100) for c, _ in held]
+print('idle-ended', all(e == b'' for e in ends), 1.5 < time.time() - t < 6)
+PY")
+assert_contains "tight" "$out" "held True"
+assert_contains "tight" "$out" "fourth HTTP/1.1 503 Service Unavailable"
+assert_contains "tight" "$out" "idle-ended True True"
+grep -q "CONNECT 127.0.0.5:$P1 127.0.0.5 allow rule=127.0.0.5:$P1 idle=ended" "$MNT/tight/egress" || fail "no idle=ended line: $(cat "$MNT/tight/egress")"
+grep -qx 'idle_timeout = 2' "$MNT/tight/plan.toml" || fail "plan lacks idle_timeout"
+echo stop >"$MNT/tight/ctl"
+ok "a quiet tunnel ends after [network] idle_timeout (logged idle=ended); past max_connections a client gets 503"
+
 out=$(run_in net "curl -s http://127.0.0.5:$P1/")
 [ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed GET through the proxy: $out"
 out=$(run_in net "curl -s -p -x http://127.0.0.1:8888 http://127.0.0.5:$P1/")
