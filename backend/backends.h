@@ -19,6 +19,7 @@ struct bf_paths {
 	char runtime_root[1200];    /* STATE/runtime: the OCI runtime's state */
 	char log[1200];            /* STATE/run/NAME/log */
 	char egress[1200];         /* STATE/run/NAME/egress */
+	long long log_max;         /* log rotates to log.1 past this many bytes */
 };
 
 struct bf_backend {

@@ -59,7 +59,15 @@ struct bf_egress {
 	pthread_mutex_t log_lock;
 	char log_path[1200];
 	int log_fd;
+	off_t log_max;
+	/* Denials are logged up to DENY_LINES_PER_SECOND a second; the rest
+	 * of that second is one summary line, so a flood of refused requests
+	 * cannot rotate the allowed ones out of the retained history. */
+	time_t deny_second;
+	unsigned deny_lines, deny_dropped;
 };
+
+#define DENY_LINES_PER_SECOND 10
 
 /* --- the egress file: append-only, rotated to NAME.1 past the cap */
 
@@ -69,7 +77,7 @@ static void log_line(struct bf_egress *e, const char *line)
 	size_t len = strlen(line);
 
 	pthread_mutex_lock(&e->log_lock);
-	if (e->log_fd >= 0 && fstat(e->log_fd, &st) == 0 && st.st_size + (off_t)len > BF_EGRESS_LOG_MAX) {
+	if (e->log_fd >= 0 && fstat(e->log_fd, &st) == 0 && st.st_size + (off_t)len > e->log_max) {
 		char old[1300];
 
 		snprintf(old, sizeof(old), "%s.1", e->log_path);
@@ -107,20 +115,72 @@ static void printable(char *s)
 			*s = '?';
 }
 
+static void stamp_of(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Writes the summary of the second before when a new second starts. */
+static void roll_second(struct bf_egress *e, time_t t)
+{
+	char line[200], stamp[32];
+
+	pthread_mutex_lock(&e->log_lock);
+	if (t != e->deny_second) {
+		unsigned dropped = e->deny_dropped;
+		time_t was = e->deny_second;
+
+		e->deny_second = t;
+		e->deny_lines = e->deny_dropped = 0;
+		pthread_mutex_unlock(&e->log_lock);
+		if (dropped) {
+			stamp_of(was, stamp, sizeof(stamp));
+			snprintf(line, sizeof(line),
+				 "%s - - - - deny reason=\"%u more refused requests in this second, not logged one by one\" up=0 down=0 ms=0\n",
+				 stamp, dropped);
+			log_line(e, line);
+		}
+		return;
+	}
+	pthread_mutex_unlock(&e->log_lock);
+}
+
+/* Whether this denial gets a line of its own. */
+static bool deny_line_allowed(struct bf_egress *e, time_t t)
+{
+	bool ok;
+
+	roll_second(e, t);
+	pthread_mutex_lock(&e->log_lock);
+	ok = e->deny_lines < DENY_LINES_PER_SECOND;
+	if (ok)
+		e->deny_lines++;
+	else
+		e->deny_dropped++;
+	pthread_mutex_unlock(&e->log_lock);
+	return ok;
+}
+
 static void log_decision(struct bf_egress *e, struct decision *d)
 {
 	char line[1500], stamp[32];
 	struct timespec now;
-	struct tm tm;
 	time_t t = time(NULL);
 	long ms;
+
+	if (d->allow)
+		roll_second(e, t);
+	else if (!deny_line_allowed(e, t))
+		return;
 
 	printable(d->method);
 	printable(d->host);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - d->started.tv_sec) * 1000 + (now.tv_nsec - d->started.tv_nsec) / 1000000;
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	stamp_of(t, stamp, sizeof(stamp));
 	snprintf(line, sizeof(line), "%s %s %s %s:%d %s %s %s%s%s%s up=%llu down=%llu ms=%ld\n", stamp,
 		 d->client, d->method, d->host[0] ? d->host : "-", d->port,
 		 d->resolved[0] ? d->resolved : "-", d->allow ? "allow" : "deny",
@@ -585,6 +645,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	e->rules = copy_rules(rules, n_rules);
 	e->n_rules = n_rules;
 	e->limits = *limits;
+	e->log_max = limits->log_max > 0 ? limits->log_max : BF_EGRESS_LOG_MAX;
 	if (e->log_fd < 0 || e->stop_fd < 0 || !e->rules ||
 	    pthread_create(&e->acceptor, NULL, accept_loop, e) != 0) {
 		int code = errno ? errno : ENOMEM;
@@ -630,6 +691,7 @@ void bf_egress_stop(struct bf_egress *e)
 
 static void destroy(struct bf_egress *e)
 {
+	roll_second(e, e->deny_second + 1);     /* the last second's summary */
 	free_rules(e->rules, e->n_rules);
 	close(e->stop_fd);
 	if (e->log_fd >= 0)

@@ -35,6 +35,7 @@ struct bf_egress;
 struct bf_egress_limits {
 	int idle_timeout;
 	unsigned max_connections;
+	long long log_max;      /* egress rotates to egress.1 past this; 0: 1 MiB */
 };
 
 /* Starts serving the listeners; `log_path` is the bottle's egress file. */

@@ -16,6 +16,7 @@
 
 #include "copy_tree.h"
 #include "idmap.h"
+#include "log_pump.h"
 #include "registry_internal.h"
 
 
@@ -95,6 +96,7 @@ void bf_registry_paths(const struct bf_registry *reg, const char *name, struct b
 	snprintf(p->runtime_root, sizeof(p->runtime_root), "%s/runtime", reg->cfg.state_dir);
 	snprintf(p->log, sizeof(p->log), "%s/run/%s/log", reg->cfg.state_dir, name);
 	snprintf(p->egress, sizeof(p->egress), "%s/run/%s/egress", reg->cfg.state_dir, name);
+	p->log_max = reg->cfg.log_max > 0 ? reg->cfg.log_max : BF_LOG_MAX;
 }
 
 void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b)

@@ -17,6 +17,7 @@ struct bf_config {
 	long long stop_timeout; /* default for manifests without stop_timeout */
 	unsigned long long id_base; /* first host id of the range bottles' guests get */
 	unsigned id_slots;      /* bottles of BF_IDS_PER_BOTTLE ids in that range */
+	long long log_max;      /* bytes of log and egress before they rotate */
 };
 
 

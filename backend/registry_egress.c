@@ -50,6 +50,7 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 	bf_registry_paths(reg, b->name, &paths);
 	limits.idle_timeout = (int)b->manifest.idle_timeout;
 	limits.max_connections = (unsigned)b->manifest.max_connections;
+	limits.log_max = reg->cfg.log_max;
 	if (fd < 0 ||
 	    bf_egress_start(paths.egress, l, n, rules, n_rules, &limits, &b->egress, &err) < 0) {
 		for (size_t i = 0; i < n; i++)

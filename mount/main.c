@@ -36,6 +36,7 @@ static void usage(const char *prog)
 	       "    -o allow_other     let the kernel pass other users' requests on (see read_gid=)\n"
 	       "    -o read_gid=GID    with allow_other: members of GID may read the tree\n"
 	       "    -o idbase=N        first host id of the guests' id range (1073741824)\n"
+	       "    -o log_max=SIZE    log and egress move to .1 past this size (1M)\n"
 	       "    -f                 stay in the foreground\n"
 	       "    -d                 debug output (implies -f)\n"
 	       "    -s                 single-threaded\n"
@@ -95,7 +96,7 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 	}
 	if (bf_options_config(opts, &cfg) < 0) {
 		fprintf(stderr, "bottlefs: bad option value: state= and backend= must fit, "
-				"stop_timeout= must be 0-3600 seconds, idbase= 65536-4294901759\n");
+				"stop_timeout= must be 0-3600 seconds, idbase= 65536-4294901759, log_max= 4K-4G\n");
 		ret = 2;
 		goto out;
 	}

@@ -2,6 +2,7 @@
 
 #include "../backend/bottle.h"
 #include "../backend/idmap.h"
+#include "../backend/manifest.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@ static const struct fuse_opt option_spec[] = {
 	BF_OPT("stop_timeout=%s", stop_timeout),
 	BF_OPT("read_gid=%s", read_gid),
 	BF_OPT("idbase=%s", id_base),
+	BF_OPT("log_max=%s", log_max),
 	FUSE_OPT_END,
 };
 
@@ -175,6 +177,10 @@ int bf_options_config(const struct bf_options *opts, struct bf_config *cfg)
 			return -ERANGE;
 		cfg->id_base = v;
 	}
+	cfg->log_max = 1024 * 1024;
+	if (opts->log_max && (bf_parse_size(opts->log_max, &cfg->log_max) < 0 ||
+			      cfg->log_max < 4096 || cfg->log_max > (1LL << 32)))
+		return -ERANGE;
 	cfg->id_slots = (unsigned)((0xFFFFFFFFull - cfg->id_base) / BF_IDS_PER_BOTTLE);
 	if (cfg->id_base < BF_ID_RANGE_END && cfg->id_slots > (BF_ID_RANGE_END - cfg->id_base) / BF_IDS_PER_BOTTLE)
 		cfg->id_slots = (unsigned)((BF_ID_RANGE_END - cfg->id_base) / BF_IDS_PER_BOTTLE);
@@ -190,4 +196,5 @@ void bf_options_free(struct bf_options *opts)
 	free(opts->stop_timeout);
 	free(opts->read_gid);
 	free(opts->id_base);
+	free(opts->log_max);
 }

@@ -14,6 +14,7 @@ struct bf_options {
 	char *stop_timeout;     /* -o stop_timeout=SECONDS */
 	char *read_gid;         /* -o read_gid=GID */
 	char *id_base;          /* -o idbase=N: first host id for guests */
+	char *log_max;          /* -o log_max=SIZE: log and egress rotate past it */
 	bool sloppy;            /* mount -s: ignore unknown options */
 	bool fake;              /* mount -f: do everything but mount */
 	char bad_option[256];   /* first unknown option, for the message */

@@ -139,7 +139,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		     struct bf_error *err)
 {
 	char runtime[PATH_MAX], pidfile[PATH_MAX], exitfile[PATH_MAX], line[128];
-	char workspace[PATH_MAX + 64] = "-";
+	char workspace[PATH_MAX + 64] = "-", log_max[24];
 	const char *runtime_name;
 	struct bf_guest_user user;
 	cleanup_close int log_fd = -1;
@@ -183,10 +183,11 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		snprintf(workspace, sizeof(workspace), "%u:%u:%llu:%llu:%s", (unsigned)user.ws_uid,
 			 (unsigned)user.ws_gid, user.id_base + user.uid, user.id_base + user.gid,
 			 b->manifest.workspace_path);
+	snprintf(log_max, sizeof(log_max), "%lld", p->log_max);
 	{
 		char *argv[] = { BF_OCI_SHIM_NAME, runtime, (char *)p->runtime_root,
 				 (char *)p->run_dir, run->container_id, pidfile, exitfile, workspace,
-				 NULL };
+				 log_max, NULL };
 
 		pid = bf_spawn_exe("/proc/self/exe", argv, -1, log_fd, log_fd, report[1]);
 	}

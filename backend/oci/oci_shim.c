@@ -23,7 +23,7 @@
 #include "../log_pump.h"
 
 enum { ARG_RUNTIME = 1, ARG_ROOT, ARG_BUNDLE, ARG_ID, ARG_PIDFILE, ARG_EXITFILE, ARG_WORKSPACE,
-       N_ARGS };
+       ARG_LOG_MAX, N_ARGS };
 
 #define REPORT_FD 3
 
@@ -293,7 +293,7 @@ int bf_oci_shim_main(int argc, char **argv)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	sig = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || bf_log_pump_open(&lp, log_path, BF_LOG_MAX) < 0) {
+	if (sig < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || bf_log_pump_open(&lp, log_path, atoll(argv[ARG_LOG_MAX]) > 0 ? atoll(argv[ARG_LOG_MAX]) : BF_LOG_MAX) < 0) {
 		fprintf(stderr, "%s: cannot set up the guest's output: %s\n", BF_OCI_SHIM_NAME, strerror(errno));
 		report("failed %ld %ld\n", -5, 0);
 		return 1;

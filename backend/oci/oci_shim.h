@@ -9,7 +9,7 @@
 #define BF_OCI_SHIM_NAME "bottlefs-oci-shim"
 
 /* argv: NAME RUNTIME RUNTIME_ROOT BUNDLE CONTAINER_ID PID_FILE EXIT_FILE
- * WORKSPACE, WORKSPACE being "-" or OWNER_UID:OWNER_GID:HOST_UID:HOST_GID:PATH
+ * WORKSPACE LOG_MAX (bytes of BUNDLE/log before it rotates), WORKSPACE being "-" or OWNER_UID:OWNER_GID:HOST_UID:HOST_GID:PATH
  * for an idmapped bind workspace (attached at BUNDLE/workspace in the
  * shim's own mount namespace).
  * fd 0 is /dev/null, fds 1 and 2 the bottle's log, fd 3 a pipe on which

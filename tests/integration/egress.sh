@@ -112,8 +112,9 @@ assert_contains "tight" "$out" "fourth HTTP/1.1 503 Service Unavailable"
 assert_contains "tight" "$out" "idle-ended True True"
 grep -q "CONNECT 127.0.0.5:$P1 127.0.0.5 allow rule=127.0.0.5:$P1 idle=ended" "$MNT/tight/egress" || fail "no idle=ended line: $(cat "$MNT/tight/egress")"
 grep -qx 'idle_timeout = 2' "$MNT/tight/plan.toml" || fail "plan lacks idle_timeout"
-echo stop >"$MNT/tight/ctl"
+echo stop >"$MNT/tight/ctl" || fail "stop tight: $(tail -2 "$MNT/errors")"
 ok "a quiet tunnel ends after [network] idle_timeout (logged idle=ended); past max_connections a client gets 503"
+
 
 out=$(run_in net "curl -s http://127.0.0.5:$P1/")
 [ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed GET through the proxy: $out"
@@ -204,25 +205,58 @@ kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
 [ "$(grep -c "allow rule=127.0.0.5:$P1" "$TMP/tail")" -ge 1 ] || fail "tail -f egress saw nothing"
 ok "tail -f egress follows decisions"
 
-# Past 1 MiB the egress file rotates; an open tail -f follows on.
+# Past log_max the egress file rotates; an open tail -f follows on.
+unmount_fs
+mount_fs -o log_max=64K
+for _ in $(seq 50); do
+	[ "$(tail -n 1 <<<"$(run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/")")" = "exited 0" ] && break
+	sleep 0.1
+done
 timeout 60 tail -s 0.1 -n 0 -f "$MNT/net/egress" >"$TMP/tail-rot" &
 tailpid=$!
 sleep 1.2
 run_in net "python3 -c 'import socket
-for i in range(9000):
+for i in range(800):
     s = socket.create_connection((\"127.0.0.1\", 8888))
-    s.sendall(b\"GET http://denied-\" + str(i).encode() + b\".example/ HTTP/1.1\\r\\n\\r\\n\")
-    s.recv(100); s.close()'" >/dev/null
+    s.sendall(b\"GET http://127.0.0.5:$P1/r\" + str(i).encode() + b\" HTTP/1.1\\r\\n\\r\\n\")
+    while s.recv(65536): pass
+    s.close()'" >/dev/null
 run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/after-rotation" >/dev/null
 for _ in $(seq 30); do grep -q after-rotation "$TMP/tail-rot" 2>/dev/null && break; sleep 0.2; done
 kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
 [ -s "$STATE/run/net/egress.1" ] || fail "egress did not rotate to egress.1"
-[ "$(stat -c %s "$STATE/run/net/egress")" -lt $((1024 * 1024)) ] || fail "egress is over its cap"
+[ "$(stat -c %s "$STATE/run/net/egress")" -lt $((64 * 1024)) ] || fail "egress is over its cap"
+[ "$(stat -c %s "$STATE/run/net/egress.1")" -le $((64 * 1024)) ] || fail "egress.1 is over the cap"
 grep -q "GET 127.0.0.5:$P1 127.0.0.5 allow" "$TMP/tail-rot" || fail "tail -f lost the log at rotation"
 # Lines written between tail's last poll and the rotation are only in
 # egress.1; the bulk before it and everything after it reach the reader.
-[ "$(grep -c " deny " "$TMP/tail-rot")" -gt 1000 ] || fail "tail -f saw too few lines: $(wc -l <"$TMP/tail-rot")"
-ok "egress rotates at 1 MiB to egress.1, and an open tail -f follows on into the new file"
+[ "$(grep -c " allow " "$TMP/tail-rot")" -gt 500 ] || fail "tail -f saw too few lines: $(wc -l <"$TMP/tail-rot")"
+ok "egress rotates at log_max (64K here) to egress.1, and an open tail -f follows on into the new file"
+
+# A flood of refused requests cannot push allowed ones out of the record.
+run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/flood-marker" >/dev/null
+out=$(run_in net "python3 - <<'PY'
+import socket
+n = 0
+for i in range(3000):
+    s = socket.create_connection(('127.0.0.1', 8888))
+    s.sendall(b'CONNECT denied%d.example:443 HTTP/1.1\\r\\n\\r\\n' % i)
+    n += s.recv(100).startswith(b'HTTP/1.1 403')
+    s.close()
+print('refused', n)
+PY")
+assert_contains "flood" "$out" "refused 3000"
+run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/" >/dev/null   # rolls the last second over
+for _ in $(seq 40); do
+	record=$(cat "$MNT/net/egress" "$STATE/run/net/egress.1" 2>/dev/null || true)
+	grep -q 'more refused requests in this second' <<<"$record" && break
+	sleep 0.1
+done
+grep -q "GET 127.0.0.5:$P1 127.0.0.5 allow" <<<"$record" || fail "the allowed request before the flood is gone"
+deny_lines=$(grep -c 'CONNECT denied[0-9]*.example:443' <<<"$record")
+[ "$deny_lines" -lt 300 ] || fail "$deny_lines deny lines for a flood (not aggregated)"
+grep -q 'more refused requests in this second, not logged one by one' <<<"$record" || fail "no summary line"
+ok "3000 refused requests: at most 10 lines a second plus a summary; the allowed request before them stays on record"
 
 echo stop >"$MNT/net/ctl"
 unmount_fs
