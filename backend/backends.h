@@ -50,6 +50,10 @@ struct bf_backend {
 	/* A listening socket for a sidecar port that the guest reaches at
 	 * guest_sidecar_host:port (namespace backends: inside its netns). */
 	int (*sidecar_listen)(const struct bf_run *run, int port, struct bf_error *err);
+	/* At re-attach: ends what the exec sessions of a daemon that is gone
+	 * left running in the guest (their output has no reader). NULL if a
+	 * backend has none. Returns how many processes it ended. */
+	int (*kill_strays)(const struct bf_run *run);
 	/* Runs CMD in the running guest through the session. */
 	int (*exec)(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err);

@@ -24,6 +24,8 @@ struct watcher {
 	struct bf_registry *reg;
 	struct bf_bottle *bottle;
 	int fd;
+	struct bf_run reattached;       /* at re-attach: the run, to end strays */
+	bool has_reattached;
 };
 
 static bool busy(enum bf_state s)
@@ -70,6 +72,14 @@ static void *watch_guest(void *arg)
 	struct bf_paths paths;
 	struct bf_run run;
 
+	/* Off the registry lock: what an earlier daemon's sessions left. */
+	if (w->has_reattached && b->backend->kill_strays) {
+		int n = b->backend->kill_strays(&w->reattached);
+
+		if (n > 0)
+			bf_registry_log_event(reg, b->name,
+					      "re-attach: ended %d process(es) of exec sessions of the previous mount", n);
+	}
 	while (poll(fds, 2, -1) < 0 && errno == EINTR)
 		;
 	close(w->fd);
@@ -97,7 +107,8 @@ out:
 }
 
 /* Starts the watcher of a running bottle; lock held. */
-static int watch_locked(struct bf_registry *reg, struct bf_bottle *b, struct bf_error *err)
+static int watch_locked(struct bf_registry *reg, struct bf_bottle *b, bool reattach,
+			struct bf_error *err)
 {
 	struct watcher *w;
 	pthread_attr_t attr;
@@ -111,7 +122,7 @@ static int watch_locked(struct bf_registry *reg, struct bf_bottle *b, struct bf_
 		close(fd);
 		return bf_error_set(err, ENOMEM, "out of memory");
 	}
-	*w = (struct watcher){ reg, b, fd };
+	*w = (struct watcher){ reg, b, fd, b->meta.run, reattach };
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
@@ -164,7 +175,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	bf_registry_log_event(reg, b->name, "running: %s container %s, pid %d", run.runtime,
 			      run.container_id, (int)run.pid);
 	bf_registry_egress_start_locked(reg, b);
-	r = watch_locked(reg, b, err);
+	r = watch_locked(reg, b, false, err);
 	if (r < 0) {
 		/* It ended before we could watch it: collect it now. */
 		struct bf_error ignored = { 0 };
@@ -313,7 +324,7 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 
 		if (!busy(b->meta.state))
 			continue;
-		if (b->backend->watch && watch_locked(reg, b, &err) == 0) {
+		if (b->backend->watch && watch_locked(reg, b, true, &err) == 0) {
 			b->meta.state = BF_STATE_RUNNING;
 			bf_registry_save_locked(reg, b);
 			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)",

@@ -343,3 +343,72 @@ pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error 
 	prepared_close(&p);
 	return r;
 }
+
+/* The hierarchy that lists every process of the guest: the pids
+ * controller's (cgroup v1), else the unified one. */
+static int guest_procs_path(pid_t init, char *out, size_t len)
+{
+	char path[64], line[2048], unified[4096] = "";
+	cleanup_fclose FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)init);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *controllers = strchr(line, ':'), *cgpath;
+
+		if (!controllers || !(cgpath = strchr(++controllers, ':')))
+			continue;
+		*cgpath++ = '\0';
+		cgpath[strcspn(cgpath, "\n")] = '\0';
+		if (strcmp(controllers, "pids") == 0)
+			return cgroup_dir("pids", cgpath, out, len);
+		if (!*controllers)
+			cgroup_dir("", cgpath, unified, sizeof(unified));
+	}
+	if (!unified[0])
+		return -ENOENT;
+	snprintf(out, len, "%s", unified);
+	return 0;
+}
+
+/* Whether `pid` descends from `init` (or is it), by the parents /proc
+ * gives; a bounded walk. */
+static bool descends_from(pid_t pid, pid_t init)
+{
+	int steps;
+
+	for (steps = 0; steps < 4096 && pid > 1; steps++) {
+		unsigned long long start;
+		pid_t ppid;
+
+		if (pid == init)
+			return true;
+		if (bf_proc_start_read(pid, &ppid, &start) < 0)
+			return false;
+		pid = ppid;
+	}
+	return pid == init;
+}
+
+int bf_nsexec_kill_strays(pid_t init)
+{
+	char procs[4096];
+	cleanup_fclose FILE *f = NULL;
+	long pid;
+	int killed = 0, r = guest_procs_path(init, procs, sizeof(procs));
+
+	if (r < 0)
+		return r;
+	f = fopen(procs, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pid <= 0 || descends_from((pid_t)pid, init))
+			continue;
+		if (kill((pid_t)pid, SIGKILL) == 0)
+			killed++;
+	}
+	return killed;
+}

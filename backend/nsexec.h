@@ -31,4 +31,10 @@ struct bf_nsexec {
  * wait status (an int), and exits. -errno with err set on failure. */
 pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err);
 
+/* After a daemon's crash, the commands its exec sessions ran have nobody
+ * to read them: kills every process of the guest's cgroup that does not
+ * descend from its init `init` (the helpers that joined it, their
+ * commands and what those started). Returns how many, or -errno. */
+int bf_nsexec_kill_strays(pid_t init);
+
 #endif

@@ -23,6 +23,7 @@
 #include "../exec_session.h"
 #include "../guest_caps.h"
 #include "../netns_listen.h"
+#include "../nsexec.h"
 #include "../proc_ident.h"
 #include "../seccomp_policy.h"
 #include "../spawn.h"
@@ -389,6 +390,15 @@ static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const 
 	return r;
 }
 
+static int oci_kill_strays(const struct bf_run *run)
+{
+	struct bf_error err = { 0 };
+	cleanup_close int fd = guest_pidfd(run, &err);
+
+	/* Held while the cgroup is read: the pid stays the guest's. */
+	return fd < 0 ? fd : bf_nsexec_kill_strays(run->pid);
+}
+
 static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
 {
 	struct bf_run run = { 0 };
@@ -410,6 +420,7 @@ const struct bf_backend bf_backend_oci = {
 	.watch = oci_watch,
 	.collect = oci_collect,
 	.exec = oci_exec,
+	.kill_strays = oci_kill_strays,
 	.sidecar_listen = oci_sidecar_listen,
 	.destroy = oci_destroy,
 };
