@@ -126,8 +126,6 @@ static void stamp_of(time_t t, char *out, size_t len)
 /* Writes the summary of the second before when a new second starts. */
 static void roll_second(struct bf_egress *e, time_t t)
 {
-	char line[200], stamp[32];
-
 	pthread_mutex_lock(&e->log_lock);
 	if (t != e->deny_second) {
 		unsigned dropped = e->deny_dropped;
@@ -137,6 +135,8 @@ static void roll_second(struct bf_egress *e, time_t t)
 		e->deny_lines = e->deny_dropped = 0;
 		pthread_mutex_unlock(&e->log_lock);
 		if (dropped) {
+			char line[200], stamp[32];
+
 			stamp_of(was, stamp, sizeof(stamp));
 			snprintf(line, sizeof(line),
 				 "%s - - - - deny reason=\"%u more refused requests in this second, not logged one by one\" up=0 down=0 ms=0\n",
