@@ -25,6 +25,8 @@
 
 enum session_state { SESSION_NEW, SESSION_RUNNING, SESSION_ENDED, SESSION_FAILED };
 
+
+
 struct stream {
 	int file;               /* unlinked file holding everything read */
 	off_t len;
@@ -48,6 +50,22 @@ struct bf_exec_session {
 	int stdin_fd;
 	struct stream streams[2];
 };
+
+/* Told of every change of any session (output, a stream's end, the
+ * command's end): the FUSE layer then answers the reads it put aside. */
+static void (*change_hook)(void);
+
+void bf_exec_on_change(void (*fn)(void))
+{
+	change_hook = fn;
+}
+
+static void changed_locked(struct bf_exec_session *s)
+{
+	pthread_cond_broadcast(&s->changed);
+	if (change_hook)
+		change_hook();
+}
 
 static int open_storage(const char *dir, struct bf_error *err)
 {
@@ -130,7 +148,7 @@ static void append(struct bf_exec_session *s, int which, const char *data, size_
 		st->len += (off_t)n;
 		st->last = data[n - 1];
 	}
-	pthread_cond_broadcast(&s->changed);
+	changed_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -192,7 +210,7 @@ static void *pump_output(void *arg)
 			if (i < 2) {
 				pthread_mutex_lock(&s->lock);
 				s->streams[i].closed = true;
-				pthread_cond_broadcast(&s->changed);
+				changed_locked(s);
 				pthread_mutex_unlock(&s->lock);
 			}
 		}
@@ -208,7 +226,7 @@ static void *pump_output(void *arg)
 		s->state = SESSION_FAILED;
 		strlcpy(s->reason, "the helper that joined the guest died", sizeof(s->reason));
 	}
-	pthread_cond_broadcast(&s->changed);
+	changed_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	free(p);
 	bf_exec_unref(s);
@@ -246,7 +264,7 @@ static int fail_start(struct bf_exec_session *s, int r, const char *reason, stru
 	s->state = SESSION_FAILED;
 	strlcpy(s->reason, reason, sizeof(s->reason));
 	s->streams[0].closed = s->streams[1].closed = true;
-	pthread_cond_broadcast(&s->changed);
+	changed_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	return bf_error_set(err, -r, "%s", reason);
 }
@@ -368,6 +386,27 @@ static void status_text_locked(struct bf_exec_session *s, char *out, size_t len)
 static bool ended_locked(const struct bf_exec_session *s)
 {
 	return s->state == SESSION_ENDED || s->state == SESSION_FAILED;
+}
+
+bool bf_exec_read_ready(struct bf_exec_session *s, enum bf_exec_stream stream, off_t off)
+{
+	struct stream *st = &s->streams[stream];
+	bool ready;
+
+	pthread_mutex_lock(&s->lock);
+	ready = off < st->len || (st->closed && (!s->combined || ended_locked(s)));
+	pthread_mutex_unlock(&s->lock);
+	return ready;
+}
+
+bool bf_exec_ended(struct bf_exec_session *s)
+{
+	bool ended;
+
+	pthread_mutex_lock(&s->lock);
+	ended = ended_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return ended;
 }
 
 /* One bounded wait on the session's condition; false once interrupted. */

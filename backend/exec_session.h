@@ -32,6 +32,14 @@ const char *bf_exec_name(const struct bf_exec_session *s);
 int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 		  struct bf_error *err);
 bool bf_exec_started(struct bf_exec_session *s);
+/* Whether a read of `stream` at `off` would answer now (output there, or
+ * the stream's end), and whether the command has ended: so that a reader
+ * that would wait can be put aside instead of holding a thread. */
+bool bf_exec_read_ready(struct bf_exec_session *s, enum bf_exec_stream stream, off_t off);
+bool bf_exec_ended(struct bf_exec_session *s);
+/* `fn` is called (briefly, with a session lock held) on every change of
+ * any session; one hook for the process. */
+void bf_exec_on_change(void (*fn)(void));
 
 /* Reads at `off`; blocks while the command may still write there.
  * `interrupted` is polled while waiting (-EINTR when it says so). For the

@@ -4,6 +4,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -16,6 +17,9 @@ struct bf_fs {
 	bool has_read_gid;
 };
 
-const struct fuse_operations *bf_fs_operations(void);
+/* The low-level operations (fs_lowlevel.c); userdata is a struct bf_fs. */
+const struct fuse_lowlevel_ops *bf_fs_lowlevel_ops(void);
+/* Ends the thread that answers reads put aside; after the session loop. */
+void bf_fs_shutdown(void);
 
 #endif

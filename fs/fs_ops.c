@@ -1,10 +1,11 @@
-/* FUSE operations. Each one classifies the path and calls the registry;
+/* FUSE operations by path (fs_lowlevel.c maps inodes to paths and calls
+ * these). Each one classifies the path and calls the registry;
  * no bottle logic lives here. Generated files are rendered into a
  * per-open buffer (one consistent snapshot per reader) and served with
  * direct_io; manifests written to new/NAME or NAME/manifest are collected
  * per open and committed when the file is closed (flush), which is where
  * a bad manifest's error reaches close(2). */
-#include "fs.h"
+#include "fs_ops.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -52,9 +53,17 @@ struct handle {
 
 static bool follow_rotation(struct handle *h);
 
+/* The request being served by this thread (set by fs_lowlevel.c). */
+static __thread fuse_req_t current;
+
+void fs_ops_begin(fuse_req_t req)
+{
+	current = req;
+}
+
 static struct bf_fs *fs_ctx(void)
 {
-	return fuse_get_context()->private_data;
+	return fuse_req_userdata(current);
 }
 
 static struct handle *handle_of(const struct fuse_file_info *fi)
@@ -65,16 +74,16 @@ static struct handle *handle_of(const struct fuse_file_info *fi)
 /* Only root and the mounting user may change anything. */
 static bool may_write(void)
 {
-	uid_t uid = fuse_get_context()->uid;
+	uid_t uid = fuse_req_ctx(current)->uid;
 
 	return uid == 0 || uid == fs_ctx()->owner;
 }
 
 static struct bf_caller caller(void)
 {
-	struct fuse_context *c = fuse_get_context();
+	const struct fuse_ctx *c = fuse_req_ctx(current);
 	struct bf_caller who = { .uid = c->uid, .gid = c->gid };
-	int n = fuse_getgroups(BF_MAX_GROUPS, who.groups);
+	int n = fuse_req_getgroups(current, BF_MAX_GROUPS, who.groups);
 
 	/* Unknown groups count as none: the check only gets stricter. */
 	who.n_groups = n > 0 && n <= BF_MAX_GROUPS ? (size_t)n : 0;
@@ -149,7 +158,7 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 /* Who may do what is the kernel's to check (default_permissions): the
  * owner has what the tree allows; with read_gid= that group may read and
  * search, never write; nobody else gets anything. */
-static int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+int bf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	const struct bf_fs *fs = fs_ctx();
 	int r = getattr_node(path, st, fi);
@@ -284,7 +293,7 @@ static int readdir_exec(const struct fs_path *p, void *buf, fuse_fill_dir_t fill
 	return 0;
 }
 
-static int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct fs_path p;
@@ -424,7 +433,7 @@ static int open_log(const struct fs_path *p, struct fuse_file_info *fi)
 
 static bool interrupted(void)
 {
-	return fuse_interrupted() != 0;
+	return fuse_req_interrupted(current) != 0;
 }
 
 static int open_session_file(const struct fs_path *p, struct fuse_file_info *fi)
@@ -484,7 +493,7 @@ static int open_oneshot(const struct fs_path *p, struct fuse_file_info *fi)
 	return attach_handle(fi, h);
 }
 
-static int bf_open(const char *path, struct fuse_file_info *fi)
+int bf_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_path p;
 	struct handle *h;
@@ -543,7 +552,7 @@ static const char *new_file_name(const char *path)
 	return path + 5;
 }
 
-static int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct bf_registry *reg = fs_ctx()->reg;
 	const char *name = new_file_name(path);
@@ -664,7 +673,7 @@ static int read_session(struct handle *h, char *buf, size_t size, off_t off)
 	return read_buffer(h, buf, size, off);
 }
 
-static int bf_read(const char *path, char *buf, size_t size, off_t off,
+int bf_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
@@ -718,7 +727,7 @@ static int write_session(struct handle *h, const char *data, size_t size)
 	}
 }
 
-static int bf_write(const char *path, const char *data, size_t size, off_t off,
+int bf_write(const char *path, const char *data, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
@@ -769,7 +778,7 @@ static int bf_write(const char *path, const char *data, size_t size, off_t off,
  * shell's dup: so each flush commits what has been written so far, and
  * the first commit that holds a valid manifest creates the bottle; later
  * ones re-plan it. The result reaches that close(2). */
-static int bf_flush(const char *path, struct fuse_file_info *fi)
+int bf_flush(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	struct bf_registry *reg = fs_ctx()->reg;
@@ -797,7 +806,7 @@ static int bf_flush(const char *path, struct fuse_file_info *fi)
 	return h->result;
 }
 
-static int bf_release(const char *path, struct fuse_file_info *fi)
+int bf_release(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 
@@ -818,7 +827,7 @@ static int bf_release(const char *path, struct fuse_file_info *fi)
 
 /* `echo x > file` truncates; manifests get O_TRUNC at open (atomic_o_trunc)
  * so a separate truncate is only the shell's habit and changes nothing. */
-static int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct handle *h = fi ? handle_of(fi) : NULL;
 
@@ -831,7 +840,7 @@ static int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int bf_mkdir(const char *path, mode_t mode)
+int bf_mkdir(const char *path, mode_t mode)
 {
 	struct fs_path p;
 	struct bf_error err = { 0 };
@@ -845,7 +854,7 @@ static int bf_mkdir(const char *path, mode_t mode)
 	return bf_registry_exec_create(fs_ctx()->reg, p.name, p.session, &err);
 }
 
-static int bf_rmdir(const char *path)
+int bf_rmdir(const char *path)
 {
 	struct fs_path p;
 	struct bf_error err = { 0 };
@@ -863,7 +872,7 @@ static int bf_rmdir(const char *path)
 	return bf_registry_remove(fs_ctx()->reg, p.name, &err);
 }
 
-static int bf_unlink(const char *path)
+int bf_unlink(const char *path)
 {
 	struct fs_path p;
 
@@ -873,49 +882,29 @@ static int bf_unlink(const char *path)
 	return p.node == NODE_NONE ? -ENOENT : -EPERM;
 }
 
-static int bf_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+int fs_read_would_wait(struct fuse_file_info *fi, off_t off)
 {
-	(void)path;
-	(void)tv;
-	(void)fi;
-	return 0;           /* `touch` on a control file is harmless */
-}
+	struct handle *h = handle_of(fi);
 
-static void *bf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	/* The tree changes behind the kernel's back: never cache names or
-	 * attributes. */
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
-	cfg->negative_timeout = 0;
-	cfg->use_ino = 0;
-	cfg->hard_remove = 1;
-	/* Ctrl-C ends a read blocked on a streaming file. */
-	cfg->intr = 1;
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	bf_registry_start(((struct bf_fs *)fuse_get_context()->private_data)->reg);
-	return fuse_get_context()->private_data;
-}
+	if (h->kind != HANDLE_SESSION)
+		return 0;
+	if (h->oneshot && !bf_exec_started(h->session)) {
+		struct bf_error err = { 0 };
+		int r = bf_registry_exec_start(fs_ctx()->reg, h->name, h->session,
+					       h->buf.data ? h->buf.data : "", h->buf.len, &err);
 
-static const struct fuse_operations operations = {
-	.init = bf_init,
-	.getattr = bf_getattr,
-	.readdir = bf_readdir,
-	.open = bf_open,
-	.create = bf_create,
-	.read = bf_read,
-	.write = bf_write,
-	.flush = bf_flush,
-	.release = bf_release,
-	.truncate = bf_truncate,
-	.mkdir = bf_mkdir,
-	.rmdir = bf_rmdir,
-	.unlink = bf_unlink,
-	.utimens = bf_utimens,
-};
-
-const struct fuse_operations *bf_fs_operations(void)
-{
-	return &operations;
+		if (r < 0)
+			return r;
+		bf_exec_close_stdin(h->session);
+	}
+	switch (h->session_file) {
+	case SESSION_STDOUT:
+		return !bf_exec_read_ready(h->session, BF_EXEC_STDOUT, h->oneshot ? h->read_pos : off);
+	case SESSION_STDERR:
+		return !bf_exec_read_ready(h->session, BF_EXEC_STDERR, off);
+	case SESSION_WAIT:
+		return !h->buf.data && !bf_exec_ended(h->session);
+	default:
+		return 0;
+	}
 }

@@ -74,7 +74,7 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 	struct bf_error err = { 0 };
 	struct bf_fs fsctx = { .owner = getuid() };
 	struct fuse_loop_config *loop = NULL;
-	struct fuse *fuse = NULL;
+	struct fuse_session *se = NULL;
 	int ret = 1, r;
 
 	if (fuse_parse_cmdline(args, &cmd) != 0)
@@ -115,17 +115,17 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 		ret = 0;
 		goto out;
 	}
-	fuse = fuse_new(args, bf_fs_operations(), sizeof(struct fuse_operations), &fsctx);
-	if (!fuse)
+	se = fuse_session_new(args, bf_fs_lowlevel_ops(), sizeof(struct fuse_lowlevel_ops), &fsctx);
+	if (!se)
 		goto out;
-	if (fuse_mount(fuse, cmd.mountpoint) != 0)
+	if (fuse_session_mount(se, cmd.mountpoint) != 0)
 		goto out;
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0 || handle_interrupt_signal() < 0)
+	if (fuse_set_signal_handlers(se) != 0 || handle_interrupt_signal() < 0)
 		goto unmount;
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto handlers;
 	if (cmd.singlethread) {
-		ret = fuse_loop(fuse) ? 1 : 0;
+		ret = fuse_session_loop(se) ? 1 : 0;
 	} else {
 		loop = fuse_loop_cfg_create();
 		if (!loop)
@@ -134,16 +134,17 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 		if (cmd.max_idle_threads != UINT_MAX)   /* UINT_MAX: not given */
 			fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
 		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
-		ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
+		ret = fuse_session_loop_mt(se, loop) ? 1 : 0;
 		fuse_loop_cfg_destroy(loop);
 	}
+	bf_fs_shutdown();
 handlers:
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	fuse_remove_signal_handlers(se);
 unmount:
-	fuse_unmount(fuse);
+	fuse_session_unmount(se);
 out:
-	if (fuse)
-		fuse_destroy(fuse);
+	if (se)
+		fuse_session_destroy(se);
 	bf_registry_close(fsctx.reg);
 	free(cmd.mountpoint);
 	return ret;
