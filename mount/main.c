@@ -19,7 +19,7 @@
 #include "../fs/fs.h"
 #include "options.h"
 
-#define DEFAULT_MAX_THREADS "1024"
+#define DEFAULT_MAX_THREADS "64"
 
 #ifndef BOTTLEFS_VERSION
 #define BOTTLEFS_VERSION "unknown"
@@ -48,7 +48,7 @@ static void ignore_signal(int sig)
 	(void)sig;
 }
 
-/* With interrupts on (fs_ops.c's init), libfuse signals a worker whose
+/* With interrupts on, libfuse signals a worker whose
  * request was interrupted with SIGUSR1; unhandled, that would end the
  * daemon. Our blocking waits poll fuse_interrupted() instead. */
 static int handle_interrupt_signal(void)
@@ -176,8 +176,8 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	/* Defaults go first, so that a user's -o max_threads=/subtype= wins.
-	 * A reader blocked on a streaming file holds a worker: allow many
-	 * (libfuse's default is 10). */
+	 * Readers that wait hold no worker (fs_lowlevel.c), but a write to
+	 * ctl waits for its start or stop: more than libfuse's 10. */
 	if (fuse_opt_insert_arg(&args, 1, "-omax_threads=" DEFAULT_MAX_THREADS ",subtype=bottlefs") < 0) {
 		ret = 1;
 		goto out;
