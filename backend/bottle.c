@@ -155,6 +155,8 @@ static void apply_default_limits(struct bf_manifest *m)
 		m->memory = ram / 2;
 	if (!m->tmp)
 		m->tmp = m->memory / 4 < (1LL << 30) ? m->memory / 4 : 1LL << 30;
+	if (!m->disk)
+		m->disk = BF_DEFAULT_DISK;
 }
 
 int bf_bottle_build(const char *name, const char *text, size_t len,

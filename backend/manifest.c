@@ -30,6 +30,7 @@ static const struct key_spec schema[] = {
 	{ "network", "allow" }, { "network", "idle_timeout" }, { "network", "max_connections" },
 	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
 	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" }, { "limits", "tmp" },
+	{ "limits", "disk" },
 	{ "", "seccomp" }, { "seccomp", "allow" },
 };
 
@@ -435,6 +436,8 @@ static int parse_limits(const struct toml_value *limits, struct bf_manifest *m,
 		r = get_size(limits, "memory", 4LL << 20, &m->memory, err, line);
 	if (r == 0)
 		r = get_size(limits, "tmp", 1LL << 20, &m->tmp, err, line);
+	if (r == 0)
+		r = get_size(limits, "disk", 16LL << 20, &m->disk, err, line);
 	return r;
 }
 

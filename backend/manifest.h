@@ -43,6 +43,7 @@ struct bf_manifest {
 	long long memory;       /* bytes, 0: not set (the bottle's default holds) */
 	long long pids;         /* 0: not set (the bottle's default holds) */
 	long long tmp;          /* bytes of the /tmp tmpfs, 0: not set */
+	long long disk;         /* bytes of a copy workspace, 0: not set */
 	long long stop_timeout; /* seconds between SIGTERM and SIGKILL; -1: unset */
 	char **seccomp_allow;   /* calls the default filter refuses, allowed */
 	size_t seccomp_allow_len;

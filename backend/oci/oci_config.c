@@ -73,7 +73,7 @@ static void add_image_mounts(json_object *mounts, const char *image)
 }
 
 static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
-				const char *init_path)
+				const char *init_path, const struct bf_guest_user *user)
 {
 	static const char *const proc_opts[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const dev_opts[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
@@ -118,7 +118,8 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
 		add_mount(mounts, "/work", "bind", path, rw_bind);
 		break;
 	case BF_WORKSPACE_COPY:
-		snprintf(path, sizeof(path), "%s/work", run_dir);
+		/* The shim mounts work.img at workfs/; older bottles have work/. */
+		snprintf(path, sizeof(path), user->work_image ? "%s/workfs/work" : "%s/work", run_dir);
 		add_mount(mounts, "/work", "bind", path, rw_bind);
 		break;
 	default:
@@ -262,7 +263,7 @@ int bf_oci_write_config(const struct bf_bottle *b, const char *run_dir,
 	json_object_object_add(c, "root", root);
 	json_object_object_add(c, "hostname", json_object_new_string(b->name));
 	json_object_object_add(c, "process", make_process(b, user));
-	json_object_object_add(c, "mounts", make_mounts(b, run_dir, init_path));
+	json_object_object_add(c, "mounts", make_mounts(b, run_dir, init_path, user));
 	json_object_object_add(c, "linux", make_linux(b));
 	text = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(path, sizeof(path), "%s/config.json", run_dir);

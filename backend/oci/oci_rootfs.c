@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../backends.h"
 #include "../cleanup.h"
 #include "../copy_tree.h"
+#include "../spawn.h"
 
 #define AGENT_UID 1000
 
@@ -376,6 +379,79 @@ static int check_bind_workspace(const struct bf_bottle *b, struct bf_guest_user 
 	return 0;
 }
 
+static int run_tool(const char *prog, char **args, struct bf_error *err)
+{
+	char path[PATH_MAX];
+	int status;
+
+	if (bf_find_program(prog, path, sizeof(path)) < 0)
+		return bf_error_set(err, ENOENT, "%s is not installed", prog);
+	args[0] = path;
+	status = bf_spawn_wait(args, -1);
+	if (status != 0)
+		return bf_error_set(err, EIO, "%s failed (status %d)", prog, status);
+	return 0;
+}
+
+/* The copy workspace lives in an ext4 image of [limits] disk bytes
+ * (sparse: only what is written takes space), so a guest cannot fill the
+ * host's disk through it. Made once: formatted, mounted here for the
+ * copy (read as the manifest's writer, owned by the guest user's host
+ * id), unmounted, renamed into place; the shim mounts it at each start. */
+static int make_work_image(const struct bf_bottle *b, const char *run_dir, uid_t uid, gid_t gid,
+			   struct bf_error *err)
+{
+	char img[PATH_MAX], tmp[PATH_MAX], mnt[PATH_MAX], dst[PATH_MAX + 8];
+	struct bf_caller writer;
+	struct bf_copy_opts opts = { .chown_to = true, .uid = uid, .gid = gid, .no_symlinks = true };
+	int fd, r;
+
+	snprintf(img, sizeof(img), "%s/work.img", run_dir);
+	snprintf(tmp, sizeof(tmp), "%s/work.img.tmp", run_dir);
+	snprintf(mnt, sizeof(mnt), "%s/work.mnt", run_dir);
+	snprintf(dst, sizeof(dst), "%s/work", mnt);
+	umount2(mnt, MNT_DETACH);       /* a crash mid-copy left it mounted */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, b->manifest.disk) < 0) {
+		r = bf_error_set(err, errno, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
+	{
+		char *mkfs[] = { NULL, "-q", "-F", "-m", "0", "-E",
+				 "lazy_itable_init=1,lazy_journal_init=1", tmp, NULL };
+
+		r = run_tool("mkfs.ext4", mkfs, err);
+	}
+	if (r == 0 && mkdir(mnt, 0700) < 0 && errno != EEXIST)
+		r = bf_error_set(err, errno, "mkdir %s: %s", mnt, strerror(errno));
+	if (r == 0) {
+		char *mount_args[] = { NULL, "-o", "loop,nosuid,nodev", tmp, mnt, NULL };
+
+		r = run_tool("mount", mount_args, err);
+	}
+	if (r == 0) {
+		bf_caller_of_uid(b->meta.owner, &writer);
+		if (b->meta.owner != 0)
+			opts.read_as = &writer;
+		r = bf_copy_tree(b->manifest.workspace_path, dst, &opts, err);
+		if (r == -ENOSPC)
+			bf_error_set(err, ENOSPC, "the workspace does not fit into [limits] disk (%lld bytes)",
+				     b->manifest.disk);
+		if (umount2(mnt, 0) < 0 && r == 0)
+			r = bf_error_set(err, errno, "umount %s: %s", mnt, strerror(errno));
+	}
+	rmdir(mnt);
+	if (r == 0 && rename(tmp, img) < 0)
+		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
 int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		   struct bf_guest_user *user, struct bf_error *err)
 {
@@ -437,21 +513,13 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		return r;
 	snprintf(path, sizeof(path), "%s/work", run_dir);
 	if (exists(path))
+		return 0;   /* a snapshot from before work.img: kept as it is */
+	user->work_image = true;
+	snprintf(path, sizeof(path), "%s/workfs", run_dir);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/work.img", run_dir);
+	if (exists(path))
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s/work.tmp", run_dir);
-	bf_remove_tree(tmp, NULL);
-	/* Read as the manifest's writer (what it cannot read stays out, and
-	 * no symlink on the path can swap another directory in); owned by
-	 * the guest user's host id: no host account. */
-	struct bf_caller writer;
-	struct bf_copy_opts work_opts = { .chown_to = true, .uid = root_uid + user->uid,
-					  .gid = root_gid + user->gid, .no_symlinks = true };
-
-	bf_caller_of_uid(b->meta.owner, &writer);
-	if (b->meta.owner != 0)
-		work_opts.read_as = &writer;
-	r = bf_copy_tree(m->workspace_path, tmp, &work_opts, err);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
-	return r;
+	return make_work_image(b, run_dir, root_uid + user->uid, root_gid + user->gid, err);
 }

@@ -25,6 +25,9 @@ struct bf_guest_user {
 	bool ws_idmap;
 	uid_t ws_uid;
 	gid_t ws_gid;
+	/* copy workspace: in work.img (an ext4 image of [limits] disk bytes,
+	 * which the shim mounts at workfs/), else the older work/ directory */
+	bool work_image;
 };
 
 /* The guest's init inside the rootfs (a read-only bind of bottlefs-init). */

@@ -264,6 +264,32 @@ rmdir "$MNT/deep" || fail "rmdir of a bottle with a deep tree: $(tail -1 "$MNT/e
 [ ! -e "$STATE/run/deep" ] || fail "storage of the deep bottle left behind"
 ok "a copy workspace replaced by a symlink is refused (ELOOP, said in errors); a 120-level tree of the guest is removed by rmdir"
 
+# --- a copy workspace is a filesystem of [limits] disk: it cannot fill the host
+mkdir -p "$TMP/small"
+echo seed >"$TMP/small/seed"
+chown -R 4242:4343 "$TMP/small"
+cat >"$MNT/new/smalldisk" <<TOML
+agent = "test"
+[workspace]
+path = "$TMP/small"
+mode = "copy"
+[limits]
+disk = "32M"
+TOML
+grep -qx "disk = $((32 * 1024 * 1024))" "$MNT/smalldisk/plan.toml" || fail "plan lacks disk"
+echo start >"$MNT/smalldisk/ctl" || fail "start smalldisk: $(tail -1 "$MNT/errors")"
+[ "$(output_of smalldisk 'cat /work/seed')" = seed ] || fail "copy missing in the image"
+out=$(run_in smalldisk 'head -c 40000000 /dev/zero > /work/big')
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "40 MB fit into a 32M workspace"
+output_of smalldisk 'rm /work/big; echo kept > /work/note' >/dev/null
+[ "$(du -k "$STATE/run/smalldisk/work.img" | cut -f1)" -le $((33 * 1024)) ] || fail "work.img uses more than its size"
+echo restart >"$MNT/smalldisk/ctl" || fail "restart smalldisk"
+[ "$(output_of smalldisk 'cat /work/note')" = kept ] || fail "the workspace did not survive a restart"
+echo stop >"$MNT/smalldisk/ctl"
+! losetup -a 2>/dev/null | grep -q "$STATE/run/smalldisk/work.img" || fail "a loop device outlived the bottle's run"
+rmdir "$MNT/smalldisk" || fail "rmdir smalldisk"
+ok "a copy workspace lives in an image of [limits] disk (40 MB do not fit into 32M), survives restarts, frees its loop device"
+
 # --- exec output nobody reads stops the command at the spool cap
 printf 'agent = "test"\n' >"$MNT/new/flood"
 echo start >"$MNT/flood/ctl" || fail "start flood"
