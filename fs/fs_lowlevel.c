@@ -167,14 +167,18 @@ static void reply_entry(fuse_req_t req, const char *path, struct fuse_file_info 
 	}                                                       \
 	fs_ops_begin(req)
 
+/* The path of NAME in PARENT, with the request named for fs_ops.c. */
+#define WITH_CHILD(req, parent, name, path)                             \
+	char path[MAX_PATH];                                            \
+	if (!child_path(parent, name, path, sizeof(path))) {            \
+		fuse_reply_err(req, ENAMETOOLONG);                      \
+		return;                                                 \
+	}                                                               \
+	fs_ops_begin(req)
+
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char path[MAX_PATH];
-
-	if (!child_path(parent, name, path, sizeof(path))) {
-		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
+	WITH_CHILD(req, parent, name, path);
 	reply_entry(req, path, NULL);
 }
 
@@ -343,14 +347,9 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	char path[MAX_PATH];
 	int r;
+	WITH_CHILD(req, parent, name, path);
 
-	if (!child_path(parent, name, path, sizeof(path))) {
-		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
-	fs_ops_begin(req);
 	r = bf_create(path, mode, fi);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -361,14 +360,9 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	char path[MAX_PATH];
 	int r;
+	WITH_CHILD(req, parent, name, path);
 
-	if (!child_path(parent, name, path, sizeof(path))) {
-		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
-	fs_ops_begin(req);
 	r = bf_mkdir(path, mode);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -379,13 +373,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void ll_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int (*op)(const char *))
 {
-	char path[MAX_PATH];
-
-	if (!child_path(parent, name, path, sizeof(path))) {
-		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
-	fs_ops_begin(req);
+	WITH_CHILD(req, parent, name, path);
 	fuse_reply_err(req, -op(path));
 }
 

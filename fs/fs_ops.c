@@ -634,21 +634,31 @@ static int read_log(struct handle *h, char *buf, size_t size, off_t off)
 	return n < 0 ? -errno : (int)n;
 }
 
+/* exec/run: the first read starts the command written so far. */
+static int start_oneshot(struct handle *h)
+{
+	struct bf_error err = { 0 };
+	int r;
+
+	if (!h->oneshot || bf_exec_started(h->session))
+		return 0;
+	r = bf_registry_exec_start(fs_ctx()->reg, h->name, h->session,
+				   h->buf.data ? h->buf.data : "", h->buf.len, &err);
+	if (r < 0)
+		return r;
+	/* The one-shot form has no stdin: the command reads EOF. */
+	bf_exec_close_stdin(h->session);
+	return 0;
+}
+
 static int read_session(struct handle *h, char *buf, size_t size, off_t off)
 {
 	ssize_t n;
 
-	if (h->oneshot && !bf_exec_started(h->session)) {
-		struct bf_error err = { 0 };
-		int r = bf_registry_exec_start(fs_ctx()->reg, h->name, h->session,
-					       h->buf.data ? h->buf.data : "", h->buf.len, &err);
+	int r = start_oneshot(h);
 
-		if (r < 0)
-			return r;
-		/* The one-shot form has no stdin: the command reads EOF. */
-		bf_exec_close_stdin(h->session);
-	}
-
+	if (r < 0)
+		return r;
 	switch (h->session_file) {
 	case SESSION_STDOUT:
 	case SESSION_STDERR:
@@ -660,12 +670,8 @@ static int read_session(struct handle *h, char *buf, size_t size, off_t off)
 		return (int)n;
 	case SESSION_WAIT:
 		/* Blocks until the command ends, then reads like a file. */
-		if (!h->buf.data) {
-			int r = bf_exec_status(h->session, true, interrupted, &h->buf);
-
-			if (r < 0)
-				return r;
-		}
+		if (!h->buf.data && (r = bf_exec_status(h->session, true, interrupted, &h->buf)) < 0)
+			return r;
 		break;
 	default:
 		break;
@@ -886,17 +892,13 @@ int fs_read_would_wait(struct fuse_file_info *fi, off_t off)
 {
 	struct handle *h = handle_of(fi);
 
+	int r;
+
 	if (h->kind != HANDLE_SESSION)
 		return 0;
-	if (h->oneshot && !bf_exec_started(h->session)) {
-		struct bf_error err = { 0 };
-		int r = bf_registry_exec_start(fs_ctx()->reg, h->name, h->session,
-					       h->buf.data ? h->buf.data : "", h->buf.len, &err);
-
-		if (r < 0)
-			return r;
-		bf_exec_close_stdin(h->session);
-	}
+	r = start_oneshot(h);
+	if (r < 0)
+		return r;
 	switch (h->session_file) {
 	case SESSION_STDOUT:
 		return !bf_exec_read_ready(h->session, BF_EXEC_STDOUT, h->oneshot ? h->read_pos : off);
