@@ -457,7 +457,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 {
 	const struct bf_manifest *m = &b->manifest;
 	bool host = strcmp(m->image, "host") == 0;
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX];
 	struct bf_copy_opts etc_opts = { .keep = keep_etc_entry };
 	uid_t root_uid = (uid_t)b->meta.id_base;
 	gid_t root_gid = (gid_t)b->meta.id_base;
@@ -487,6 +487,8 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		r = 0;
 		if (!exists(path)) {
 			/* Built aside and renamed, so a crash leaves no half copy. */
+			char tmp[PATH_MAX];
+
 			snprintf(tmp, sizeof(tmp), "%s/etc.tmp", run_dir);
 			bf_remove_tree(tmp, NULL);
 			r = bf_copy_tree("/etc", tmp, &etc_opts, err);
