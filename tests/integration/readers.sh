@@ -70,7 +70,27 @@ for _ in $(seq 50); do kill -0 "$waiter" 2>/dev/null || break; sleep 0.1; done
 [ "$(cat "$TMP/slow-wait")" = "killed 9" ] || fail "the waiting reader got: $(cat "$TMP/slow-wait")"
 ok "a reader put aside gets the status when the command ends; SIGINT ends another"
 
-rmdir "$MNT/box/exec/idle" "$MNT/box/exec/slow"
+# umount answers at once with readers still waiting (busy: they hold
+# open files); once they are killed it unmounts, and the daemon exits.
+late=()
+for i in $(seq 200); do
+	cat "$MNT/box/exec/idle/wait" >/dev/null 2>&1 &
+	late+=("$!")
+	BG_PIDS+=("$!")
+done
+sleep 1
 echo stop >"$MNT/box/ctl"
-assert_alive
+t0=$(date +%s%N)
+timeout 10 umount "$MNT" 2>/dev/null && fail "umount succeeded under open files (test assumption)"
+[ $? != 124 ] || fail "umount hangs with 200 blocked readers"
+busy_ms=$((($(date +%s%N) - t0) / 1000000))
+kill -9 "${late[@]}" 2>/dev/null || true
+for _ in $(seq 100); do
+	left=0
+	for p in "${late[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
+	[ "$left" = 0 ] && break
+	sleep 0.05
+done
+[ "$left" = 0 ] || fail "$left readers could not be killed"
 unmount_fs
+ok "umount answers in $busy_ms ms with 200 readers waiting (busy); killed, they let it unmount and the daemon exit"
