@@ -104,6 +104,8 @@ struct decision {
 	struct timespec started;
 	bool upstream_failed;   /* allowed, but the destination did not answer */
 	bool idle_ended;        /* allowed, and ended for being quiet too long */
+	int status;             /* the error answer, when not allowed */
+	const char *error;      /* its RFC 9209 error type */
 };
 
 /* What the guest sent (method, host) may hold any byte: the egress file
@@ -206,16 +208,27 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static void http_error(int fd, int code, const char *status, const char *reason)
+/* An error answer: the reason in the body and, for clients that never
+ * show a CONNECT refusal's body (HTTPS ones), in a Proxy-Status header
+ * (RFC 9209) with its error type. */
+static void http_error(int fd, int code, const char *status, const char *error,
+		       const char *reason)
 {
-	char resp[600];
-	char body[400];
+	char resp[1400], body[400], details[800];
+	size_t o = 0;
 	int n;
 
+	for (const char *p = reason; *p && o + 2 < sizeof(details); p++) {
+		if (*p == '"' || *p == '\\')
+			details[o++] = '\\';
+		details[o++] = *p >= ' ' && *p <= '~' ? *p : '?';
+	}
+	details[o] = '\0';
 	snprintf(body, sizeof(body), "bottlefs: %s\n", reason);
 	n = snprintf(resp, sizeof(resp),
-		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n%s", code, status, strlen(body), body);
+		     "HTTP/1.1 %d %s\r\nProxy-Status: bottlefs; error=%s; details=\"%s\"\r\n"
+		     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s", code, status, error, details, strlen(body), body);
 	if (n > 0)
 		write_all(fd, resp, (size_t)n < sizeof(resp) ? (size_t)n : sizeof(resp) - 1);
 }
@@ -313,6 +326,9 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 		strlcpy(d->reason, "out of memory", sizeof(d->reason));
 		return -1;
 	}
+	/* A refusal of the policy is 403; what failed after is 502/504. */
+	d->status = 403;
+	d->error = "http_request_denied";
 	if (!bf_egress_match(rules, n, d->host, d->port, dflt_port, &v)) {
 		strlcpy(d->reason, v.reason, sizeof(d->reason));
 		goto out;
@@ -322,6 +338,9 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 	r = getaddrinfo(d->host, port, &hints, &res);
 	if (r != 0) {
 		snprintf(d->reason, sizeof(d->reason), "cannot resolve %s: %s", d->host, gai_strerror(r));
+		d->upstream_failed = true;
+		d->status = r == EAI_AGAIN ? 504 : 502;
+		d->error = r == EAI_AGAIN ? "dns_timeout" : "dns_error";
 		goto out;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -339,6 +358,8 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 		if (internal && !bf_egress_rule_names_address(rules, n, ai->ai_addr, d->port, dflt_port, &named)) {
 			snprintf(d->reason, sizeof(d->reason), "%s resolves to %s (%s)", d->host,
 				 d->resolved, internal);
+			d->status = 403;
+			d->error = "destination_ip_prohibited";
 			continue;
 		}
 		fd = connect_to(ai->ai_addr, ai->ai_addrlen);
@@ -347,6 +368,10 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 			break;
 		}
 		d->upstream_failed = true;
+		d->status = fd == -ETIMEDOUT ? 504 : 502;
+		d->error = fd == -ECONNREFUSED ? "connection_refused"
+			   : fd == -ETIMEDOUT  ? "connection_timeout"
+					       : "destination_unavailable";
 		snprintf(d->reason, sizeof(d->reason), "connect %s: %s", d->resolved, strerror(-fd));
 	}
 out:
@@ -413,10 +438,10 @@ static void relay(int client, int upstream, struct decision *d, int idle)
 /* 403 for the policy's refusals, 502 when the destination failed. */
 static void refuse(int client, const struct decision *d)
 {
-	if (d->upstream_failed)
-		http_error(client, 502, "Bad Gateway", d->reason);
-	else
-		http_error(client, 403, "Forbidden", d->reason);
+	int code = d->status ? d->status : 403;
+
+	http_error(client, code, code == 504 ? "Gateway Timeout" : code == 502 ? "Bad Gateway" : "Forbidden",
+		   d->error ? d->error : "http_request_denied", d->reason);
 }
 
 static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
@@ -432,9 +457,11 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 	r = read_head(client, buf, HEAD_MAX, &len, &head_len);
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
-			http_error(client, 408, "Request Timeout", "the request head did not arrive in time");
+			http_error(client, 408, "Request Timeout", "http_request_error",
+				   "the request head did not arrive in time");
 		else if (r == -E2BIG)
-			http_error(client, 431, "Request Header Fields Too Large", "request head over 16 KiB");
+			http_error(client, 431, "Request Header Fields Too Large", "http_request_error",
+				   "request head over 16 KiB");
 		strlcpy(d->reason, r == -ETIMEDOUT ? "request head timed out"
 				   : r == -E2BIG  ? "request head too large"
 						  : "client went away",
@@ -444,7 +471,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 	/* Parsed in place, never changed: what follows the head is passed on
 	 * byte for byte. */
 	if (bf_http_parse_request(buf, head_len, &req, &why) != 0) {
-		http_error(client, 400, "Bad Request", why);
+		http_error(client, 400, "Bad Request", "http_request_error", why);
 		strlcpy(d->method, req.method[0] ? req.method : "-", sizeof(d->method));
 		strlcpy(d->reason, why, sizeof(d->reason));
 		goto done;
@@ -505,7 +532,8 @@ static void *serve_connection(void *arg)
 		if (d.method[0])
 			log_decision(e, &d);
 	} else {
-		http_error(c->client, 501, "Not Implemented", "this sidecar is not available in this version");
+		http_error(c->client, 501, "Not Implemented", "proxy_configuration_error",
+			   "this sidecar is not available in this version");
 	}
 	pthread_mutex_lock(&e->lock);
 	for (pp = &e->conns; *pp; pp = &(*pp)->next)
@@ -553,7 +581,8 @@ static void *accept_loop(void *arg)
 			pthread_mutex_lock(&e->lock);
 			if (e->active >= e->limits.max_connections || !(c = calloc(1, sizeof(*c)))) {
 				pthread_mutex_unlock(&e->lock);
-				http_error(fd, 503, "Service Unavailable", "too many connections");
+				http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
+					   "too many connections");
 				close(fd);
 				continue;
 			}

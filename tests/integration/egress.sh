@@ -134,7 +134,22 @@ out=$(run_in net "curl -s -w ' %{http_code}' http://127.0.0.6:$P2/")
 assert_contains "unlisted" "$out" "bottlefs: no rule allows 127.0.0.6:$P2"
 assert_contains "unlisted" "$out" " 403"
 grep -q "GET 127.0.0.6:$P2 - deny reason=\"no rule allows 127.0.0.6:$P2\"" "$MNT/net/egress" || fail "no deny line"
-ok "an unlisted host gets 403 with a reason and a deny line"
+head=$(run_in net "curl -s -D - -o /dev/null http://127.0.0.6:$P2/")
+assert_contains "Proxy-Status" "$head" "Proxy-Status: bottlefs; error=http_request_denied; details=\"no rule allows 127.0.0.6:$P2\""
+ok "an unlisted host gets 403 with a reason (body and Proxy-Status header) and a deny line"
+
+# A name that does not resolve is the destination's failure, not policy.
+printf 'nosuchname.invalid:80\n' >>"$MNT/net/allow"
+out=$(run_in net "curl -s -D - -o /dev/null http://nosuchname.invalid/")
+case "$out" in
+*"HTTP/1.1 502 Bad Gateway"*"error=dns_error"* | *"HTTP/1.1 504 Gateway Timeout"*"error=dns_timeout"*) ;;
+*) fail "unresolvable name: $out" ;;
+esac
+assert_contains "dns" "$out" 'details="cannot resolve nosuchname.invalid'
+out=$(run_in net "curl -s -p -x http://127.0.0.1:8888 -o /dev/null -w '%{http_code}' https://nosuchname.invalid:80/ -v 2>&1")
+assert_contains "dns over CONNECT" "$out" "Proxy-Status: bottlefs; error=dns_"
+printf '127.0.0.5:%s\nlocalhost:%s\n127.0.0.5:%s\n' "$P1" "$P2" "$P3" >"$MNT/net/allow"
+ok "a name that does not resolve gets 502/504 with error=dns_* in Proxy-Status (an HTTPS client sees it too), never 403"
 
 out=$(run_in net "curl -s -w ' %{http_code}' -x http://127.0.0.1:8888 --noproxy '' http://localhost:$P2/")
 assert_contains "rebinding" "$out" "localhost resolves to 127.0.0.1 (loopback)"
