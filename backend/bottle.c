@@ -83,6 +83,14 @@ static bool manifest_sets(const struct bf_manifest *m, const char *name)
 	return false;
 }
 
+void bf_guest_home(const struct bf_manifest *m, char *out, size_t len)
+{
+	if (strcmp(m->user, "root") == 0)
+		snprintf(out, len, "/root");
+	else
+		snprintf(out, len, "/home/%s", m->user);
+}
+
 /* The guest environment: the manifest's [env] plus the sidecar variables,
  * sorted by name (names are unique: the parser refuses duplicates and the
  * sidecar names are reserved). */
@@ -92,22 +100,31 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 	const char *host = b->backend->guest_sidecar_host(b->subnet.proxy);
 	/* The URL buffers outlive the blocks that fill them: vars[] points in. */
 	// cppcheck-suppress variableScope
-	char proxy[64], git_url[64], supervise_url[64];
+	char proxy[64], git_url[64], supervise_url[64], home[64];
 	struct bf_env_var *vars;
 	size_t n = 0;
 	int r;
 
-	vars = calloc(m->env_len + 10, sizeof(*vars));
+	vars = calloc(m->env_len + 16, sizeof(*vars));
 	if (!vars)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	if (m->env_len)
 		memcpy(vars, m->env, m->env_len * sizeof(*vars));
 	n = m->env_len;
-	/* A guest needs a PATH and HOME; the manifest may set its own. */
-	if (!manifest_sets(m, "PATH"))
-		vars[n++] = (struct bf_env_var){ "PATH", BF_DEFAULT_PATH };
-	if (!manifest_sets(m, "HOME"))
-		vars[n++] = (struct bf_env_var){ "HOME", m->workdir };
+	/* What a login would give the guest user; the manifest may set its
+	 * own of each. */
+	bf_guest_home(m, home, sizeof(home));
+	{
+		const struct bf_env_var defaults[] = {
+			{ "PATH", BF_DEFAULT_PATH }, { "HOME", home }, { "USER", m->user },
+			{ "LOGNAME", m->user }, { "SHELL", "/bin/sh" }, { "TERM", "xterm-256color" },
+			{ "LANG", "C.UTF-8" },
+		};
+
+		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+			if (!manifest_sets(m, defaults[i].name))
+				vars[n++] = defaults[i];
+	}
 	snprintf(proxy, sizeof(proxy), "http://%s:%d", host, BF_PORT_EGRESS);
 	vars[n++] = (struct bf_env_var){ "HTTPS_PROXY", proxy };
 	vars[n++] = (struct bf_env_var){ "HTTP_PROXY", proxy };

@@ -96,6 +96,10 @@ int bf_bottle_build(const char *name, const char *text, size_t len,
 		    struct bf_error *err, int *line);
 void bf_bottle_free(struct bf_bottle *b);
 
+/* The guest user's home: /root for root, else /home/USER; a directory of
+ * the bottle's own, kept across restarts (bottlefs(8)). */
+void bf_guest_home(const struct bf_manifest *m, char *out, size_t len);
+
 const char *bf_state_name(enum bf_state state);
 int bf_state_parse(const char *word, enum bf_state *out);
 

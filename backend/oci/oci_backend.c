@@ -180,8 +180,6 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	}
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return bf_error_set(err, errno, "pipe: %s", strerror(errno));
-	if (user.work_image)
-		strlcpy(workspace, "image", sizeof(workspace));
 	if (user.ws_idmap)
 		snprintf(workspace, sizeof(workspace), "%u:%u:%llu:%llu:%s", (unsigned)user.ws_uid,
 			 (unsigned)user.ws_gid, user.id_base + user.uid, user.id_base + user.gid,
@@ -208,8 +206,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		sscanf(line, "failed %ld", &code);
 		runtime_delete(run, p, log_fd);
 		if (code == -4)
-			return bf_error_set(err, EIO, "the workspace could not be mounted (%s): see log",
-					    user.work_image ? "work.img" : "idmapped");
+			return bf_error_set(err, EIO, "the workspace or home could not be mounted: see log");
 		return bf_error_set(err, EIO, "%s run failed (exit %ld): see log", runtime_name, code);
 	}
 	run->pid = (pid_t)guest;

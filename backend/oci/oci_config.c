@@ -111,6 +111,14 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
 		add_image_mounts(mounts, m->image);
 	}
 	add_mount(mounts, BF_OCI_INIT_PATH, "bind", init_path, ro_bind);
+	{
+		char home[64];
+
+		/* The shim mounts home.img at homefs/. */
+		bf_guest_home(m, home, sizeof(home));
+		snprintf(path, sizeof(path), "%s/homefs/home", run_dir);
+		add_mount(mounts, home, "bind", path, rw_bind);
+	}
 	switch (m->workspace_mode) {
 	case BF_WORKSPACE_BIND:
 		/* The shim attaches the idmapped workspace here. */

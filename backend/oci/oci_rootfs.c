@@ -107,7 +107,7 @@ static int resolve_user(const struct bf_bottle *b, const char *etc_dir, bool wri
 {
 	const char *name = b->manifest.user;
 	static bool taken[65536];
-	char passwd[PATH_MAX], line[512];
+	char passwd[PATH_MAX], line[512], home[64];
 	int r;
 
 	if (numeric(name)) {
@@ -131,8 +131,9 @@ static int resolve_user(const struct bf_bottle *b, const char *etc_dir, bool wri
 	while (user->uid < 65000 && taken[user->uid])
 		user->uid++;
 	user->gid = user->uid;
+	bf_guest_home(&b->manifest, home, sizeof(home));
 	snprintf(line, sizeof(line), "%s:x:%u:%u:bottlefs guest:%s:/bin/sh\n", name,
-		 (unsigned)user->uid, (unsigned)user->gid, b->manifest.workdir);
+		 (unsigned)user->uid, (unsigned)user->gid, home);
 	r = append_line(passwd, line);
 	if (r == 0) {
 		snprintf(passwd, sizeof(passwd), "%s/group", etc_dir);
@@ -145,7 +146,7 @@ static int resolve_user(const struct bf_bottle *b, const char *etc_dir, bool wri
 bool bf_oci_image_entry_ours(const char *name)
 {
 	static const char *const ours[] = {
-		"proc", "dev", "sys", "tmp", "work", BF_OCI_INIT_PATH + 1, NULL,
+		"proc", "dev", "sys", "tmp", "work", "home", "root", BF_OCI_INIT_PATH + 1, NULL,
 	};
 	size_t i;
 
@@ -275,6 +276,25 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	if (r == 0 && (fchmodat(rootfd, "tmp", 01777, 0) < 0 || fchmodat(rootfd, "work", 01777, 0) < 0))
 		r = -errno;
 	if (r == 0) {
+		/* The guest user's home: a mount point for home.img's tree. */
+		char home[64];
+		struct stat dir = { .st_mode = S_IFDIR | 0755 };
+
+		bf_guest_home(&b->manifest, home, sizeof(home));
+		if (strncmp(home, "/home/", 6) == 0) {
+			r = make_mount_point(rootfd, "home", &dir, NULL, root_uid, root_gid);
+			if (r == 0) {
+				int homes = openat(rootfd, "home", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+				r = homes < 0 ? -errno : make_mount_point(homes, home + 6, &dir, NULL, root_uid, root_gid);
+				if (homes >= 0)
+					close(homes);
+			}
+		} else {
+			r = make_mount_point(rootfd, home + 1, &dir, NULL, root_uid, root_gid);
+		}
+	}
+	if (r == 0) {
 		int fd = openat(rootfd, BF_OCI_INIT_PATH + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
 		if (fd < 0)
 			r = -errno;
@@ -393,23 +413,25 @@ static int run_tool(const char *prog, char **args, struct bf_error *err)
 	return 0;
 }
 
-/* The copy workspace lives in an ext4 image of [limits] disk bytes
+/* The copy workspace (WHAT "work", from `src`) and the guest user's home
+ * (WHAT "home", empty) live in ext4 images of [limits] disk bytes each
  * (sparse: only what is written takes space), so a guest cannot fill the
- * host's disk through it. Made once: formatted, mounted here for the
+ * host's disk through them. Made once: formatted, mounted here for the
  * copy (read as the manifest's writer, owned by the guest user's host
- * id), unmounted, renamed into place; the shim mounts it at each start. */
-static int make_work_image(const struct bf_bottle *b, const char *run_dir, uid_t uid, gid_t gid,
-			   struct bf_error *err)
+ * id), unmounted, renamed into place; the shim mounts each present image
+ * at WHATfs/ at every start. */
+static int make_image(const struct bf_bottle *b, const char *run_dir, const char *what,
+		      const char *src, uid_t uid, gid_t gid, struct bf_error *err)
 {
 	char img[PATH_MAX], tmp[PATH_MAX], mnt[PATH_MAX], dst[PATH_MAX + 8];
 	struct bf_caller writer;
 	struct bf_copy_opts opts = { .chown_to = true, .uid = uid, .gid = gid, .no_symlinks = true };
 	int fd, r;
 
-	snprintf(img, sizeof(img), "%s/work.img", run_dir);
-	snprintf(tmp, sizeof(tmp), "%s/work.img.tmp", run_dir);
-	snprintf(mnt, sizeof(mnt), "%s/work.mnt", run_dir);
-	snprintf(dst, sizeof(dst), "%s/work", mnt);
+	snprintf(img, sizeof(img), "%s/%s.img", run_dir, what);
+	snprintf(tmp, sizeof(tmp), "%s/%s.img.tmp", run_dir, what);
+	snprintf(mnt, sizeof(mnt), "%s/%s.mnt", run_dir, what);
+	snprintf(dst, sizeof(dst), "%s/%s", mnt, what);
 	umount2(mnt, MNT_DETACH);       /* a crash mid-copy left it mounted */
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -433,17 +455,21 @@ static int make_work_image(const struct bf_bottle *b, const char *run_dir, uid_t
 
 		r = run_tool("mount", mount_args, err);
 	}
-	if (r == 0) {
+	if (r == 0 && !src) {
+		/* An empty tree of the guest user's (a home). */
+		if (mkdir(dst, 0700) < 0 || chown(dst, uid, gid) < 0)
+			r = bf_error_set(err, errno, "mkdir %s: %s", dst, strerror(errno));
+	} else if (r == 0) {
 		bf_caller_of_uid(b->meta.owner, &writer);
 		if (b->meta.owner != 0)
 			opts.read_as = &writer;
-		r = bf_copy_tree(b->manifest.workspace_path, dst, &opts, err);
+		r = bf_copy_tree(src, dst, &opts, err);
 		if (r == -ENOSPC)
 			bf_error_set(err, ENOSPC, "the workspace does not fit into [limits] disk (%lld bytes)",
 				     b->manifest.disk);
-		if (umount2(mnt, 0) < 0 && r == 0)
-			r = bf_error_set(err, errno, "umount %s: %s", mnt, strerror(errno));
 	}
+	if (umount2(mnt, 0) < 0 && r == 0 && errno != EINVAL)
+		r = bf_error_set(err, errno, "umount %s: %s", mnt, strerror(errno));
 	rmdir(mnt);
 	if (r == 0 && rename(tmp, img) < 0)
 		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
@@ -505,6 +531,15 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		snprintf(path, sizeof(path), "%s/rootfs", run_dir);
 		r = make_rootfs(b, path, root_uid, root_gid, err);
 	}
+	if (r == 0) {
+		/* The home: persistent per bottle, the guest user's. */
+		snprintf(path, sizeof(path), "%s/homefs", run_dir);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			r = bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
+		snprintf(path, sizeof(path), "%s/home.img", run_dir);
+		if (r == 0 && !exists(path))
+			r = make_image(b, run_dir, "home", NULL, root_uid + user->uid, root_gid + user->gid, err);
+	}
 	if (r == 0 && m->workspace_mode == BF_WORKSPACE_BIND) {
 		r = check_bind_workspace(b, user, err);
 		snprintf(path, sizeof(path), "%s/workspace", run_dir);
@@ -523,5 +558,6 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	snprintf(path, sizeof(path), "%s/work.img", run_dir);
 	if (exists(path))
 		return 0;
-	return make_work_image(b, run_dir, root_uid + user->uid, root_gid + user->gid, err);
+	return make_image(b, run_dir, "work", m->workspace_path, root_uid + user->uid,
+			  root_gid + user->gid, err);
 }

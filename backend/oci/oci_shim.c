@@ -154,22 +154,32 @@ static int attach_workspace(const char *spec, const char *bundle)
 	return 0;
 }
 
-/* The copy workspace's image, at BUNDLE/workfs, in our namespace only:
- * it goes with us (and its loop device with it). */
-static int mount_work_image(const char *bundle)
+/* The bottle's images (the copy workspace's, the home's) at
+ * BUNDLE/WHATfs, in our namespace only: they go with us (and their loop
+ * devices with them). */
+static int mount_images(const char *bundle)
 {
+	static const char *const images[] = { "work", "home" };
 	char img[4200], dir[4200], mount_path[4096];
 	char *args[] = { mount_path, "-o", "loop,nosuid,nodev", img, dir, NULL };
-	int status;
+	size_t i;
 
-	snprintf(img, sizeof(img), "%s/work.img", bundle);
-	snprintf(dir, sizeof(dir), "%s/workfs", bundle);
 	if (bf_find_program("mount", mount_path, sizeof(mount_path)) < 0)
 		return -1;
-	status = bf_spawn_wait(args, 2);
-	if (status != 0)
-		fprintf(stderr, "%s: mounting %s failed (status %d)\n", BF_OCI_SHIM_NAME, img, status);
-	return status == 0 ? 0 : -1;
+	for (i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+		int status;
+
+		snprintf(img, sizeof(img), "%s/%s.img", bundle, images[i]);
+		snprintf(dir, sizeof(dir), "%s/%sfs", bundle, images[i]);
+		if (access(img, F_OK) < 0)
+			continue;
+		status = bf_spawn_wait(args, 2);
+		if (status != 0) {
+			fprintf(stderr, "%s: mounting %s failed (status %d)\n", BF_OCI_SHIM_NAME, img, status);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* mountinfo escapes blanks and backslashes as \ooo. */
@@ -303,8 +313,8 @@ int bf_oci_shim_main(int argc, char **argv)
 		report("failed %ld %ld\n", -3, 0);
 		return 1;
 	}
-	if (strcmp(argv[ARG_WORKSPACE], "image") == 0 ? mount_work_image(argv[ARG_BUNDLE]) < 0
-	    : strcmp(argv[ARG_WORKSPACE], "-") != 0 && attach_workspace(argv[ARG_WORKSPACE], argv[ARG_BUNDLE]) < 0) {
+	if (mount_images(argv[ARG_BUNDLE]) < 0 ||
+	    (strcmp(argv[ARG_WORKSPACE], "-") != 0 && attach_workspace(argv[ARG_WORKSPACE], argv[ARG_BUNDLE]) < 0)) {
 		report("failed %ld %ld\n", -4, 0);
 		return 1;
 	}

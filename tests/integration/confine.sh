@@ -264,6 +264,29 @@ rmdir "$MNT/deep" || fail "rmdir of a bottle with a deep tree: $(tail -1 "$MNT/e
 [ ! -e "$STATE/run/deep" ] || fail "storage of the deep bottle left behind"
 ok "a copy workspace replaced by a symlink is refused (ELOOP, said in errors); a 120-level tree of the guest is removed by rmdir"
 
+# --- a home of the guest's own, outside the workspace, kept across restarts
+cat >"$MNT/new/homey" <<TOML
+agent = "test"
+[env]
+TERM = "dumb"
+[workspace]
+path = "$TMP/ws"
+mode = "bind"
+TOML
+echo start >"$MNT/homey/ctl" || fail "start homey: $(tail -1 "$MNT/errors")"
+env_out=$(output_of homey 'echo "$HOME $USER $LOGNAME $SHELL $TERM $LANG"')
+[ "$env_out" = "/home/agent agent agent /bin/sh dumb C.UTF-8" ] || fail "guest environment: $env_out"
+[ "$(output_of homey 'stat -c %U:%a "$HOME"')" = agent:700 ] || fail "home: $(output_of homey 'stat -c %U:%a "$HOME"')"
+output_of homey 'cd && echo state > .agent.json && mkdir -p .cache && echo c > .cache/x' >/dev/null
+[ ! -e "$TMP/ws/.agent.json" ] || fail "the agent's state landed in the workspace"
+echo restart >"$MNT/homey/ctl" || fail "restart homey"
+[ "$(output_of homey 'cat ~/.agent.json ~/.cache/x')" = "$(printf 'state\nc')" ] || fail "home lost at restart"
+grep -q '^agent:x:[0-9]*:[0-9]*:bottlefs guest:/home/agent:/bin/sh$' "$STATE/run/homey/etc/passwd" || fail "passwd home"
+echo stop >"$MNT/homey/ctl"
+rmdir "$MNT/homey"
+[ ! -e "$STATE/run/homey" ] || fail "home not removed with the bottle"
+ok "HOME=/home/agent is the guest's own (0700), outside the workspace, kept across restarts, gone with rmdir; USER, LOGNAME, SHELL, TERM, LANG set and overridable"
+
 # --- a copy workspace is a filesystem of [limits] disk: it cannot fill the host
 mkdir -p "$TMP/small"
 echo seed >"$TMP/small/seed"

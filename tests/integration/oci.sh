@@ -46,9 +46,11 @@ ok "start while running (EBUSY), unknown messages and signals (EINVAL) are refus
 # --- isolation, probed from inside
 [ "$(output_of box 'id -u')" != 0 ] || fail "guest runs as root"
 ls_root=$(output_of box 'ls /')
-for d in home root run var; do
+for d in root run var; do
 	grep -qx "$d" <<<"$ls_root" && fail "/$d visible in the guest: $ls_root"
 done
+# /home holds the guest user's own home, nothing of the host's.
+[ "$(output_of box 'ls /home')" = agent ] || fail "/home in the guest: $(output_of box 'ls /home')"
 for f in /etc/shadow /etc/gshadow /etc/sudoers /etc/resolv.conf; do
 	out=$(run_in box "cat $f")
 	[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "$f readable in the guest"
@@ -67,7 +69,7 @@ out=$(run_in box 'touch /usr/bottlefs-probe')
 output_of box 'echo x > /tmp/probe && cat /tmp/probe' >/dev/null
 [ "$(output_of box 'hostname')" = box ] || fail "hostname: $(output_of box hostname)"
 [ ! -e /tmp/probe ] || [ "$(cat /tmp/probe 2>/dev/null)" != x ] || fail "guest /tmp is the host's"
-ok "guest: unprivileged, no caps, no_new_privs, lo only, own pids, no /home /root /run /var, /etc without secrets, /usr read-only, private /tmp"
+ok "guest: unprivileged, no caps, no_new_privs, lo only, own pids, no host /home /root /run /var, /etc without secrets, /usr read-only, private /tmp"
 
 # --- limits: pids and memory
 # Each background sleep that could be forked prints its number; the

@@ -35,11 +35,16 @@ static void test_env_sorted_with_proxy(void)
 	env = render(bf_render_env, &b);
 	CU_ASSERT_STRING_EQUAL(env,
 		"A=x\\\\y\n"
-		"HOME=/work\n"
+		"HOME=/home/agent\n"
 		"HTTPS_PROXY=http://127.0.0.1:8888\n"
 		"HTTP_PROXY=http://127.0.0.1:8888\n"
+		"LANG=C.UTF-8\n"
+		"LOGNAME=agent\n"
 		"NO_PROXY=localhost,127.0.0.1\n"
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+		"SHELL=/bin/sh\n"
+		"TERM=xterm-256color\n"
+		"USER=agent\n"
 		"Z=1\n"
 		"http_proxy=http://127.0.0.1:8888\n"
 		"https_proxy=http://127.0.0.1:8888\n"
