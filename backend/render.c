@@ -82,8 +82,7 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 	bf_buf_printf(out, "memory = %lld\n", m->memory);
 	bf_buf_printf(out, "pids = %lld\n", m->pids);
 	bf_buf_printf(out, "tmp = %lld\n", m->tmp);
-	if (m->workspace_mode == BF_WORKSPACE_COPY)
-		bf_buf_printf(out, "disk = %lld\n", m->disk);
+	bf_buf_printf(out, "disk = %lld\n", m->disk);
 	bf_buf_printf(out, "stop_timeout = %lld\n", b->stop_timeout);
 
 	/* What the guest runs as, whatever the backend: bottlefs(8). */

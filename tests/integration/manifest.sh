@@ -74,7 +74,7 @@ assert net["subnet"] == f"192.168.{o}.0/24", net
 assert net["gateway"] == f"192.168.{o}.1" and net["proxy"] == f"192.168.{o}.2", net
 assert net["allow"] == ["api.anthropic.com", "*.githubusercontent.com", "registry.npmjs.org:443"], net
 assert net["egress_proxy_port"] == 8888, net
-assert plan["limits"] == {"cpus": 2, "memory": 2 << 30, "pids": 512, "tmp": 512 << 20, "stop_timeout": 10}, plan["limits"]
+assert plan["limits"] == {"cpus": 2, "memory": 2 << 30, "pids": 512, "tmp": 512 << 20, "disk": 10 << 30, "stop_timeout": 10}, plan["limits"]
 assert plan["workspace"] == {"mode": "bind", "path": "/tmp"}, plan["workspace"]
 
 envfile = open(f"{mnt}/demo/env").read().splitlines()
