@@ -101,6 +101,7 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 	/* The URL buffers outlive the blocks that fill them: vars[] points in. */
 	// cppcheck-suppress variableScope
 	char proxy[64], git_url[64], supervise_url[64], home[64];
+	struct bf_buf path = { 0 };
 	struct bf_env_var *vars;
 	size_t n = 0;
 	int r;
@@ -114,9 +115,30 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 	/* What a login would give the guest user; the manifest may set its
 	 * own of each. */
 	bf_guest_home(m, home, sizeof(home));
+	/* path_prepend goes before the PATH that holds (the manifest's or
+	 * the default). */
+	{
+		const char *base = BF_DEFAULT_PATH;
+
+		for (size_t i = 0; i < m->path_prepend_len; i++) {
+			bf_buf_puts(&path, m->path_prepend[i]);
+			bf_buf_putc(&path, ':');
+		}
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(vars[i].name, "PATH") == 0)
+				base = vars[i].value;
+		bf_buf_puts(&path, base);
+		if (bf_buf_finish(&path) < 0) {
+			free(vars);
+			return bf_error_set(err, ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(vars[i].name, "PATH") == 0)
+				vars[i].value = path.data;
+	}
 	{
 		const struct bf_env_var defaults[] = {
-			{ "PATH", BF_DEFAULT_PATH }, { "HOME", home }, { "USER", m->user },
+			{ "PATH", path.data }, { "HOME", home }, { "USER", m->user },
 			{ "LOGNAME", m->user }, { "SHELL", "/bin/sh" }, { "TERM", "xterm-256color" },
 			{ "LANG", "C.UTF-8" },
 		};
@@ -143,6 +165,7 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 	qsort(vars, n, sizeof(*vars), cmp_env_var);
 	r = format_env(b, vars, n);
 	free(vars);
+	bf_buf_free(&path);
 	return r < 0 ? bf_error_set(err, ENOMEM, "out of memory") : 0;
 }
 

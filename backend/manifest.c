@@ -22,7 +22,7 @@ struct key_spec {
 };
 
 static const struct key_spec schema[] = {
-	{ "", "agent" }, { "", "backend" }, { "", "image" }, { "", "user" },
+	{ "", "agent" }, { "", "backend" }, { "", "image" }, { "", "user" }, { "", "path_prepend" },
 	{ "", "command" }, { "", "workdir" }, { "", "stop_timeout" },
 	{ "", "env" }, { "", "workspace" }, { "", "network" },
 	{ "", "limits" }, { "", "sidecars" },
@@ -536,6 +536,7 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	    (r = get_string(root, "user", &m->user, err, line)) < 0 ||
 	    (r = get_string(root, "workdir", &m->workdir, err, line)) < 0 ||
 	    (r = get_string_array(root, "command", &m->command, &m->command_len, err, line)) < 0 ||
+	    (r = get_string_array(root, "path_prepend", &m->path_prepend, &m->path_prepend_len, err, line)) < 0 ||
 	    (r = get_integer(root, "stop_timeout", 0, 3600, &m->stop_timeout, err, line)) < 0)
 		return r;
 	if (m->backend && !bf_backend_find(m->backend)) {
@@ -546,6 +547,14 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	if ((r = check_user(root, m->user, err, line)) < 0 ||
 	    (r = check_line_strings(root, m, err, line)) < 0)
 		return r;
+	for (i = 0; i < m->path_prepend_len; i++) {
+		const char *d = m->path_prepend[i];
+
+		if (d[0] != '/' || strchr(d, ':') || control_byte(d)) {
+			*line = toml_table_get(root, "path_prepend")->line;
+			return bf_error_set(err, EINVAL, "path_prepend: \"%s\" must be an absolute directory without ':' or control bytes", d);
+		}
+	}
 	if (m->workdir[0] != '/') {
 		*line = toml_table_get(root, "workdir")->line;
 		return bf_error_set(err, EINVAL, "workdir must be an absolute path");
@@ -644,5 +653,6 @@ void bf_manifest_free(struct bf_manifest *m)
 	free(m->workspace_path);
 	free_strv(m->allow, m->allow_len);
 	free_strv(m->seccomp_allow, m->seccomp_allow_len);
+	free_strv(m->path_prepend, m->path_prepend_len);
 	memset(m, 0, sizeof(*m));
 }

@@ -45,6 +45,8 @@ struct bf_manifest {
 	long long tmp;          /* bytes of the /tmp tmpfs, 0: not set */
 	long long disk;         /* bytes of a copy workspace, 0: not set */
 	long long stop_timeout; /* seconds between SIGTERM and SIGKILL; -1: unset */
+	char **path_prepend;    /* directories put before PATH */
+	size_t path_prepend_len;
 	char **seccomp_allow;   /* calls the default filter refuses, allowed */
 	size_t seccomp_allow_len;
 };

@@ -53,6 +53,25 @@ static void test_env_sorted_with_proxy(void)
 	bf_bottle_free(&b);
 }
 
+static void test_path_prepend(void)
+{
+	struct bf_bottle b;
+	char *env;
+
+	CU_ASSERT_EQUAL_FATAL(build("agent = \"a\"\npath_prepend = [\"/opt/claude/bin\", \"/opt/x\"]\n", &b), 0);
+	env = render(bf_render_env, &b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(env, "\nPATH=/opt/claude/bin:/opt/x:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"));
+	free(env);
+	bf_bottle_free(&b);
+	CU_ASSERT_EQUAL_FATAL(build("agent = \"a\"\npath_prepend = [\"/p\"]\n[env]\nPATH = \"/bin\"\n", &b), 0);
+	env = render(bf_render_env, &b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(env, "\nPATH=/p:/bin\n"));
+	free(env);
+	bf_bottle_free(&b);
+	CU_ASSERT_NOT_EQUAL(build("agent = \"a\"\npath_prepend = [\"rel\"]\n", &b), 0);
+	CU_ASSERT_NOT_EQUAL(build("agent = \"a\"\npath_prepend = [\"/a:b\"]\n", &b), 0);
+}
+
 static void test_sidecar_urls_only_when_enabled(void)
 {
 	struct bf_bottle b;
@@ -183,6 +202,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "env sorted with proxy variables", test_env_sorted_with_proxy },
+		{ "path_prepend", test_path_prepend },
 		{ "sidecar urls only when enabled", test_sidecar_urls_only_when_enabled },
 		{ "vm backends dial the subnet proxy", test_vm_backends_dial_the_subnet_proxy },
 		{ "reserved env refused", test_reserved_env_refused },
