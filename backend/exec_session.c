@@ -394,6 +394,10 @@ bool bf_exec_read_ready(struct bf_exec_session *s, enum bf_exec_stream stream, o
 	bool ready;
 
 	pthread_mutex_lock(&s->lock);
+	/* A reader that asks at `off` is past what lies before it (it may
+	 * have seeked there): that much no longer holds the command back. */
+	if (off > st->read_to)
+		st->read_to = off < st->len ? off : st->len;
 	ready = off < st->len || (st->closed && (!s->combined || ended_locked(s)));
 	pthread_mutex_unlock(&s->lock);
 	return ready;

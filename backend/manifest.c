@@ -32,6 +32,7 @@ static const struct key_spec schema[] = {
 	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" }, { "limits", "tmp" },
 	{ "limits", "disk" },
 	{ "", "seccomp" }, { "seccomp", "allow" },
+	{ "", "mount" }, { "mount", "source" }, { "mount", "target" }, { "mount", "mode" },
 };
 
 #define N_SCHEMA (sizeof(schema) / sizeof(schema[0]))
@@ -493,6 +494,98 @@ static int check_line_strings(const struct toml_value *root, const struct bf_man
 	return 0;
 }
 
+/* Host paths no tool mount may bring in: the host's root and homes, the
+ * kernel's interfaces, a container engine's socket. */
+static const char *refused_source(const char *p)
+{
+	static const char *const exact[] = { "/", "/root", "/home", NULL };
+	static const char *const trees[] = { "/proc", "/sys", "/dev", NULL };
+	size_t i, n = strlen(p);
+
+	for (i = 0; exact[i]; i++)
+		if (strcmp(p, exact[i]) == 0)
+			return exact[i];
+	for (i = 0; trees[i]; i++) {
+		size_t t = strlen(trees[i]);
+
+		if (strncmp(p, trees[i], t) == 0 && (p[t] == '/' || !p[t]))
+			return trees[i];
+	}
+	if (n >= 11 && strcmp(p + n - 11, "docker.sock") == 0)
+		return "a docker socket";
+	return NULL;
+}
+
+/* Guest paths bottlefs mounts itself. */
+static bool refused_target(const char *p)
+{
+	static const char *const ours[] = { "/", "/proc", "/dev", "/sys", "/tmp", "/work", "/etc",
+					    "/.bottlefs-init", "/home", "/root", NULL };
+	size_t i;
+
+	for (i = 0; ours[i]; i++) {
+		size_t t = strlen(ours[i]);
+
+		if (strcmp(p, ours[i]) == 0 || (t > 1 && strncmp(p, ours[i], t) == 0 && p[t] == '/'))
+			return true;
+	}
+	return strstr(p, "/../") || strstr(p, "/./") || strstr(p, "//") ||
+	       (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0);
+}
+
+static int parse_mounts(const struct toml_value *root, struct bf_manifest *m,
+			struct bf_error *err, int *line)
+{
+	const struct toml_kv *kv = toml_table_get(root, "mount");
+	size_t i;
+	int r;
+
+	if (!kv)
+		return 0;
+	if (kv->value->type != TOML_ARRAY || !kv->value->u.array.of_tables)
+		return wrong_type(kv, "an array of tables ([[mount]])", err, line);
+	if (kv->value->u.array.len > BF_MOUNTS_MAX) {
+		*line = kv->line;
+		return bf_error_set(err, EINVAL, "at most %d [[mount]] tables", BF_MOUNTS_MAX);
+	}
+	m->mounts = calloc(kv->value->u.array.len, sizeof(*m->mounts));
+	if (!m->mounts)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	for (i = 0; i < kv->value->u.array.len; i++) {
+		const struct toml_value *t = kv->value->u.array.items[i];
+		struct bf_mount *mt = &m->mounts[i];
+		char *mode = NULL;
+		const char *why;
+
+		m->mounts_len = i + 1;
+		if ((r = check_known_keys(t, "mount", err, line)) < 0 ||
+		    (r = get_string(t, "source", &mt->source, err, line)) < 0 ||
+		    (r = get_string(t, "target", &mt->target, err, line)) < 0 ||
+		    (r = get_string(t, "mode", &mode, err, line)) < 0)
+			return r;
+		*line = t->line;
+		mt->rw = mode && strcmp(mode, "rw") == 0;
+		if (mode && !mt->rw && strcmp(mode, "ro") != 0) {
+			free(mode);
+			return bf_error_set(err, EINVAL, "[[mount]] mode must be \"ro\" or \"rw\"");
+		}
+		free(mode);
+		if (!mt->source || !mt->target)
+			return bf_error_set(err, EINVAL, "[[mount]] needs a source and a target");
+		if (mt->source[0] != '/' || mt->target[0] != '/' || control_byte(mt->source) ||
+		    control_byte(mt->target) || strchr(mt->source, ',') || strchr(mt->target, ','))
+			return bf_error_set(err, EINVAL, "[[mount]] source and target must be absolute paths without ',' or control bytes");
+		why = refused_source(mt->source);
+		if (why)
+			return bf_error_set(err, EINVAL, "[[mount]] source %s is refused (%s)", mt->source, why);
+		if (refused_target(mt->target))
+			return bf_error_set(err, EINVAL, "[[mount]] target %s is a path bottlefs mounts itself, or not a plain path",
+					    mt->target);
+	}
+	*line = 0;
+	return 0;
+}
+
 static int parse_seccomp(const struct toml_value *seccomp, struct bf_manifest *m,
 			 struct bf_error *err, int *line)
 {
@@ -571,7 +664,8 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	    (r = get_table(root, "sidecars", false, &sidecars, err, line)) < 0 ||
 	    (r = get_table(root, "seccomp", false, &seccomp, err, line)) < 0)
 		return r;
-	if ((r = parse_seccomp(seccomp, m, err, line)) < 0)
+	if ((r = parse_seccomp(seccomp, m, err, line)) < 0 ||
+	    (r = parse_mounts(root, m, err, line)) < 0)
 		return r;
 	if ((r = parse_env(env, m, err, line)) < 0 ||
 	    (r = parse_workspace(ws, m, err, line)) < 0 ||
@@ -654,5 +748,10 @@ void bf_manifest_free(struct bf_manifest *m)
 	free_strv(m->allow, m->allow_len);
 	free_strv(m->seccomp_allow, m->seccomp_allow_len);
 	free_strv(m->path_prepend, m->path_prepend_len);
+	for (i = 0; i < m->mounts_len; i++) {
+		free(m->mounts[i].source);
+		free(m->mounts[i].target);
+	}
+	free(m->mounts);
 	memset(m, 0, sizeof(*m));
 }

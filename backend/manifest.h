@@ -21,6 +21,15 @@ struct bf_env_var {
 	char *value;
 };
 
+/* [[mount]]: a host directory or file (tools) in the guest. */
+struct bf_mount {
+	char *source;
+	char *target;
+	bool rw;
+};
+
+#define BF_MOUNTS_MAX 16
+
 struct bf_manifest {
 	char *agent;
 	char *backend;          /* NULL: the mount's default backend */
@@ -45,6 +54,8 @@ struct bf_manifest {
 	long long tmp;          /* bytes of the /tmp tmpfs, 0: not set */
 	long long disk;         /* bytes of a copy workspace, 0: not set */
 	long long stop_timeout; /* seconds between SIGTERM and SIGKILL; -1: unset */
+	struct bf_mount *mounts;
+	size_t mounts_len;
 	char **path_prepend;    /* directories put before PATH */
 	size_t path_prepend_len;
 	char **seccomp_allow;   /* calls the default filter refuses, allowed */

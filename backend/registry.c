@@ -173,6 +173,18 @@ static int check_workspace(const struct bf_manifest *m, const struct bf_caller *
 	struct stat st;
 	int r;
 
+	/* Tool mounts: the writer must be able to read what it brings in. */
+	for (size_t i = 0; i < m->mounts_len; i++) {
+		const char *src = m->mounts[i].source;
+
+		if (stat(src, &st) < 0)
+			return bf_error_set(err, errno == ENOENT ? EINVAL : errno, "[[mount]] source %s: %s",
+					    src, strerror(errno));
+		r = bf_access_as(who, src, S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK);
+		if (r < 0)
+			return bf_error_set(err, EACCES, "[[mount]] source %s is not readable by uid %u: %s",
+					    src, (unsigned)who->uid, strerror(-r));
+	}
 	if (m->workspace_mode == BF_WORKSPACE_NONE)
 		return 0;
 	if (stat(m->workspace_path, &st) < 0)

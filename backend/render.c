@@ -99,6 +99,13 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 
 	bf_buf_puts(out, "\n[seccomp]\n");
 	bf_seccomp_render(m->seccomp_allow, m->seccomp_allow_len, out);
+
+	for (size_t i = 0; i < m->mounts_len; i++) {
+		bf_buf_puts(out, "\n[[mount]]\n");
+		toml_str(out, "source", m->mounts[i].source);
+		toml_str(out, "target", m->mounts[i].target);
+		toml_str(out, "mode", m->mounts[i].rw ? "rw" : "ro");
+	}
 	return bf_buf_finish(out);
 }
 

@@ -859,6 +859,58 @@ static int parse_keyval(struct parser *ps, struct toml_value *table)
 	return expect_line_end(ps, "value");
 }
 
+/* `[[name]]`: a new table appended to the root's array `name` (made by
+ * the first such header; a plain `name = [...]` array cannot be added to). */
+static int parse_array_table_header(struct parser *ps, struct toml_value *root,
+				    struct toml_value **current)
+{
+	cleanup_free char *name = NULL;
+	cleanup_toml struct toml_value *table = NULL;
+	const struct toml_kv *first;
+	struct toml_value *array;
+	int line = ps->line;
+	int r;
+
+	ps->cur += 2;   /* '[[' */
+	skip_ws(ps);
+	r = parse_key(ps, "an array of tables' name", &name);
+	if (r < 0)
+		return r;
+	skip_ws(ps);
+	if (peek(ps) == '.')
+		return fail(ps, "nested tables are not supported");
+	if (peek(ps) != ']' || peek_at(ps, 1) != ']')
+		return fail(ps, "expected ']]' after \"%s\"", name);
+	ps->cur += 2;
+	first = toml_table_get(root, name);
+	if (first && (first->value->type != TOML_ARRAY || !first->value->u.array.of_tables))
+		return fail_duplicate(ps, first);
+	if (first) {
+		array = first->value;
+	} else {
+		cleanup_toml struct toml_value *fresh = new_value(ps, TOML_ARRAY, line);
+
+		if (!fresh)
+			return -ENOMEM;
+		fresh->u.array.of_tables = true;
+		r = table_push(ps, root, name, line, fresh);
+		if (r < 0)
+			return r;
+		name = NULL;
+		array = fresh;
+		fresh = NULL;
+	}
+	table = new_value(ps, TOML_TABLE, line);
+	if (!table)
+		return -ENOMEM;
+	r = array_push(ps, array, table);
+	if (r < 0)
+		return r;
+	*current = table;
+	table = NULL;
+	return expect_line_end(ps, "table header");
+}
+
 /* `[name]`: one level only, so every table lives directly in the root. */
 static int parse_table_header(struct parser *ps, struct toml_value *root,
 			      struct toml_value **current)
@@ -869,9 +921,9 @@ static int parse_table_header(struct parser *ps, struct toml_value *root,
 	int line = ps->line;
 	int r;
 
+	if (peek_at(ps, 1) == '[')
+		return parse_array_table_header(ps, root, current);
 	ps->cur++;      /* '[' */
-	if (peek(ps) == '[')
-		return fail(ps, "arrays of tables are not supported");
 	skip_ws(ps);
 	r = parse_key(ps, "a table name", &name);
 	if (r < 0)

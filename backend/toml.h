@@ -45,6 +45,7 @@ struct toml_value {
 		struct {
 			struct toml_value **items;
 			size_t len;
+			bool of_tables;    /* made by [[name]] headers */
 		} array;
 		struct {
 			struct toml_kv *items;   /* in document order */

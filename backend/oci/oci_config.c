@@ -111,6 +111,10 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
 		add_image_mounts(mounts, m->image);
 	}
 	add_mount(mounts, BF_OCI_INIT_PATH, "bind", init_path, ro_bind);
+	/* Tool mounts ([[mount]]): read-only unless rw, never suid or dev. */
+	for (size_t i = 0; i < m->mounts_len; i++)
+		add_mount(mounts, m->mounts[i].target, "bind", m->mounts[i].source,
+			  m->mounts[i].rw ? rw_bind : ro_bind);
 	{
 		char home[64];
 

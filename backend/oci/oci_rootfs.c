@@ -498,6 +498,23 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	if ((mkdir(run_dir, 0710) < 0 && errno != EEXIST) || chown(run_dir, 0, root_gid) < 0 ||
 	    chmod(run_dir, 0710) < 0)
 		return bf_error_set(err, errno, "mkdir %s: %s", run_dir, strerror(errno));
+	for (size_t i = 0; i < m->mounts_len; i++) {
+		/* Nothing of bottlefs's own state goes into a guest. */
+		char real[PATH_MAX], state[PATH_MAX], real_state[PATH_MAX], *cut;
+
+		strlcpy(state, run_dir, sizeof(state));
+		for (int k = 0; k < 2 && (cut = strrchr(state, '/')); k++)
+			*cut = '\0';
+		if (realpath(m->mounts[i].source, real) && realpath(state, real_state)) {
+			size_t n = strlen(real_state);
+
+			if ((strncmp(real, real_state, n) == 0 && (real[n] == '/' || !real[n])) ||
+			    (strncmp(real_state, real, strlen(real)) == 0 &&
+			     (real_state[strlen(real)] == '/' || strcmp(real, "/") == 0)))
+				return bf_error_set(err, EPERM, "[[mount]] source %s holds or is in the state directory",
+						    m->mounts[i].source);
+		}
+	}
 	if (!host) {
 		struct stat st;
 

@@ -287,6 +287,37 @@ rmdir "$MNT/homey"
 [ ! -e "$STATE/run/homey" ] || fail "home not removed with the bottle"
 ok "HOME=/home/agent is the guest's own (0700), outside the workspace, kept across restarts, gone with rmdir; USER, LOGNAME, SHELL, TERM, LANG set and overridable"
 
+# --- tool mounts: read-only by default, on PATH through path_prepend
+mkdir -p "$TMP/tools/bin"
+printf '#!/bin/sh\necho tool-ran\n' >"$TMP/tools/bin/mytool"
+chmod 755 "$TMP/tools" "$TMP/tools/bin" "$TMP/tools/bin/mytool"
+cat >"$MNT/new/tooled" <<TOML
+agent = "test"
+path_prepend = ["/opt/tools/bin"]
+[[mount]]
+source = "$TMP/tools"
+target = "/opt/tools"
+TOML
+grep -q '^\[\[mount\]\]' "$MNT/tooled/plan.toml" || fail "plan lacks [[mount]]"
+echo start >"$MNT/tooled/ctl" || fail "start tooled: $(tail -1 "$MNT/errors")"
+[ "$(output_of tooled 'mytool')" = tool-ran ] || fail "the mounted tool does not run from PATH"
+out=$(run_in tooled 'touch /opt/tools/x')
+[ "$(tail -n 1 <<<"$out")" != "exited 0" ] || fail "a ro tool mount is writable"
+echo stop >"$MNT/tooled/ctl"
+for bad in '/' '/home' '/proc/self' '/var/run/docker.sock' ; do
+	printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "/opt/x"\n' "$bad" >"$TMP/input"
+	if cp "$TMP/input" "$MNT/new/badmount" 2>/dev/null; then fail "[[mount]] source $bad accepted"; fi
+	[ ! -e "$MNT/badmount" ] || fail "half bottle after [[mount]] source $bad"
+done
+for bad in '/work' '/tmp/x' '/proc' '/home/agent' '/opt/../etc'; do
+	printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "%s"\n' "$TMP/tools" "$bad" >"$TMP/input"
+	if cp "$TMP/input" "$MNT/new/badmount" 2>/dev/null; then fail "[[mount]] target $bad accepted"; fi
+done
+printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "/opt/state"\n' "$STATE" >"$MNT/new/statemount"
+if echo start >"$MNT/statemount/ctl" 2>/dev/null; then fail "the state directory was mounted into a guest"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "state directory"
+ok "[[mount]] brings a host tool in read-only (run through path_prepend); /, /home, /proc, a docker socket, the state dir and bottlefs's own targets are refused"
+
 # --- a copy workspace is a filesystem of [limits] disk: it cannot fill the host
 mkdir -p "$TMP/small"
 echo seed >"$TMP/small/seed"

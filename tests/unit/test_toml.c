@@ -278,10 +278,33 @@ static void test_tables(void)
 	toml_free(root);
 }
 
+static void test_arrays_of_tables(void)
+{
+	struct toml_value *root = parse("a = 1\n[[mount]]\nsource = \"/s1\"\n[t]\nk = 2\n[[mount]]\nsource = \"/s2\"\nmode = \"rw\"\n");
+	const struct toml_value *m;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	m = get(root, "mount");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(m->type, TOML_ARRAY);
+	CU_ASSERT(m->u.array.of_tables);
+	CU_ASSERT_EQUAL_FATAL(m->u.array.len, 2);
+	CU_ASSERT_EQUAL(m->u.array.items[0]->type, TOML_TABLE);
+	CU_ASSERT_STRING_EQUAL(get(m->u.array.items[0], "source")->u.str.ptr, "/s1");
+	CU_ASSERT_STRING_EQUAL(get(m->u.array.items[1], "mode")->u.str.ptr, "rw");
+	CU_ASSERT_EQUAL(m->u.array.items[1]->line, 6);
+	CU_ASSERT_EQUAL(get(get(root, "t"), "k")->u.integer, 2);
+	toml_free(root);
+}
+
 static void test_table_errors(void)
 {
 	expect_error("[a.b]\n", 1, "nested tables are not supported");
-	expect_error("x = 1\n[[servers]]\n", 2, "arrays of tables are not supported");
+	expect_error("x = [1]\n[[x]]\n", 2, "duplicate key \"x\" (first defined on line 1)");
+	expect_error("[x]\n[[x]]\n", 2, "duplicate");
+	expect_error("[[x]\n", 1, "expected ']]'");
+	expect_error("[[x.y]]\n", 1, "nested tables are not supported");
+	expect_error("[[x]] y = 1\n", 1, "expected end of line after table header");
 	expect_error("[t]\n\n[t]\n", 3, "duplicate table \"t\" (first defined on line 1)");
 	expect_error("mode = 1\n[mode]\n", 2, "duplicate key \"mode\" (first defined on line 1)");
 	expect_error("[t\n", 1, "expected ']'");
@@ -512,6 +535,7 @@ int main(void)
 		{ "duplicate keys", test_duplicate_keys },
 		{ "tables", test_tables },
 		{ "table errors", test_table_errors },
+		{ "arrays of tables", test_arrays_of_tables },
 		{ "basic string escapes", test_basic_string_escapes },
 		{ "escape errors", test_escape_errors },
 		{ "literal strings", test_literal_strings },
