@@ -538,7 +538,6 @@ static int parse_mounts(const struct toml_value *root, struct bf_manifest *m,
 {
 	const struct toml_kv *kv = toml_table_get(root, "mount");
 	size_t i;
-	int r;
 
 	if (!kv)
 		return 0;
@@ -556,6 +555,7 @@ static int parse_mounts(const struct toml_value *root, struct bf_manifest *m,
 		struct bf_mount *mt = &m->mounts[i];
 		char *mode = NULL;
 		const char *why;
+		int r;
 
 		m->mounts_len = i + 1;
 		if ((r = check_known_keys(t, "mount", err, line)) < 0 ||
