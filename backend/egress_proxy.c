@@ -560,10 +560,18 @@ static void *accept_loop(void *arg)
 		p[i] = (struct pollfd){ e->listeners[i].fd, POLLIN, 0 };
 	p[n] = (struct pollfd){ e->stop_fd, POLLIN, 0 };
 	for (;;) {
-		if (poll(p, n + 1, -1) < 0) {
+		/* A second with no request still gets the summary of the
+		 * refusals of the one before. */
+		int ready = poll(p, n + 1, 1000);
+
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (ready == 0) {
+			roll_second(e, time(NULL));
+			continue;
 		}
 		if (p[n].revents)
 			break;
