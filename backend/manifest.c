@@ -494,6 +494,14 @@ static int check_line_strings(const struct toml_value *root, const struct bf_man
 	return 0;
 }
 
+/* `p` is `dir` or below it. */
+static bool path_within(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(p, dir, n) == 0 && (p[n] == '/' || !p[n]);
+}
+
 /* Host paths no tool mount may bring in: the host's root and homes, the
  * kernel's interfaces, a container engine's socket. */
 static const char *refused_source(const char *p)
@@ -505,32 +513,28 @@ static const char *refused_source(const char *p)
 	for (i = 0; exact[i]; i++)
 		if (strcmp(p, exact[i]) == 0)
 			return exact[i];
-	for (i = 0; trees[i]; i++) {
-		size_t t = strlen(trees[i]);
-
-		if (strncmp(p, trees[i], t) == 0 && (p[t] == '/' || !p[t]))
+	for (i = 0; trees[i]; i++)
+		if (path_within(p, trees[i]))
 			return trees[i];
-	}
 	if (n >= 11 && strcmp(p + n - 11, "docker.sock") == 0)
 		return "a docker socket";
 	return NULL;
 }
 
-/* Guest paths bottlefs mounts itself. */
+/* Guest paths bottlefs mounts itself, and paths that are not plain. */
 static bool refused_target(const char *p)
 {
-	static const char *const ours[] = { "/", "/proc", "/dev", "/sys", "/tmp", "/work", "/etc",
+	static const char *const ours[] = { "/proc", "/dev", "/sys", "/tmp", "/work", "/etc",
 					    "/.bottlefs-init", "/home", "/root", NULL };
-	size_t i;
+	size_t i, n = strlen(p);
 
-	for (i = 0; ours[i]; i++) {
-		size_t t = strlen(ours[i]);
-
-		if (strcmp(p, ours[i]) == 0 || (t > 1 && strncmp(p, ours[i], t) == 0 && p[t] == '/'))
+	if (strcmp(p, "/") == 0)
+		return true;
+	for (i = 0; ours[i]; i++)
+		if (path_within(p, ours[i]))
 			return true;
-	}
 	return strstr(p, "/../") || strstr(p, "/./") || strstr(p, "//") ||
-	       (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0);
+	       (n >= 3 && strcmp(p + n - 3, "/..") == 0);
 }
 
 static int parse_mounts(const struct toml_value *root, struct bf_manifest *m,

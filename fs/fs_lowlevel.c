@@ -197,13 +197,13 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
-static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* The attributes of `path` as inode `ino`, or the error; attr_timeout 0. */
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
+		       struct fuse_file_info *fi)
 {
 	struct stat st;
-	int r;
-	WITH_PATH(req, ino, path);
+	int r = bf_getattr(path, &st, fi);
 
-	r = bf_getattr(path, &st, fi);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -212,24 +212,25 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_attr(req, &st, 0);
 }
 
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	WITH_PATH(req, ino, path);
+	reply_attr(req, ino, path, fi);
+}
+
 /* `echo x > file` truncates; `touch` sets times: both harmless here. */
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	struct stat st;
 	int r = 0;
 	WITH_PATH(req, ino, path);
 
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		r = bf_truncate(path, attr->st_size, fi);
-	if (r == 0)
-		r = bf_getattr(path, &st, fi);
-	if (r < 0) {
+	if (r < 0)
 		fuse_reply_err(req, -r);
-		return;
-	}
-	st.st_ino = ino;
-	fuse_reply_attr(req, &st, 0);
+	else
+		reply_attr(req, ino, path, fi);
 }
 
 /* --- directories: listed whole at opendir, served from that list */

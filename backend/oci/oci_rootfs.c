@@ -230,6 +230,17 @@ static int stamp_rootfs(const char *rootfs, const char *image, struct bf_error *
 	return 0;
 }
 
+/* runc gives a tmpfs the mode of its mount point, whatever the mount's
+ * mode= says: /tmp and a none-mode /work are 1777. */
+static int tmpfs_modes(const char *rootfs, struct bf_error *err)
+{
+	cleanup_close int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fchmodat(fd, "tmp", 01777, 0) < 0 || fchmodat(fd, "work", 01777, 0) < 0)
+		return bf_error_set(err, errno, "%s: %s", rootfs, strerror(errno));
+	return 0;
+}
+
 /* rootfs/: made at the first start, owned by the guest's mapped root so
  * that the runtime (which enters it as that root) can use it; read-only
  * inside the guest. It holds our mount points and the image's top-level
@@ -255,11 +266,7 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 		/* Kept from an earlier start of the same image (entries it
 		 * gained since get their mount point from the runtime); only
 		 * the modes runc copies onto the tmpfs mounts are made sure of. */
-		rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (rootfd < 0 || fchmodat(rootfd, "tmp", 01777, 0) < 0 ||
-		    fchmodat(rootfd, "work", 01777, 0) < 0)
-			return bf_error_set(err, errno, "%s: %s", rootfs, strerror(errno));
-		return 0;
+		return tmpfs_modes(rootfs, err);
 	}
 	rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (rootfd < 0 || fchown(rootfd, root_uid, root_gid) < 0)
@@ -271,10 +278,6 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 			continue;
 		r = make_mount_point(rootfd, dirs[i], &st, NULL, root_uid, root_gid);
 	}
-	/* runc gives a tmpfs the mode of its mount point, whatever the
-	 * mount's mode= says: /tmp and a none-mode /work are 1777. */
-	if (r == 0 && (fchmodat(rootfd, "tmp", 01777, 0) < 0 || fchmodat(rootfd, "work", 01777, 0) < 0))
-		r = -errno;
 	if (r == 0) {
 		/* The guest user's home: a mount point for home.img's tree. */
 		char home[64];
@@ -336,7 +339,8 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 	}
 	if (r < 0)
 		return bf_error_set(err, -r, "making the guest's root in %s: %s", rootfs, strerror(-r));
-	return stamp_rootfs(rootfs, image, err);
+	r = tmpfs_modes(rootfs, err);
+	return r < 0 ? r : stamp_rootfs(rootfs, image, err);
 }
 
 static bool exists(const char *path)
@@ -346,26 +350,55 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* `path` is `dir` or below it ("/" holds everything). */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strcmp(dir, "/") == 0 ||
+	       (strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]));
+}
+
+/* The real path of the state directory: run_dir is STATE/run/NAME. */
+static bool real_state_dir(const char *run_dir, char *out)
+{
+	char state[PATH_MAX], *cut;
+
+	strlcpy(state, run_dir, sizeof(state));
+	for (int i = 0; i < 2 && (cut = strrchr(state, '/')); i++)
+		*cut = '\0';
+	return realpath(state, out) != NULL;
+}
+
 /* The image must be a directory bottlefs never writes into: not the host's
  * root, not inside the state directory. */
 static int check_image(const char *image, const char *run_dir, struct bf_error *err)
 {
-	char real[PATH_MAX], state[PATH_MAX], real_state[PATH_MAX], *cut;
+	char real[PATH_MAX], state[PATH_MAX];
 
 	if (!realpath(image, real))
 		return bf_error_set(err, errno == ENOENT ? ENOENT : errno, "image %s: %s", image,
 				    strerror(errno));
 	if (strcmp(real, "/") == 0)
 		return bf_error_set(err, EINVAL, "image may not be / (use image = \"host\")");
-	/* run_dir is STATE/run/NAME */
-	strlcpy(state, run_dir, sizeof(state));
-	for (int i = 0; i < 2 && (cut = strrchr(state, '/')); i++)
-		*cut = '\0';
-	if (realpath(state, real_state)) {
-		size_t n = strlen(real_state);
-		if (strncmp(real, real_state, n) == 0 && (real[n] == '/' || !real[n]))
-			return bf_error_set(err, EINVAL, "image %s is inside the state directory", image);
-	}
+	if (real_state_dir(run_dir, state) && path_within(real, state))
+		return bf_error_set(err, EINVAL, "image %s is inside the state directory", image);
+	return 0;
+}
+
+/* Nothing of bottlefs's own state goes into a guest through [[mount]]. */
+static int check_mount_sources(const struct bf_manifest *m, const char *run_dir,
+			       struct bf_error *err)
+{
+	char real[PATH_MAX], state[PATH_MAX];
+
+	if (!m->mounts_len || !real_state_dir(run_dir, state))
+		return 0;
+	for (size_t i = 0; i < m->mounts_len; i++)
+		if (realpath(m->mounts[i].source, real) &&
+		    (path_within(real, state) || path_within(state, real)))
+			return bf_error_set(err, EPERM, "[[mount]] source %s holds or is in the state directory",
+					    m->mounts[i].source);
 	return 0;
 }
 
@@ -478,6 +511,21 @@ static int make_image(const struct bf_bottle *b, const char *run_dir, const char
 	return r;
 }
 
+/* WHATfs/ (where the shim mounts the image) and WHAT.img, made once. */
+static int ensure_image(const struct bf_bottle *b, const char *run_dir, const char *what,
+			const char *src, uid_t uid, gid_t gid, struct bf_error *err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%sfs", run_dir, what);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s.img", run_dir, what);
+	if (exists(path))
+		return 0;
+	return make_image(b, run_dir, what, src, uid, gid, err);
+}
+
 int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		   struct bf_guest_user *user, struct bf_error *err)
 {
@@ -498,23 +546,9 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	if ((mkdir(run_dir, 0710) < 0 && errno != EEXIST) || chown(run_dir, 0, root_gid) < 0 ||
 	    chmod(run_dir, 0710) < 0)
 		return bf_error_set(err, errno, "mkdir %s: %s", run_dir, strerror(errno));
-	for (size_t i = 0; i < m->mounts_len; i++) {
-		/* Nothing of bottlefs's own state goes into a guest. */
-		char real[PATH_MAX], state[PATH_MAX], real_state[PATH_MAX], *cut;
-
-		strlcpy(state, run_dir, sizeof(state));
-		for (int k = 0; k < 2 && (cut = strrchr(state, '/')); k++)
-			*cut = '\0';
-		if (realpath(m->mounts[i].source, real) && realpath(state, real_state)) {
-			size_t n = strlen(real_state);
-
-			if ((strncmp(real, real_state, n) == 0 && (real[n] == '/' || !real[n])) ||
-			    (strncmp(real_state, real, strlen(real)) == 0 &&
-			     (real_state[strlen(real)] == '/' || strcmp(real, "/") == 0)))
-				return bf_error_set(err, EPERM, "[[mount]] source %s holds or is in the state directory",
-						    m->mounts[i].source);
-		}
-	}
+	r = check_mount_sources(m, run_dir, err);
+	if (r < 0)
+		return r;
 	if (!host) {
 		struct stat st;
 
@@ -548,15 +582,9 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		snprintf(path, sizeof(path), "%s/rootfs", run_dir);
 		r = make_rootfs(b, path, root_uid, root_gid, err);
 	}
-	if (r == 0) {
-		/* The home: persistent per bottle, the guest user's. */
-		snprintf(path, sizeof(path), "%s/homefs", run_dir);
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			r = bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
-		snprintf(path, sizeof(path), "%s/home.img", run_dir);
-		if (r == 0 && !exists(path))
-			r = make_image(b, run_dir, "home", NULL, root_uid + user->uid, root_gid + user->gid, err);
-	}
+	/* The home: persistent per bottle, the guest user's. */
+	if (r == 0)
+		r = ensure_image(b, run_dir, "home", NULL, root_uid + user->uid, root_gid + user->gid, err);
 	if (r == 0 && m->workspace_mode == BF_WORKSPACE_BIND) {
 		r = check_bind_workspace(b, user, err);
 		snprintf(path, sizeof(path), "%s/workspace", run_dir);
@@ -569,12 +597,6 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	if (exists(path))
 		return 0;   /* a snapshot from before work.img: kept as it is */
 	user->work_image = true;
-	snprintf(path, sizeof(path), "%s/workfs", run_dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
-	snprintf(path, sizeof(path), "%s/work.img", run_dir);
-	if (exists(path))
-		return 0;
-	return make_image(b, run_dir, "work", m->workspace_path, root_uid + user->uid,
-			  root_gid + user->gid, err);
+	return ensure_image(b, run_dir, "work", m->workspace_path, root_uid + user->uid,
+			    root_gid + user->gid, err);
 }
