@@ -149,3 +149,10 @@ output_of() {
 	[ "$(tail -n 1 <<<"$out")" = "exited 0" ] || fail "'$2' in $1: $out"
 	sed '$d' <<<"$out"
 }
+
+# refused_in BOTTLE CMD: true if the command ran and did not exit 0.
+refused_in() {
+	local out
+	out=$(run_in "$1" "$2") || fail "exec/run in $1 failed"
+	[ "$(tail -n 1 <<<"$out")" != "exited 0" ]
+}
