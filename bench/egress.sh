@@ -7,11 +7,6 @@
 # Usage: sudo bench/egress.sh [BOTTLEFS]     (needs nginx-light, tinyproxy, curl)
 set -euo pipefail
 BOTTLEFS=$(realpath "${1:-$(dirname "$0")/../build/bottlefs}")
-TMP=$(mktemp -d /tmp/bottlefs-bench.XXXXXX)
-chmod 711 "$TMP"   # guests enter their root as their mapped ids (bottlefs(8))
-MNT=$TMP/mnt
-STATE=$TMP/state
-mkdir -p "$MNT" "$TMP/www"
 PORT=18480
 TPORT=18481
 SIZE_MB=200
@@ -19,6 +14,7 @@ ROUNDS=3
 CONNS=300
 
 . "$(dirname "$0")/lib.sh"
+mkdir -p "$TMP/www"
 
 cleanup() {
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true

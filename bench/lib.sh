@@ -1,6 +1,12 @@
 # Shared by the benchmarks: a mount of bottlefs in a temporary directory,
 # torn down with everything it started, whatever happens.
 
+TMP=$(mktemp -d /tmp/bottlefs-bench.XXXXXX)
+chmod 711 "$TMP"   # guests enter their root as their mapped ids (bottlefs(8))
+MNT=$TMP/mnt
+STATE=$TMP/state
+mkdir -p "$MNT"
+
 # remove_containers ROOT: deletes every container runc keeps under ROOT.
 remove_containers() {
 	local id

@@ -7,11 +7,6 @@ set -euo pipefail
 BOTTLEFS=${1:-$(dirname "$0")/../build/bottlefs}
 BOTTLEFS=$(realpath "$BOTTLEFS")
 N=${2:-2000}
-TMP=$(mktemp -d /tmp/bottlefs-bench.XXXXXX)
-chmod 711 "$TMP"   # guests enter their root as their mapped ids (bottlefs(8))
-MNT=$TMP/mnt
-STATE=$TMP/state
-mkdir -p "$MNT"
 
 . "$(dirname "$0")/lib.sh"
 
