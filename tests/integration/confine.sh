@@ -303,6 +303,7 @@ for bad in '/' '/home' '/proc/self' '/var/run/docker.sock' ; do
 	printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "/opt/x"\n' "$bad" >"$TMP/input"
 	if cp "$TMP/input" "$MNT/new/badmount" 2>/dev/null; then fail "[[mount]] source $bad accepted"; fi
 	[ ! -e "$MNT/badmount" ] || fail "half bottle after [[mount]] source $bad"
+	assert_contains errors "$(tail -1 "$MNT/errors")" "[[mount]] source $bad is refused"
 done
 for bad in '/work' '/tmp/x' '/proc' '/home/agent' '/opt/../etc'; do
 	printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "%s"\n' "$TMP/tools" "$bad" >"$TMP/input"

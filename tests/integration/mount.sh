@@ -56,6 +56,11 @@ for bad in 100 -5 x 4294967295; do
 	assert_contains "idbase=$bad" "$out" "idbase= 65536-4294901759"
 	! mountpoint -q "$MNT" || fail "mounted despite idbase=$bad"
 done
+for bad in 1K 5G lots; do
+	if out=$("$BOTTLEFS" -o "state=$STATE,log_max=$bad" "$MNT" 2>&1); then fail "log_max=$bad accepted"; fi
+	assert_contains "log_max=$bad" "$out" "log_max= 4K-4G"
+	! mountpoint -q "$MNT" || fail "mounted despite log_max=$bad"
+done
 mount_fs -o idbase=2000000000
 printf 'agent = "a"\n' >"$MNT/new/moved"
 grep -qx 'uid_map = "0 2000000000 65536"' "$MNT/moved/plan.toml" || fail "idbase= not applied: $(grep uid_map "$MNT/moved/plan.toml")"
@@ -63,7 +68,7 @@ printf 'agent = "a"\n' >"$MNT/new/moved2"
 grep -qx 'uid_map = "0 2000065536 65536"' "$MNT/moved2/plan.toml" || fail "second bottle does not get the next range"
 rmdir "$MNT/moved" "$MNT/moved2"
 unmount_fs
-ok "-o idbase= moves the guests' id range (one 65536-id slot per bottle); bad values are refused"
+ok "-o idbase= moves the guests' id range (one 65536-id slot per bottle); bad idbase= and log_max= values are refused"
 
 ok "-o stop_timeout= sets the grace period of manifests without one; out-of-range values are refused"
 

@@ -230,6 +230,21 @@ static void test_guest_file_values(void)
 	refused("agent = \"a\"\nuser = \"\"\n", EINVAL, 2, "must not be empty");
 	refused("agent = \"a\"\n[seccomp]\nallow = [\"nope\"]\n", EINVAL, 3, "not a system call");
 	refused("agent = \"a\"\n[seccomp]\nallwo = []\n", EINVAL, 3, "allow");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/\"\ntarget = \"/opt/x\"\n", EINVAL, 2, "source / is refused");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/proc/1\"\ntarget = \"/opt/x\"\n", EINVAL, 2, "(/proc)");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/run/docker.sock\"\ntarget = \"/s\"\n", EINVAL, 2, "a docker socket");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/opt\"\ntarget = \"/work/x\"\n", EINVAL, 2, "bottlefs mounts itself");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/opt\"\ntarget = \"/opt/../etc\"\n", EINVAL, 2, "not a plain path");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/opt\"\ntarget = \"/x\"\nmode = \"rx\"\n", EINVAL, 2, "mode must be");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/opt\"\n", EINVAL, 2, "needs a source and a target");
+	refused("agent = \"a\"\n[[mount]]\nsource = \"/opt\"\ntarget = \"/x\"\nextra = 1\n", EINVAL, 5, "extra");
+	refused("agent = \"a\"\nmount = [\"/opt\"]\n", EINVAL, 2, "array of tables");
+	refused("agent = \"a\"\npath_prepend = [\"bin\"]\n", EINVAL, 2, "path_prepend");
+	CU_ASSERT_EQUAL_FATAL(parse("agent = \"a\"\n[[mount]]\nsource = \"/opt/c\"\ntarget = \"/opt/c\"\n[[mount]]\nsource = \"/srv\"\ntarget = \"/srv\"\nmode = \"rw\"\n", &m, &err, &line), 0);
+	CU_ASSERT_EQUAL(m.mounts_len, 2);
+	CU_ASSERT(!m.mounts[0].rw);
+	CU_ASSERT(m.mounts[1].rw);
+	bf_manifest_free(&m);
 	CU_ASSERT_EQUAL_FATAL(parse("agent = \"a\"\nuser = \"65534\"\n[env]\nK = \"\\\"$x\\u2028\"\n"
 				    "[seccomp]\nallow = [\"keyctl\"]\n", &m, &err, &line), 0);
 	CU_ASSERT_STRING_EQUAL(m.user, "65534");
