@@ -54,3 +54,30 @@ int bf_signal_parse(const char *word)
 	}
 	return -1;
 }
+
+/* One decimal count, 1..BF_TERM_SIZE_MAX, digits only (no sign, no
+ * blanks), ending at `stop`. */
+static const char *size_count(const char *p, char stop, unsigned *out)
+{
+	unsigned v = 0;
+	const char *start = p;
+
+	while (*p >= '0' && *p <= '9' && p - start < 5)
+		v = v * 10 + (unsigned)(*p++ - '0');
+	if (p == start || *p != stop || v == 0 || v > BF_TERM_SIZE_MAX)
+		return NULL;
+	*out = v;
+	return p;
+}
+
+int bf_term_size_parse(const char *word, unsigned *cols, unsigned *rows)
+{
+	unsigned c, r;
+	const char *p = size_count(word, 'x', &c);
+
+	if (!p || !size_count(p + 1, '\0', &r))
+		return -EINVAL;
+	*cols = c;
+	*rows = r;
+	return 0;
+}

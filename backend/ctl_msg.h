@@ -30,6 +30,11 @@ struct bf_ctl_msg {
 int bf_ctl_parse(const char *msg, size_t len, const struct bf_ctl_cmd *table, size_t n,
 		 const char *usage, struct bf_ctl_msg *out, struct bf_error *err);
 
+#define BF_TERM_SIZE_MAX 9999
+
+/* "COLSxROWS" (e.g. "120x40"), each 1..BF_TERM_SIZE_MAX -> 0; else -EINVAL. */
+int bf_term_size_parse(const char *word, unsigned *cols, unsigned *rows);
+
 /* "TERM", "SIGTERM", "term" or "15" -> 15; -1 if not a signal. */
 int bf_signal_parse(const char *word);
 

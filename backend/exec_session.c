@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <bsd/string.h>
@@ -47,7 +49,9 @@ struct bf_exec_session {
 	int wait_status;
 	pid_t helper;
 	pid_t guest;            /* host pid of the command */
-	int stdin_fd;
+	int stdin_fd;           /* a pipe, or the terminal's master */
+	bool pty;
+	struct winsize size;
 	struct stream streams[2];
 };
 
@@ -196,8 +200,10 @@ static void *pump_output(void *arg)
 				n = read(fds[i].fd, buf, sizeof(buf));
 			else
 				n = read(fds[i].fd, &status, sizeof(status));
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
+			/* A terminal's master reads EIO once no process holds the
+			 * terminal: the end of its output, as EOF is a pipe's. */
 			if (n > 0 && i < 2) {
 				append(s, i, buf, (size_t)n);
 				continue;
@@ -274,6 +280,8 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, report[2] = { -1, -1 };
 	struct bf_nsexec x = *how;
+	struct winsize size;
+	int master = -1;
 	struct pump *p = NULL;
 	pthread_attr_t attr;
 	pthread_t thread;
@@ -287,15 +295,32 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 	}
 	s->state = SESSION_RUNNING;
 	s->cmd = strdup(how->cmd);
+	size = s->size;
+	if (s->pty)
+		s->streams[BF_EXEC_STDERR].closed = true;
 	pthread_mutex_unlock(&s->lock);
-	if (!s->cmd || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    (!s->combined && pipe2(errp, O_CLOEXEC) < 0) || pipe2(report, O_CLOEXEC) < 0) {
+	if (!s->cmd) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (s->pty) {
+		/* One file, the master, serves as stdin and as stdout. */
+		x.pty_size = &size;
+		x.pty_master = &master;
+		x.stdin_fd = x.stdout_fd = x.stderr_fd = -1;
+	} else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+		   (!s->combined && pipe2(errp, O_CLOEXEC) < 0)) {
+		r = -errno;
+		goto fail;
+	} else {
+		x.stdin_fd = in[0];
+		x.stdout_fd = out[1];
+		x.stderr_fd = s->combined ? out[1] : errp[1];
+	}
+	if (pipe2(report, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	x.stdin_fd = in[0];
-	x.stdout_fd = out[1];
-	x.stderr_fd = s->combined ? out[1] : errp[1];
 	s->helper = bf_nsexec_spawn(&x, report[1], err);
 	if (s->helper < 0) {
 		r = s->helper;
@@ -305,17 +330,28 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 		close_pair(report);
 		return fail_start(s, r, err->msg, err);
 	}
-	close(in[0]);
-	close(out[1]);
+	if (s->pty) {
+		in[1] = master;
+		out[0] = fcntl(master, F_DUPFD_CLOEXEC, 0);
+		if (out[0] < 0)
+			kill(s->helper, SIGKILL);   /* seen below as a failed entry */
+	}
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
 	if (errp[1] >= 0)
 		close(errp[1]);
 	close(report[1]);
 	in[0] = out[1] = errp[1] = report[1] = -1;
+	pthread_mutex_lock(&s->lock);
 	s->stdin_fd = in[1];
+	pthread_mutex_unlock(&s->lock);
 	if (read_full(report[0], &guest, sizeof(guest)) != (ssize_t)sizeof(guest)) {
 		r = -ESRCH;
 		waitpid(s->helper, NULL, 0);
-		close(out[0]);
+		if (out[0] >= 0)
+			close(out[0]);
 		if (errp[0] >= 0)
 			close(errp[0]);
 		close(report[0]);
@@ -497,6 +533,91 @@ ssize_t bf_exec_write_stdin(struct bf_exec_session *s, const char *data, size_t 
 		n = -errno;
 	close(fd);
 	return n;
+}
+
+int bf_exec_set_pty(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state != SESSION_NEW) {
+		r = bf_error_set(err, EBUSY, "session %s was started already: a terminal is asked for before cmd",
+				 s->name);
+	} else {
+		s->pty = true;
+		s->size = (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+bool bf_exec_has_pty(struct bf_exec_session *s)
+{
+	bool pty;
+
+	pthread_mutex_lock(&s->lock);
+	pty = s->pty;
+	pthread_mutex_unlock(&s->lock);
+	return pty;
+}
+
+int bf_exec_resize(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->pty) {
+		r = bf_error_set(err, ENOTTY, "session %s has no terminal (write \"pty COLSxROWS\" before cmd)",
+				 s->name);
+	} else {
+		s->size = (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+		/* Before the start the size waits for it; after the end there
+		 * is nobody to tell. */
+		if (s->stdin_fd >= 0 && ioctl(s->stdin_fd, TIOCSWINSZ, &s->size) < 0)
+			r = bf_error_set(err, errno, "resize: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int bf_exec_eof(struct bf_exec_session *s, struct bf_error *err)
+{
+	struct termios t;
+	int fd;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->state != SESSION_RUNNING) {
+		pthread_mutex_unlock(&s->lock);
+		return bf_error_set(err, ESRCH, "session %s is not running", s->name);
+	}
+	if (!s->pty) {
+		if (s->stdin_fd >= 0)
+			close(s->stdin_fd);
+		s->stdin_fd = -1;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	fd = dup(s->stdin_fd);
+	pthread_mutex_unlock(&s->lock);
+	if (fd < 0)
+		return bf_error_set(err, errno, "eof: %s", strerror(errno));
+	/* The master reads the terminal's settings; the character the
+	 * command set as its EOF (^D unless changed) is what ends a line
+	 * discipline's read with nothing. */
+	if (tcgetattr(fd, &t) < 0 || write(fd, &t.c_cc[VEOF], 1) != 1) {
+		int e = errno;
+
+		close(fd);
+		return bf_error_set(err, e, "eof: %s", strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+void bf_exec_stdin_released(struct bf_exec_session *s)
+{
+	if (!bf_exec_has_pty(s))
+		bf_exec_close_stdin(s);
 }
 
 void bf_exec_close_stdin(struct bf_exec_session *s)

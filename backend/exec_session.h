@@ -48,7 +48,22 @@ ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char
 		     size_t size, off_t off, bool (*interrupted)(void));
 off_t bf_exec_size(struct bf_exec_session *s, enum bf_exec_stream stream);
 
+/* Before the start: the command gets a terminal of `cols` x `rows`
+ * (`pty COLSxROWS` in exec/S/ctl). Its output then all comes on stdout,
+ * stderr stays empty, and stdin is the keyboard: it may be opened and
+ * closed any number of times, and ends only with bf_exec_eof. */
+int bf_exec_set_pty(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err);
+bool bf_exec_has_pty(struct bf_exec_session *s);
+/* A new terminal size; the command's foreground group gets SIGWINCH. */
+int bf_exec_resize(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err);
+/* The end of input: stdin is closed, or with a terminal its EOF
+ * character is typed (the terminal stays open). */
+int bf_exec_eof(struct bf_exec_session *s, struct bf_error *err);
+
 ssize_t bf_exec_write_stdin(struct bf_exec_session *s, const char *data, size_t len);
+/* A writer of stdin is gone: a pipe is closed (the command reads EOF),
+ * a terminal stays open. */
+void bf_exec_stdin_released(struct bf_exec_session *s);
 void bf_exec_close_stdin(struct bf_exec_session *s);
 
 int bf_exec_signal(struct bf_exec_session *s, int sig, struct bf_error *err);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "guest_pty.h"
 #include "proc_ident.h"
 
 #define MAX_CGROUPS 16
@@ -219,7 +220,7 @@ static int set_caps(uint64_t caps)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-static void run_command(const struct bf_nsexec *x)
+static void run_command(const struct bf_nsexec *x, int grouped_fd)
 {
 	char *const argv[] = { "sh", "-c", (char *)x->cmd, NULL };
 	int fds[3] = { x->stdin_fd, x->stdout_fd, x->stderr_fd }, i;
@@ -227,9 +228,14 @@ static void run_command(const struct bf_nsexec *x)
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			_exit(126);
-	/* Its own process group, so that a kill reaches what it started
-	 * (set here and by the helper, whichever runs first). */
-	setpgid(0, 0);
+	/* Its own process group, so that a kill reaches what it started;
+	 * with a terminal, its own session, whose controlling terminal it
+	 * is (job control, SIGWINCH). The helper reports the pid only once
+	 * this is done. */
+	if (x->pty_size ? setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 : setpgid(0, 0) < 0)
+		_exit(126);
+	write_all(grouped_fd, "", 1);
+	close(grouped_fd);
 	if (chdir(x->workdir) < 0 && chdir("/") < 0)
 		_exit(126);
 	if (drop_bounding(x->uid == 0 ? x->caps : 0) < 0)
@@ -297,9 +303,10 @@ static void default_signals(void)
 
 static void helper(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
 {
+	int status, grouped[2];
 	pid_t pid;
 	size_t i;
-	int status;
+	char byte;
 
 	default_signals();
 	close_other_fds(x, p, report_fd);
@@ -310,13 +317,22 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 			_exit(125);
 	if (fchdir(p->root) < 0 || chroot(".") < 0)
 		_exit(125);
+	if (pipe2(grouped, O_CLOEXEC) < 0)
+		_exit(125);
 	pid = fork();   /* the pid namespace applies to our children only */
 	if (pid < 0)
 		_exit(125);
 	if (pid == 0)
-		run_command(x);
+		run_command(x, grouped[1]);
+	/* Only the command holds its terminal or pipes: their end is its. */
+	close(x->stdin_fd);
+	close(x->stdout_fd);
+	close(x->stderr_fd);
+	close(grouped[1]);
 	/* Before the pid is reported: a kill of the group must find it. */
-	setpgid(pid, pid);
+	while (read(grouped[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	close(grouped[0]);
 	write_all(report_fd, &pid, sizeof(pid));
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -327,20 +343,32 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 
 pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err)
 {
+	struct bf_nsexec with_pty = *x;
+	int master = -1, slave = -1, r;
 	struct prepared p;
 	pid_t pid;
-	int r;
 
 	r = prepare(x, &p, err);
+	if (r == 0 && x->pty_size) {
+		r = bf_guest_pty_open(p.root, x->pty_size, x->pty_uid, x->pty_gid, &master, &slave,
+				      err);
+		with_pty.stdin_fd = with_pty.stdout_fd = with_pty.stderr_fd = slave;
+	}
 	if (r < 0) {
 		prepared_close(&p);
 		return r;
 	}
 	pid = fork();
 	if (pid == 0)
-		helper(x, &p, report_fd);
+		helper(&with_pty, &p, report_fd);
 	r = pid < 0 ? bf_error_set(err, errno, "fork: %s", strerror(errno)) : pid;
 	prepared_close(&p);
+	if (slave >= 0)
+		close(slave);
+	if (r > 0 && x->pty_size)
+		*x->pty_master = master;
+	else if (master >= 0)
+		close(master);
 	return r;
 }
 

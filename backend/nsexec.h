@@ -5,6 +5,7 @@
 #define BOTTLEFS_NSEXEC_H
 
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -23,10 +24,18 @@ struct bf_nsexec {
 	uid_t uid;
 	gid_t gid;
 	int stdin_fd, stdout_fd, stderr_fd;
+	/* With pty_size: the command's stdin, stdout, stderr and controlling
+	 * terminal is instead a terminal of the guest's devpts (guest_pty.h)
+	 * owned by host ids pty_uid:pty_gid, and its master is put in
+	 * *pty_master (the three fds above are not used). */
+	const struct winsize *pty_size;
+	uid_t pty_uid;
+	gid_t pty_gid;
+	int *pty_master;
 };
 
-/* Starts the command, as the leader of a new process group
- * (signal it with kill(-pid, ...)). Returns the pid of a helper (our child) that
+/* Starts the command, as the leader of a new process group (a new
+ * session, with a terminal; signal it with kill(-pid, ...)). Returns the pid of a helper (our child) that
  * reports on `report_fd` first the command's host pid (a pid_t), then its
  * wait status (an int), and exits. -errno with err set on failure. */
 pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err);

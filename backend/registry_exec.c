@@ -213,19 +213,45 @@ void bf_registry_exec_drop_all_locked(struct bf_bottle *b)
 	b->n_sessions = 0;
 }
 
+enum { EXEC_KILL, EXEC_PTY, EXEC_RESIZE, EXEC_EOF };
+
 int bf_registry_exec_ctl(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
 			 const char *msg, size_t len, struct bf_error *err)
 {
-	static const struct bf_ctl_cmd table[] = { { "kill", 0, 1 } };
-	struct bf_ctl_msg m;
+	static const struct bf_ctl_cmd table[] = {
+		[EXEC_KILL] = { "kill", 0, 1 },
+		[EXEC_PTY] = { "pty", 0, 1 },
+		[EXEC_RESIZE] = { "resize", 1, 1 },
+		[EXEC_EOF] = { "eof", 0, 0 },
+	};
+	unsigned cols = 80, rows = 24;
+	struct bf_ctl_msg m = { 0 };
 	int sig = SIGKILL, r;
 
-	r = bf_ctl_parse(msg, len, table, 1, "kill [SIGNAL]", &m, err);
-	if (r == 0 && m.argc == 2 && (sig = bf_signal_parse(m.words[1])) < 0)
+	r = bf_ctl_parse(msg, len, table, sizeof(table) / sizeof(table[0]),
+			 "kill [SIGNAL], pty [COLSxROWS], resize COLSxROWS, eof", &m, err);
+	if (r == 0 && m.cmd == EXEC_KILL && m.argc == 2 && (sig = bf_signal_parse(m.words[1])) < 0)
 		r = bf_error_set(err, EINVAL, "unknown signal \"%.32s\"", m.words[1]);
-	if (r < 0) {
-		bf_registry_report(reg, name, "exec ctl: %s", err->msg);
-		return r;
+	if (r == 0 && (m.cmd == EXEC_PTY || m.cmd == EXEC_RESIZE) && m.argc == 2 &&
+	    bf_term_size_parse(m.words[1], &cols, &rows) < 0)
+		r = bf_error_set(err, EINVAL, "bad terminal size \"%.32s\": COLSxROWS, 1 to %d each",
+				 m.words[1], BF_TERM_SIZE_MAX);
+	if (r == 0) {
+		switch (m.cmd) {
+		case EXEC_KILL:
+			r = bf_exec_signal(s, sig, err);
+			break;
+		case EXEC_PTY:
+			r = bf_exec_set_pty(s, cols, rows, err);
+			break;
+		case EXEC_RESIZE:
+			r = bf_exec_resize(s, cols, rows, err);
+			break;
+		default:
+			r = bf_exec_eof(s, err);
+		}
 	}
-	return bf_exec_signal(s, sig, err);
+	if (r < 0 && (m.cmd != EXEC_KILL || r == -EINVAL))
+		bf_registry_report(reg, name, "exec %s ctl: %s", bf_exec_name(s), err->msg);
+	return r;
 }

@@ -818,7 +818,7 @@ int bf_release(const char *path, struct fuse_file_info *fi)
 
 	(void)path;
 	if (h->kind == HANDLE_SESSION && h->session_file == SESSION_STDIN)
-		bf_exec_close_stdin(h->session);
+		bf_exec_stdin_released(h->session);
 	if (h->oneshot)
 		bf_exec_kill_wait(h->session);
 	if (h->kind == HANDLE_NEW) {

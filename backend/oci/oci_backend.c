@@ -371,6 +371,10 @@ static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const 
 		.uid = b->meta.run.guest_uid,
 		.gid = b->meta.run.guest_gid,
 		.caps = b->meta.run.guest_uid == 0 ? bf_guest_root_cap_mask() : 0,
+		/* A terminal is the guest user's, of group tty (5), as login
+		 * would make it. */
+		.pty_uid = (uid_t)(b->meta.id_base + b->meta.run.guest_uid),
+		.pty_gid = (gid_t)(b->meta.id_base + 5),
 	};
 	int r;
 

@@ -1,7 +1,7 @@
 /* libFuzzer target for backend/ctl_msg.c (the ctl and exec ctl messages)
  * and backend/allowlist.c (allow rules): any bytes. A parsed message has
  * 1..4 words inside its own text, a known command within its argument
- * bounds; a rule accepted once is accepted again. Violations abort(). */
+ * bounds, a terminal size within its bounds; a rule accepted once is accepted again. Violations abort(). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int sig = bf_signal_parse(m.words[1]);
 
 			CHECK(sig == -1 || (sig > 0 && sig < 65));
+		}
+		if (m.argc == 2) {
+			unsigned cols = 0, rows = 0;
+
+			if (bf_term_size_parse(m.words[1], &cols, &rows) == 0)
+				CHECK(cols >= 1 && cols <= BF_TERM_SIZE_MAX && rows >= 1 &&
+				      rows <= BF_TERM_SIZE_MAX);
 		}
 	} else {
 		CHECK(err.code && err.msg[0]);

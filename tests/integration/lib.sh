@@ -87,6 +87,9 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+# Killed (a timeout), the test has failed: cleanup must say so.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 fail() {
 	echo "FAIL: $*" >&2

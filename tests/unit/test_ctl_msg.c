@@ -52,11 +52,35 @@ static void test_signals(void)
 	CU_ASSERT_EQUAL(bf_signal_parse(""), -1);
 }
 
+static void test_term_sizes(void)
+{
+	unsigned cols = 0, rows = 0;
+
+	CU_ASSERT_EQUAL(bf_term_size_parse("120x40", &cols, &rows), 0);
+	CU_ASSERT_EQUAL(cols, 120);
+	CU_ASSERT_EQUAL(rows, 40);
+	CU_ASSERT_EQUAL(bf_term_size_parse("1x9999", &cols, &rows), 0);
+	CU_ASSERT_EQUAL(rows, 9999);
+	CU_ASSERT_EQUAL(bf_term_size_parse("0x40", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("120x0", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("10000x40", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("0000120x40", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("-1x40", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("120X40", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("120x40x2", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("120x", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("x40", &cols, &rows), -EINVAL);
+	CU_ASSERT_EQUAL(bf_term_size_parse("", &cols, &rows), -EINVAL);
+	/* A refused size leaves the last good one. */
+	CU_ASSERT_EQUAL(cols, 1);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "parse", test_parse },
 		{ "signals", test_signals },
+		{ "term_sizes", test_term_sizes },
 		{ NULL, NULL },
 	};
 
