@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 {
 	struct attach a = { .detach = DEFAULT_DETACH };
 	const char *command = NULL;
-	char status[300], cmd[4096];
+	char status[300];
 	unsigned cols, rows;
 	pthread_t reader;
 	bool detached;
@@ -242,6 +242,8 @@ int main(int argc, char **argv)
 	}
 	window_size(&cols, &rows);
 	if (strcmp(status, "new") == 0) {
+		char cmd[4096];
+
 		snprintf(cmd, sizeof(cmd), "pty %ux%u\n", cols, rows);
 		r = write_file(a.dir, "ctl", cmd);
 		if (r == 0) {

@@ -35,12 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (m.argc == 2) {
 			int sig = bf_signal_parse(m.words[1]);
-
-			CHECK(sig == -1 || (sig > 0 && sig < 65));
-		}
-		if (m.argc == 2) {
 			unsigned cols = 0, rows = 0;
 
+			CHECK(sig == -1 || (sig > 0 && sig < 65));
 			if (bf_term_size_parse(m.words[1], &cols, &rows) == 0)
 				CHECK(cols >= 1 && cols <= BF_TERM_SIZE_MAX && rows >= 1 &&
 				      rows <= BF_TERM_SIZE_MAX);
