@@ -57,6 +57,13 @@ struct bf_backend {
 	/* Runs CMD in the running guest through the session. */
 	int (*exec)(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err);
+	/* A directory fd (O_PATH) of the root of a copy workspace, for the
+	 * host's read-only view (NAME/workspace/): with `run` the copy the
+	 * running guest works in, else the kept copy, mounted read-only on
+	 * its own (the caller keeps that fd for reuse and closes it before
+	 * the next start). -ENOENT: no copy yet. NULL: no view. */
+	int (*workspace_view)(const struct bf_run *run, const struct bf_paths *p, int *fd,
+			      struct bf_error *err);
 	/* Removes everything the backend made for a stopped bottle. */
 	int (*destroy)(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err);
 };

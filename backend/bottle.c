@@ -261,5 +261,7 @@ void bf_bottle_free(struct bf_bottle *b)
 	for (i = 0; i < b->n_allow_live; i++)
 		free(b->allow_live[i]);
 	free(b->allow_live);
+	if (b->view_open)
+		close(b->view_fd);
 	memset(b, 0, sizeof(*b));
 }

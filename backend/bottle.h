@@ -86,6 +86,10 @@ struct bf_bottle {
 	char **allow_live;      /* the allowlist as `allow` last set it, or NULL:
 				 * then the manifest's [network] allow holds */
 	size_t n_allow_live;
+	/* Stopped, a copy workspace mounted read-only for NAME/workspace/,
+	 * kept for the next look; closed before a start. */
+	bool view_open;
+	int view_fd;
 };
 
 /* Builds a bottle from manifest text and metadata (meta.backend names the

@@ -152,6 +152,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	 * not have re-attach watch an old shim. */
 	memset(&b->meta.run, 0, sizeof(b->meta.run));
 	b->meta.state = BF_STATE_STARTING;
+	bf_registry_workspace_view_drop_locked(b);
 	b->stop_requested = false;
 	/* Not saved: a record written now would know no shim to re-attach
 	 * to. If the daemon dies mid-start, the next start (or rmdir) removes

@@ -356,6 +356,7 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 		goto out;
 	}
 	bf_registry_exec_drop_all_locked(b);
+	bf_registry_workspace_view_drop_locked(b);
 	bf_registry_paths(reg, name, &paths);
 	if (b->backend->destroy)
 		r = b->backend->destroy(b, &paths, err);

@@ -103,4 +103,12 @@ int bf_registry_render_backends(struct bf_registry *reg, struct bf_buf *out);
 void bf_registry_report(struct bf_registry *reg, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* NAME/workspace/: whether bottle NAME has a copy workspace to show. */
+bool bf_registry_has_workspace_view(struct bf_registry *reg, const char *name);
+/* The root of that copy, as the guest sees it now (running) or as it was
+ * left (stopped): an O_PATH directory fd for the caller to close. -ENOENT
+ * when there is no copy workspace or no copy yet. */
+int bf_registry_workspace_view(struct bf_registry *reg, const char *name, int *fd,
+			       struct bf_error *err);
+
 #endif

@@ -40,6 +40,10 @@ void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b
 void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b);
 int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *out);
 
+/* registry_workspace.c: lets go of a stopped copy's read-only mount
+ * (before a start: the guest mounts it read-write). */
+void bf_registry_workspace_view_drop_locked(struct bf_bottle *b);
+
 /* lifecycle.c */
 /* Re-attaches to the bottles the state says are running (at open). */
 void bf_lifecycle_reattach(struct bf_registry *reg);

@@ -10,6 +10,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -23,7 +24,8 @@
 #include "fs_ops.h"
 #include "../backend/exec_session.h"
 
-#define MAX_PATH 1400
+/* Bottle paths are short; NAME/workspace/ goes as deep as the copy. */
+#define MAX_PATH (PATH_MAX + 128)
 
 /* --- inodes: one per path the kernel has looked up, until it forgets */
 
@@ -182,6 +184,19 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	reply_entry(req, path, NULL);
 }
 
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char target[PATH_MAX];
+	int r;
+	WITH_PATH(req, ino, path);
+
+	r = bf_readlink(path, target, sizeof(target));
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, target);
+}
+
 static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	forget_one(ino, nlookup);
@@ -225,7 +240,9 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	int r = 0;
 	WITH_PATH(req, ino, path);
 
-	if (to_set & FUSE_SET_ATTR_SIZE)
+	if (bf_read_only(path))
+		r = -EROFS;
+	else if (to_set & FUSE_SET_ATTR_SIZE)
 		r = bf_truncate(path, attr->st_size, fi);
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -357,6 +374,44 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	reply_entry(req, path, fi);
+}
+
+/* Names are made only by new/, mkdir exec/S and rmdir: renames, links
+ * and special files are refused (EROFS in a read-only view). */
+static void ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+	(void)target;
+	WITH_CHILD(req, parent, name, path);
+	fuse_reply_err(req, bf_read_only(path) ? EROFS : EPERM);
+}
+
+static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)mode;
+	(void)rdev;
+	WITH_CHILD(req, parent, name, path);
+	fuse_reply_err(req, bf_read_only(path) ? EROFS : EPERM);
+}
+
+static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	(void)ino;
+	WITH_CHILD(req, parent, name, path);
+	fuse_reply_err(req, bf_read_only(path) ? EROFS : EPERM);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	char to[MAX_PATH];
+
+	(void)flags;
+	WITH_CHILD(req, parent, name, path);
+	if (!child_path(newparent, newname, to, sizeof(to))) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	fuse_reply_err(req, bf_read_only(path) || bf_read_only(to) ? EROFS : EPERM);
 }
 
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -601,6 +656,7 @@ static const struct fuse_lowlevel_ops operations = {
 	.forget = ll_forget,
 	.forget_multi = ll_forget_multi,
 	.getattr = ll_getattr,
+	.readlink = ll_readlink,
 	.setattr = ll_setattr,
 	.opendir = ll_opendir,
 	.readdir = ll_readdir,
@@ -608,6 +664,10 @@ static const struct fuse_lowlevel_ops operations = {
 	.open = ll_open,
 	.create = ll_create,
 	.mkdir = ll_mkdir,
+	.mknod = ll_mknod,
+	.symlink = ll_symlink,
+	.link = ll_link,
+	.rename = ll_rename,
 	.rmdir = ll_rmdir,
 	.unlink = ll_unlink,
 	.read = ll_read,

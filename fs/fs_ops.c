@@ -19,6 +19,7 @@
 
 #include "fs_path.h"
 #include "fs_pending.h"
+#include "fs_workspace.h"
 #include "../backend/exec_session.h"
 
 enum handle_kind {
@@ -29,6 +30,7 @@ enum handle_kind {
 	HANDLE_CTL,             /* NAME/ctl opened for writing */
 	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
 	HANDLE_SESSION,         /* a file of NAME/exec/S, or NAME/exec/run */
+	HANDLE_WORKSPACE,       /* a file of NAME/workspace/ */
 };
 
 struct handle {
@@ -49,6 +51,7 @@ struct handle {
 	bool oneshot;           /* exec/run: the session is this open's own */
 	off_t read_pos;         /* exec/run: reads follow their own position,
 				 * since the command's write moved the file's */
+	char *workspace_rel;    /* HANDLE_WORKSPACE: below NAME/workspace */
 };
 
 static bool follow_rotation(struct handle *h);
@@ -215,6 +218,10 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 	case NODE_SESSION_DIR:
 	case NODE_SESSION_FILE:
 		return session_attr(&p, st);
+	case NODE_WORKSPACE:
+		if (!bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		return fs_workspace_getattr(fs_ctx()->reg, p.name, p.workspace_rel, st);
 	case NODE_BOTTLE_FILE:
 		/* fstat(2) on an open log or egress: the size of that file. */
 		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG) {
@@ -310,6 +317,10 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		return -ENOENT;
 	if (p.node == NODE_EXEC_DIR || p.node == NODE_SESSION_DIR)
 		return readdir_exec(&p, buf, filler);
+	if (p.node == NODE_WORKSPACE)
+		return bf_registry_has_workspace_view(fs_ctx()->reg, p.name)
+			       ? fs_workspace_readdir(fs_ctx()->reg, p.name, p.workspace_rel, buf, filler)
+			       : -ENOENT;
 	if (p.node != NODE_ROOT && p.node != NODE_NEW_DIR && p.node != NODE_BOTTLE_DIR)
 		return -ENOTDIR;
 	filler(buf, ".", NULL, 0, 0);
@@ -333,6 +344,8 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		for (i = 0; fs_bottle_files[i].name; i++)
 			filler(buf, fs_bottle_files[i].name, NULL, 0, 0);
 		filler(buf, "exec", NULL, 0, 0);
+		if (bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
+			filler(buf, "workspace", NULL, 0, 0);
 	}
 	return 0;
 }
@@ -359,6 +372,7 @@ static void handle_free(struct handle *h)
 	if (h->session)
 		bf_exec_unref(h->session);
 	bf_buf_free(&h->buf);
+	free(h->workspace_rel);
 	free(h);
 }
 
@@ -493,6 +507,28 @@ static int open_oneshot(const struct fs_path *p, struct fuse_file_info *fi)
 	return attach_handle(fi, h);
 }
 
+/* The file is looked up again at each read (fs_workspace.h). */
+static int open_workspace(const struct fs_path *p, struct fuse_file_info *fi)
+{
+	struct handle *h;
+	int r;
+
+	if (!bf_registry_has_workspace_view(fs_ctx()->reg, p->name))
+		return -ENOENT;
+	r = fs_workspace_open(fs_ctx()->reg, p->name, p->workspace_rel, fi->flags);
+	if (r < 0)
+		return r;
+	h = handle_new(HANDLE_WORKSPACE, p->name);
+	if (!h)
+		return -ENOMEM;
+	h->workspace_rel = strdup(p->workspace_rel);
+	if (!h->workspace_rel) {
+		handle_free(h);
+		return -ENOMEM;
+	}
+	return attach_handle(fi, h);
+}
+
 int bf_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_path p;
@@ -511,6 +547,8 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 		return fs_pending_has(p.name) ? -EBUSY : -ENOENT;
 	case NODE_EXEC_RUN:
 		return open_oneshot(&p, fi);
+	case NODE_WORKSPACE:
+		return open_workspace(&p, fi);
 	case NODE_SESSION_FILE:
 		return open_session_file(&p, fi);
 	case NODE_EXEC_DIR:
@@ -552,6 +590,32 @@ static const char *new_file_name(const char *path)
 	return path + 5;
 }
 
+int bf_readlink(const char *path, char *buf, size_t size)
+{
+	struct fs_path p;
+
+	fs_path_parse(path, &p);
+	if (p.node != NODE_WORKSPACE)
+		return -EINVAL;
+	if (!bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
+		return -ENOENT;
+	return fs_workspace_readlink(fs_ctx()->reg, p.name, p.workspace_rel, buf, size);
+}
+
+/* NAME/workspace/ is a view: nothing in it is made, changed or removed. */
+static bool in_workspace(const char *path)
+{
+	struct fs_path p;
+
+	fs_path_parse(path, &p);
+	return p.node == NODE_WORKSPACE;
+}
+
+bool bf_read_only(const char *path)
+{
+	return in_workspace(path);
+}
+
 int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct bf_registry *reg = fs_ctx()->reg;
@@ -560,7 +624,7 @@ int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	(void)mode;
 	if (!name)
-		return -EACCES;     /* files are created only in new/ */
+		return in_workspace(path) ? -EROFS : -EACCES;   /* files are created only in new/ */
 	if (!may_write())
 		return -EACCES;
 	if (!bf_name_valid(name)) {
@@ -691,6 +755,8 @@ int bf_read(const char *path, char *buf, size_t size, off_t off,
 		return read_log(h, buf, size, off);
 	if (h->kind == HANDLE_SESSION)
 		return read_session(h, buf, size, off);
+	if (h->kind == HANDLE_WORKSPACE)
+		return fs_workspace_read(fs_ctx()->reg, h->name, h->workspace_rel, buf, size, off);
 	return read_buffer(h, buf, size, off);
 }
 
@@ -741,7 +807,7 @@ int bf_write(const char *path, const char *data, size_t size, off_t off,
 	size_t end;
 
 	(void)path;
-	if (h->kind == HANDLE_SNAPSHOT || h->kind == HANDLE_LOG)
+	if (h->kind == HANDLE_SNAPSHOT || h->kind == HANDLE_LOG || h->kind == HANDLE_WORKSPACE)
 		return -EBADF;
 	if (h->refused)
 		return -EINVAL;
@@ -837,7 +903,8 @@ int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct handle *h = fi ? handle_of(fi) : NULL;
 
-	(void)path;
+	if (path && in_workspace(path))
+		return -EROFS;
 	if (h && (h->kind == HANDLE_NEW || h->kind == HANDLE_MANIFEST || h->kind == HANDLE_ALLOW) &&
 	    size == 0) {
 		bf_buf_set_len(&h->buf, 0);
@@ -853,6 +920,8 @@ int bf_mkdir(const char *path, mode_t mode)
 
 	(void)mode;
 	fs_path_parse(path, &p);
+	if (p.node == NODE_WORKSPACE)
+		return -EROFS;
 	if (p.node != NODE_SESSION_DIR)
 		return p.node == NODE_EXEC_RUN ? -EEXIST : -EPERM;  /* bottles come from new/NAME */
 	if (!may_write())
@@ -871,6 +940,8 @@ int bf_rmdir(const char *path)
 			return -EACCES;
 		return bf_registry_exec_remove(fs_ctx()->reg, p.name, p.session, &err);
 	}
+	if (p.node == NODE_WORKSPACE)
+		return -EROFS;
 	if (p.node != NODE_BOTTLE_DIR)
 		return p.node == NODE_NONE ? -ENOENT : -EPERM;
 	if (!may_write())
@@ -885,6 +956,8 @@ int bf_unlink(const char *path)
 	fs_path_parse(path, &p);
 	if (p.node == NODE_NEW_FILE && fs_pending_has(p.name))
 		return -EBUSY;
+	if (p.node == NODE_WORKSPACE)
+		return -EROFS;
 	return p.node == NODE_NONE ? -ENOENT : -EPERM;
 }
 

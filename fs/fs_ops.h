@@ -23,6 +23,9 @@ int bf_truncate(const char *path, off_t size, struct fuse_file_info *fi);
 int bf_mkdir(const char *path, mode_t mode);
 int bf_rmdir(const char *path);
 int bf_unlink(const char *path);
+int bf_readlink(const char *path, char *buf, size_t size);
+/* Whether nothing at `path` may change (EROFS): chmod, touch, truncate. */
+bool bf_read_only(const char *path);
 
 /* 1 if a read of this open file at `off` would have to wait for the
  * command (its output, its end): the adapter then puts it aside; 0 if it

@@ -110,6 +110,13 @@ void fs_path_parse(const char *path, struct fs_path *out)
 			out->name[0] = '\0';
 		return;
 	}
+	if (strcmp(second, "workspace") == 0 && strcmp(first, "new") != 0 &&
+	    strcmp(first, "errors") != 0 && strcmp(first, "backends") != 0) {
+		out->node = NODE_WORKSPACE;
+		strlcpy(out->name, first, sizeof(out->name));
+		out->workspace_rel = p;
+		return;
+	}
 	if (*p != '\0')
 		return;
 	if (strcmp(first, "new") == 0) {

@@ -21,6 +21,7 @@ enum fs_node {
 	NODE_EXEC_RUN,          /* NAME/exec/run: the one-shot form */
 	NODE_SESSION_DIR,       /* NAME/exec/S */
 	NODE_SESSION_FILE,      /* NAME/exec/S/FILE */
+	NODE_WORKSPACE,         /* NAME/workspace and all below it */
 };
 
 enum fs_session_file {
@@ -49,6 +50,9 @@ struct fs_path {
 	mode_t mode;                   /* permission bits of a file */
 	char session[64];              /* for NODE_SESSION_* */
 	enum fs_session_file session_file;
+	const char *workspace_rel;     /* NODE_WORKSPACE: the rest of the path
+					* (into the parsed string), "" for the
+					* directory itself */
 };
 
 struct fs_bottle_file {

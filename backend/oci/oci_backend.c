@@ -24,6 +24,7 @@
 #include "../guest_caps.h"
 #include "../netns_listen.h"
 #include "../nsexec.h"
+#include "../image_view.h"
 #include "../proc_ident.h"
 #include "../seccomp_policy.h"
 #include "../spawn.h"
@@ -394,6 +395,49 @@ static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const 
 	return r;
 }
 
+/* Running: the copy in the shim's mount namespace (work.img at workfs/),
+ * reached through /proc while a pidfd proves the pid is still the shim.
+ * Stopped: work.img mounted read-only by itself. Bottles from before
+ * work.img keep a plain directory, work/. */
+static int oci_workspace_view(const struct bf_run *run, const struct bf_paths *p, int *out,
+			      struct bf_error *err)
+{
+	char path[PATH_MAX + 64];
+	cleanup_close int pidfd = -1;
+	struct stat st;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/work", p->run_dir);
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+		*out = fd;
+		return 0;
+	}
+	if (!run) {
+		snprintf(path, sizeof(path), "%s/work.img", p->run_dir);
+		return bf_image_view_open(path, "work", out, err);
+	}
+	pidfd = pidfd_open(run->monitor_pid, 0);
+	if (pidfd < 0)
+		return bf_error_set(err, ESRCH, "shim %d is gone", (int)run->monitor_pid);
+	r = verify_shim(run, err);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/root%s/workfs/work", (int)run->monitor_pid, p->run_dir);
+	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return bf_error_set(err, errno, "the running copy: %s", strerror(errno));
+	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
+		close(fd);
+		return bf_error_set(err, ESRCH, "shim %d ended while its copy was opened",
+				    (int)run->monitor_pid);
+	}
+	*out = fd;
+	return 0;
+}
+
 static int oci_kill_strays(const struct bf_run *run)
 {
 	struct bf_error err = { 0 };
@@ -424,6 +468,7 @@ const struct bf_backend bf_backend_oci = {
 	.watch = oci_watch,
 	.collect = oci_collect,
 	.exec = oci_exec,
+	.workspace_view = oci_workspace_view,
 	.kill_strays = oci_kill_strays,
 	.sidecar_listen = oci_sidecar_listen,
 	.destroy = oci_destroy,
