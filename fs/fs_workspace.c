@@ -47,7 +47,9 @@ int fs_workspace_getattr(struct bf_registry *reg, const char *name, const char *
 		return fd;
 	if (fstat(fd, &real) < 0)
 		return -errno;
-	keep = real.st_mode & 0555;
+	/* The guest's bits, so that a copy taken keeps them; writes fail
+	 * with EROFS whatever they say. */
+	keep = real.st_mode & 0777;
 	keep |= S_ISDIR(real.st_mode) ? 0500 : 0400;
 	st->st_mode = (real.st_mode & S_IFMT) | (*rel ? keep : 0500);
 	/* A fifo, socket or device the guest made would be opened by the

@@ -9,8 +9,9 @@
 #include "fs.h"
 
 /* `rel`: the path below NAME/workspace ("" for the directory itself).
- * Attributes show the copy's types, sizes and times, owned as the rest of
- * the tree, read-only, without set-id bits, always readable by the owner. */
+ * Attributes show the copy's types, sizes, times and permission bits,
+ * owned as the rest of the tree, without set-id or sticky bits, always
+ * readable by the owner. */
 int fs_workspace_getattr(struct bf_registry *reg, const char *name, const char *rel,
 			 struct stat *st);
 int fs_workspace_readdir(struct bf_registry *reg, const char *name, const char *rel, void *buf,

@@ -66,13 +66,16 @@ assert_contains fifo "$(cat "$TMP/err")" "Permission denied"
 [ "$(cat "$V/locked")" = secret ] || fail "mode-000 file unreadable to the owner"
 [ "$(cat "$V/closed/x")" = in ] || fail "mode-000 directory unsearchable to the owner"
 [ "$(stat -c %a "$V/locked")" = 400 ] || fail "locked shown as $(stat -c %a "$V/locked")"
+output_of box 'chmod 751 /work/new.txt; chmod 1777 /work/d'
+[ "$(stat -c %a "$V/new.txt")" = 751 ] || fail "the guest's mode not shown: $(stat -c %a "$V/new.txt")"
+[ "$(stat -c %a "$V/d")" = 777 ] || fail "sticky bit shown: $(stat -c %a "$V/d")"
 # Swapping a directory the host already looked up for a link out: the
 # daemon resolves every path afresh and through no link.
 ls "$V/d/e" >/dev/null
 output_of box 'mv /work/d /work/d.old; ln -s / /work/d'
 [ "$(readlink "$V/d")" = / ] || fail "the swap is not shown: $(stat -c %F "$V/d")"
 if cat "$V/d/e/f" 2>/dev/null; then fail "d/e/f still read after the swap"; fi
-ok "a link out is shown as a link; a fifo is an empty file nobody may open; 000 files and dirs are readable by the owner; a swapped dir is not followed"
+ok "a link out is shown as a link; a fifo is an empty file nobody may open; modes are the guest's without sticky/set-id, 000 files and dirs readable by the owner; a swapped dir is not followed"
 
 # --- read-only, whatever the host tries
 for try in "echo x >$V/new.txt" "touch $V/zz" "rm $V/new.txt" "mkdir $V/q" "chmod 777 $V/new.txt" \
