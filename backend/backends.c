@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <bsd/string.h>
 
+#include "bottle.h"
 #include "cleanup.h"
 
 static const struct bf_backend *const all_backends[] = {
@@ -26,9 +28,34 @@ const struct bf_backend *bf_backend_find(const char *name)
 	return NULL;
 }
 
+/* Derived from the table once: a new backend is one line above. */
+static char names[256];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void join_names(void)
+{
+	size_t i;
+
+	for (i = 0; all_backends[i]; i++) {
+		if (i)
+			strlcat(names, ", ", sizeof(names));
+		strlcat(names, all_backends[i]->name, sizeof(names));
+	}
+}
+
 const char *bf_backend_names(void)
 {
-	return "oci, docker, microvm, smolvm";
+	pthread_once(&names_once, join_names);
+	return names;
+}
+
+void bf_run_describe(const struct bf_backend *backend, const struct bf_run *run, char *out,
+		     size_t len)
+{
+	if (backend->run_describe)
+		backend->run_describe(run, out, len);
+	else
+		snprintf(out, len, "guest %d", (int)run->pid);
 }
 
 const struct bf_backend *const *bf_backend_all(void)

@@ -12,6 +12,8 @@ struct bf_manifest;
 struct bf_bottle;
 struct bf_run;
 struct bf_exec_session;
+struct bf_buf;
+struct json_object;
 
 /* Where a backend keeps what it makes for one bottle. */
 struct bf_paths {
@@ -33,6 +35,16 @@ struct bf_backend {
 	 * namespace backends, the subnet's proxy address for VMs. `proxy_ip`
 	 * is the per-bottle subnet's .2 address. */
 	const char *(*guest_sidecar_host)(const char *proxy_ip);
+
+	/* The backend's own part of a run record (bf_run.priv): added to
+	 * the state record's run object, read back from it (NULL, or what
+	 * is wrong), shown in `status` as "key: value" lines, and named in
+	 * one phrase for the log ("runc container ID"). NULL where a
+	 * backend keeps nothing of its own. */
+	int (*run_save)(const struct bf_run *run, struct json_object *obj);
+	const char *(*run_load)(struct json_object *obj, struct bf_run *run);
+	void (*run_render)(const struct bf_run *run, struct bf_buf *out);
+	void (*run_describe)(const struct bf_run *run, char *out, size_t len);
 
 	/* Lifecycle; NULL where a backend cannot run guests yet. The bottle
 	 * is not changed: what a backend learns goes into `run`. */
@@ -78,6 +90,11 @@ const struct bf_backend *bf_backend_find(const char *name);
 const char *bf_backend_names(void);
 /* All backends, NULL-terminated, in the order `backends` lists them. */
 const struct bf_backend *const *bf_backend_all(void);
+
+/* "runc container bottlefs-box-1234abcd", or "guest PID" for a backend
+ * that names nothing. */
+void bf_run_describe(const struct bf_backend *backend, const struct bf_run *run, char *out,
+		     size_t len);
 
 /* Shared preflight helpers. */
 /* Finds `prog` in PATH (or the standard sbin/bin dirs); 0 or -ENOENT. */

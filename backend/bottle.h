@@ -31,12 +31,23 @@ enum bf_state {
 #define BF_PORT_GIT_GATE 9418
 #define BF_PORT_SUPERVISE 9100
 
+/* What a backend keeps about a launched guest for itself (a container's
+ * id, its monitor's identity, ...): opaque to the core, copied by value,
+ * saved, loaded and shown by the backend (run_save, run_load,
+ * run_render in backends.h). */
+#define BF_RUN_PRIVATE_SIZE 1024
+
+struct bf_run_private {
+	union {
+		unsigned char bytes[BF_RUN_PRIVATE_SIZE];
+		unsigned long long align;
+	};
+};
+
 /* What a backend reports about a launched guest; kept for re-attach. */
 struct bf_run {
-	char container_id[96];  /* the runtime's name for the guest */
-	char runtime[16];       /* "runc", "crun", ... */
+	bool launched;          /* a guest was started (else: only `reason`) */
 	pid_t pid;              /* the guest's main process, host pid */
-	pid_t monitor_pid;      /* the backend's watcher (oci: the shim) */
 	uid_t guest_uid;        /* the guest user, for exec sessions */
 	gid_t guest_gid;
 	time_t started_at;
@@ -44,16 +55,16 @@ struct bf_run {
 	int exit_code;          /* valid when exit_signal == 0 and stopped */
 	int exit_signal;        /* the signal that ended the guest, or 0 */
 	char reason[256];       /* why it failed or stopped, "" if no reason */
-	/* What re-attach checks before trusting the pids above: start times
-	 * (clock ticks after boot, /proc/PID/stat), the monitor's executable
-	 * and the guest's user namespace. */
-	unsigned long long monitor_start, guest_start;
-	unsigned long long monitor_exe_dev, monitor_exe_ino;
+	/* What re-attach checks before trusting `pid` (a guest that is a
+	 * host process): its start time (clock ticks after boot,
+	 * /proc/PID/stat) and user namespace. */
+	unsigned long long guest_start;
 	unsigned long long guest_userns;
 	/* bind workspace: the host owner the guest user stands for */
 	bool workspace_idmapped;
 	uid_t workspace_uid;
 	gid_t workspace_gid;
+	struct bf_run_private priv;
 };
 
 /* What the state store keeps besides the manifest text. */

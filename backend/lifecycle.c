@@ -91,10 +91,6 @@ static void *watch_guest(void *arg)
 	run = b->meta.run;
 	bf_registry_paths(reg, b->name, &paths);
 	pthread_mutex_unlock(&reg->lock);
-	/* The watcher process may be our child (started by this daemon):
-	 * reap it. One started by an earlier daemon is init's to reap. */
-	if (run.monitor_pid > 0)
-		waitpid(run.monitor_pid, NULL, WNOHANG);
 	b->backend->collect(&paths, &run, &err);
 	pthread_mutex_lock(&reg->lock);
 	finish_locked(reg, b, &run);
@@ -141,6 +137,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 {
 	struct bf_paths paths;
 	struct bf_run run;
+	char what[160];
 	int r;
 
 	if (busy(b->meta.state))
@@ -171,10 +168,11 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 		return r;
 	}
 	b->meta.run = run;
+	b->meta.run.launched = true;
 	b->meta.state = BF_STATE_RUNNING;
 	bf_registry_save_locked(reg, b);
-	bf_registry_log_event(reg, b->name, "running: %s container %s, pid %d", run.runtime,
-			      run.container_id, (int)run.pid);
+	bf_run_describe(b->backend, &run, what, sizeof(what));
+	bf_registry_log_event(reg, b->name, "running: %s, pid %d", what, (int)run.pid);
 	bf_registry_egress_start_locked(reg, b);
 	r = watch_locked(reg, b, false, err);
 	if (r < 0) {
@@ -322,14 +320,16 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 		struct bf_error err = { 0 };
 		struct bf_paths paths;
 		struct bf_run run;
+		char what[160];
 
 		if (!busy(b->meta.state))
 			continue;
+		bf_run_describe(b->backend, &b->meta.run, what, sizeof(what));
 		if (b->backend->watch && watch_locked(reg, b, true, &err) == 0) {
 			b->meta.state = BF_STATE_RUNNING;
 			bf_registry_save_locked(reg, b);
-			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)",
-					      b->meta.run.container_id, (int)b->meta.run.pid);
+			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)", what,
+					      (int)b->meta.run.pid);
 			bf_registry_egress_start_locked(reg, b);
 			continue;
 		}
@@ -343,7 +343,7 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 			b->backend->collect(&paths, &run, &err);
 		if (run.exit_code < 0 && !run.exit_signal) {
 			snprintf(run.reason, sizeof(run.reason),
-				 "container %s vanished while bottlefs was not mounted", run.container_id);
+				 "%s vanished while bottlefs was not mounted", what);
 			bf_registry_report(reg, b->name, "%s", run.reason);
 		}
 		finish_locked(reg, b, &run);

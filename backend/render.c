@@ -169,13 +169,13 @@ static void render_run(const struct bf_bottle *b, struct bf_buf *out)
 	const struct bf_run *run = &b->meta.run;
 	char when[32];
 
-	if (!run->container_id[0]) {
+	if (!run->launched) {
 		if (run->reason[0])
 			status_line(out, "reason", run->reason);
 		return;
 	}
-	status_line(out, "runtime", run->runtime);
-	status_line(out, "container_id", run->container_id);
+	if (b->backend->run_render)
+		b->backend->run_render(run, out);
 	if (b->meta.state == BF_STATE_RUNNING || b->meta.state == BF_STATE_STOPPING)
 		bf_buf_printf(out, "pid: %d\n", (int)run->pid);
 	bf_buf_printf(out, "guest_user: %u (host %llu)\n", (unsigned)run->guest_uid,

@@ -67,16 +67,14 @@ void bf_store_close(struct bf_store *s)
 	s->dirfd = s->allow_dirfd = -1;
 }
 
-static json_object *run_to_json(const struct bf_run *run)
+static json_object *run_to_json(const struct bf_backend *backend, const struct bf_run *run)
 {
 	json_object *o = json_object_new_object();
 
 	if (!o)
 		return NULL;
-	if (json_object_object_add(o, "container_id", json_object_new_string(run->container_id)) ||
-	    json_object_object_add(o, "runtime", json_object_new_string(run->runtime)) ||
+	if (json_object_object_add(o, "launched", json_object_new_boolean(run->launched)) ||
 	    json_object_object_add(o, "pid", json_object_new_int64(run->pid)) ||
-	    json_object_object_add(o, "monitor_pid", json_object_new_int64(run->monitor_pid)) ||
 	    json_object_object_add(o, "guest_uid", json_object_new_int64(run->guest_uid)) ||
 	    json_object_object_add(o, "guest_gid", json_object_new_int64(run->guest_gid)) ||
 	    json_object_object_add(o, "started_at", json_object_new_int64(run->started_at)) ||
@@ -84,14 +82,12 @@ static json_object *run_to_json(const struct bf_run *run)
 	    json_object_object_add(o, "exit_code", json_object_new_int(run->exit_code)) ||
 	    json_object_object_add(o, "exit_signal", json_object_new_int(run->exit_signal)) ||
 	    json_object_object_add(o, "reason", json_object_new_string(run->reason)) ||
-	    json_object_object_add(o, "monitor_start", json_object_new_uint64(run->monitor_start)) ||
 	    json_object_object_add(o, "guest_start", json_object_new_uint64(run->guest_start)) ||
-	    json_object_object_add(o, "monitor_exe_dev", json_object_new_uint64(run->monitor_exe_dev)) ||
-	    json_object_object_add(o, "monitor_exe_ino", json_object_new_uint64(run->monitor_exe_ino)) ||
 	    json_object_object_add(o, "guest_userns", json_object_new_uint64(run->guest_userns)) ||
 	    json_object_object_add(o, "workspace_idmapped", json_object_new_boolean(run->workspace_idmapped)) ||
 	    json_object_object_add(o, "workspace_uid", json_object_new_uint64(run->workspace_uid)) ||
-	    json_object_object_add(o, "workspace_gid", json_object_new_uint64(run->workspace_gid))) {
+	    json_object_object_add(o, "workspace_gid", json_object_new_uint64(run->workspace_gid)) ||
+	    (backend && backend->run_save && backend->run_save(run, o) < 0)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -115,7 +111,7 @@ static json_object *record_to_json(const char *name, const char *text, size_t le
 	    json_object_object_add(o, "id_base", json_object_new_uint64(meta->id_base)) ||
 	    json_object_object_add(o, "created_at", json_object_new_int64(meta->created_at)) ||
 	    json_object_object_add(o, "manifest", json_object_new_string_len(text, (int)len)) ||
-	    json_object_object_add(o, "run", run_to_json(&meta->run))) {
+	    json_object_object_add(o, "run", run_to_json(bf_backend_find(meta->backend), &meta->run))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -289,15 +285,17 @@ static uint64_t get_uint64(json_object *o, const char *key)
 	return json_object_get_uint64(v);
 }
 
-/* The run section; absent in records of bottles never started. */
-static const char *json_to_run(json_object *record, struct bf_run *run)
+/* The run section; absent in records of bottles never started. The
+ * backend reads its own part. */
+static const char *json_to_run(json_object *record, const struct bf_backend *backend,
+			       struct bf_run *run)
 {
-	json_object *o;
+	json_object *o, *flag;
 	const char *s;
 	int64_t v[8];
 	size_t i;
 	static const char *const ints[] = {
-		"pid", "monitor_pid", "started_at", "stopped_at", "exit_code", "exit_signal",
+		"pid", "started_at", "stopped_at", "exit_code", "exit_signal",
 		"guest_uid", "guest_gid",
 	};
 
@@ -307,44 +305,39 @@ static const char *json_to_run(json_object *record, struct bf_run *run)
 	if (!json_object_is_type(o, json_type_object))
 		return "run is not an object";
 	/* The guest user came later: records without it read as root. */
-	v[6] = v[7] = 0;
-	for (i = 0; i < 8; i++)
-		if (!get_int64(o, ints[i], &v[i]) && i < 6)
+	v[5] = v[6] = 0;
+	for (i = 0; i < 7; i++)
+		if (!get_int64(o, ints[i], &v[i]) && i < 5)
 			return "run: bad or missing number";
-	if (v[6] < 0 || v[6] > UINT32_MAX || v[7] < 0 || v[7] > UINT32_MAX)
+	if (v[5] < 0 || v[5] > UINT32_MAX || v[6] < 0 || v[6] > UINT32_MAX)
 		return "run: guest uid or gid out of range";
-	run->guest_uid = (uid_t)v[6];
-	run->guest_gid = (gid_t)v[7];
-	if (v[0] < 0 || v[0] > INT32_MAX || v[1] < 0 || v[1] > INT32_MAX ||
-	    v[4] < INT32_MIN || v[4] > INT32_MAX || v[5] < 0 || v[5] > 64)
+	run->guest_uid = (uid_t)v[5];
+	run->guest_gid = (gid_t)v[6];
+	if (v[0] < 0 || v[0] > INT32_MAX || v[3] < INT32_MIN || v[3] > INT32_MAX || v[4] < 0 ||
+	    v[4] > 64)
 		return "run: number out of range";
 	run->pid = (pid_t)v[0];
-	run->monitor_pid = (pid_t)v[1];
-	run->started_at = (time_t)v[2];
-	run->stopped_at = (time_t)v[3];
-	run->exit_code = (int)v[4];
-	run->exit_signal = (int)v[5];
-	if (!(s = get_str(o, "container_id")) ||
-	    strlcpy(run->container_id, s, sizeof(run->container_id)) >= sizeof(run->container_id) ||
-	    !(s = get_str(o, "runtime")) ||
-	    strlcpy(run->runtime, s, sizeof(run->runtime)) >= sizeof(run->runtime) ||
-	    !(s = get_str(o, "reason")))
+	run->started_at = (time_t)v[1];
+	run->stopped_at = (time_t)v[2];
+	run->exit_code = (int)v[3];
+	run->exit_signal = (int)v[4];
+	if (!(s = get_str(o, "reason")))
 		return "run: bad or missing text";
 	strlcpy(run->reason, s, sizeof(run->reason));
+	/* Records from before "launched" had a container id when launched. */
+	if (json_object_object_get_ex(o, "launched", &flag))
+		run->launched = json_object_get_boolean(flag);
+	else
+		run->launched = (s = get_str(o, "container_id")) && *s;
 	/* Absent in older records: zero, which re-attach never trusts. */
-	run->monitor_start = get_uint64(o, "monitor_start");
 	run->guest_start = get_uint64(o, "guest_start");
-	run->monitor_exe_dev = get_uint64(o, "monitor_exe_dev");
-	run->monitor_exe_ino = get_uint64(o, "monitor_exe_ino");
 	run->guest_userns = get_uint64(o, "guest_userns");
 	run->workspace_uid = (uid_t)get_uint64(o, "workspace_uid");
 	run->workspace_gid = (gid_t)get_uint64(o, "workspace_gid");
-	{
-		json_object *flag;
-
-		run->workspace_idmapped = json_object_object_get_ex(o, "workspace_idmapped", &flag) &&
-					  json_object_get_boolean(flag);
-	}
+	run->workspace_idmapped = json_object_object_get_ex(o, "workspace_idmapped", &flag) &&
+				  json_object_get_boolean(flag);
+	if (backend && backend->run_load)
+		return backend->run_load(o, run);
 	return NULL;
 }
 
@@ -392,7 +385,7 @@ static const char *json_to_meta(json_object *o, const char *name, struct bf_meta
 		return "missing manifest";
 	*text = json_object_get_string(manifest);
 	*len = (size_t)json_object_get_string_len(manifest);
-	return json_to_run(o, &meta->run);
+	return json_to_run(o, bf_backend_find(meta->backend), &meta->run);
 }
 
 static int load_one(int dirfd, const char *file, bf_store_record_fn record,

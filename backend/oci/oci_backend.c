@@ -30,6 +30,7 @@
 #include "../spawn.h"
 #include "oci_config.h"
 #include "oci_rootfs.h"
+#include "oci_run.h"
 #include "oci_shim.h"
 
 /* runc first: on hybrid cgroup hosts crun refuses to run. */
@@ -105,9 +106,9 @@ static void runtime_delete(const struct bf_run *run, const struct bf_paths *p, i
 	char runtime[PATH_MAX];
 	const char *name;
 
-	if (find_runtime(runtime, sizeof(runtime), &name) == 0 && run->container_id[0]) {
+	if (find_runtime(runtime, sizeof(runtime), &name) == 0 && oci_run_const(run)->container_id[0]) {
 		char *argv[] = { runtime, "--root", (char *)p->runtime_root, "delete", "--force",
-				 (char *)run->container_id, NULL };
+				 (char *)oci_run_const(run)->container_id, NULL };
 
 		bf_spawn_wait(argv, log_fd);
 	}
@@ -126,12 +127,12 @@ static void record_identity(struct bf_run *run)
 {
 	struct bf_proc_ident shim, guest;
 
-	if (bf_proc_ident_read(run->monitor_pid, &shim) == 0) {
-		run->monitor_start = shim.start;
-		run->monitor_exe_dev = shim.exe_dev;
-		run->monitor_exe_ino = shim.exe_ino;
+	if (bf_proc_ident_read(oci_run_const(run)->shim_pid, &shim) == 0) {
+		oci_run(run)->shim_start = shim.start;
+		oci_run(run)->shim_exe_dev = shim.exe_dev;
+		oci_run(run)->shim_exe_ino = shim.exe_ino;
 	}
-	if (bf_proc_ident_read(run->pid, &guest) == 0 && guest.ppid == run->monitor_pid) {
+	if (bf_proc_ident_read(run->pid, &guest) == 0 && guest.ppid == oci_run_const(run)->shim_pid) {
 		run->guest_start = guest.start;
 		run->guest_userns = guest.userns;
 	}
@@ -160,8 +161,8 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	if (r < 0)
 		return r;
 	memset(run, 0, sizeof(*run));
-	container_id_of(b, run->container_id, sizeof(run->container_id));
-	strlcpy(run->runtime, runtime_name, sizeof(run->runtime));
+	container_id_of(b, oci_run(run)->container_id, sizeof(oci_run(run)->container_id));
+	strlcpy(oci_run(run)->runtime, runtime_name, sizeof(oci_run(run)->runtime));
 	run_file(p, "pid", pidfile, sizeof(pidfile));
 	run_file(p, "exit", exitfile, sizeof(exitfile));
 	unlink(pidfile);
@@ -175,7 +176,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		char stale[PATH_MAX];
 		struct stat st;
 
-		snprintf(stale, sizeof(stale), "%s/%s", p->runtime_root, run->container_id);
+		snprintf(stale, sizeof(stale), "%s/%s", p->runtime_root, oci_run_const(run)->container_id);
 		if (stat(stale, &st) == 0)
 			runtime_delete(run, p, log_fd);
 	}
@@ -188,7 +189,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	snprintf(log_max, sizeof(log_max), "%lld", p->log_max);
 	{
 		char *argv[] = { BF_OCI_SHIM_NAME, runtime, (char *)p->runtime_root,
-				 (char *)p->run_dir, run->container_id, pidfile, exitfile, workspace,
+				 (char *)p->run_dir, oci_run(run)->container_id, pidfile, exitfile, workspace,
 				 log_max, NULL };
 
 		pid = bf_spawn_exe("/proc/self/exe", argv, -1, log_fd, log_fd, report[1]);
@@ -213,7 +214,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	run->pid = (pid_t)guest;
 	run->guest_uid = user.uid;
 	run->guest_gid = user.gid;
-	run->monitor_pid = (pid_t)shim;
+	oci_run(run)->shim_pid = (pid_t)shim;
 	run->started_at = time(NULL);
 	run->workspace_idmapped = user.ws_idmap;
 	run->workspace_uid = user.ws_uid;
@@ -228,15 +229,15 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 static int verify_shim(const struct bf_run *run, struct bf_error *err)
 {
 	struct bf_proc_ident id;
-	int r = bf_proc_ident_read(run->monitor_pid, &id);
+	int r = bf_proc_ident_read(oci_run_const(run)->shim_pid, &id);
 
 	if (r < 0)
-		return bf_error_set(err, ESRCH, "shim %d is gone", (int)run->monitor_pid);
-	if (!run->monitor_start || id.start != run->monitor_start || id.uid != 0 ||
-	    !run->monitor_exe_ino || id.exe_dev != run->monitor_exe_dev ||
-	    id.exe_ino != run->monitor_exe_ino)
+		return bf_error_set(err, ESRCH, "shim %d is gone", (int)oci_run_const(run)->shim_pid);
+	if (!oci_run_const(run)->shim_start || id.start != oci_run_const(run)->shim_start || id.uid != 0 ||
+	    !oci_run_const(run)->shim_exe_ino || id.exe_dev != oci_run_const(run)->shim_exe_dev ||
+	    id.exe_ino != oci_run_const(run)->shim_exe_ino)
 		return bf_error_set(err, ESRCH, "pid %d is not the shim bottlefs started (start time, owner or executable differ)",
-				    (int)run->monitor_pid);
+				    (int)oci_run_const(run)->shim_pid);
 	return 0;
 }
 
@@ -250,7 +251,7 @@ static int verify_guest(const struct bf_run *run, struct bf_error *err)
 	if (r < 0)
 		return bf_error_set(err, ESRCH, "guest %d is gone", (int)run->pid);
 	if (!run->guest_start || id.start != run->guest_start || id.userns != run->guest_userns ||
-	    id.ppid != run->monitor_pid)
+	    id.ppid != oci_run_const(run)->shim_pid)
 		return bf_error_set(err, ESRCH, "pid %d is not the guest bottlefs started (start time, namespace or parent differ)",
 				    (int)run->pid);
 	return 0;
@@ -275,12 +276,12 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 {
 	int fd, r;
 
-	if (run->monitor_pid <= 0)
+	if (oci_run_const(run)->shim_pid <= 0)
 		return bf_error_set(err, ESRCH, "no shim recorded");
-	fd = pidfd_open(run->monitor_pid, 0);
+	fd = pidfd_open(oci_run_const(run)->shim_pid, 0);
 	if (fd < 0)
 		return bf_error_set(err, errno == ESRCH ? ESRCH : errno, "shim %d: %s",
-				    (int)run->monitor_pid, strerror(errno));
+				    (int)oci_run_const(run)->shim_pid, strerror(errno));
 	/* Checked after opening: the pidfd pins the identity we verified. */
 	r = verify_shim(run, err);
 	if (r == 0) {
@@ -318,6 +319,10 @@ static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_e
 	int v = 0;
 
 	(void)err;
+	/* The shim may be our child (started by this daemon): reap it. One
+	 * started by an earlier daemon is init's to reap. */
+	if (oci_run_const(run)->shim_pid > 0)
+		waitpid(oci_run_const(run)->shim_pid, NULL, WNOHANG);
 	run_file(p, "exit", exitfile, sizeof(exitfile));
 	f = fopen(exitfile, "re");
 	if (f) {
@@ -419,20 +424,20 @@ static int oci_workspace_view(const struct bf_run *run, const struct bf_paths *p
 		snprintf(path, sizeof(path), "%s/work.img", p->run_dir);
 		return bf_image_view_open(path, "work", out, err);
 	}
-	pidfd = pidfd_open(run->monitor_pid, 0);
+	pidfd = pidfd_open(oci_run_const(run)->shim_pid, 0);
 	if (pidfd < 0)
-		return bf_error_set(err, ESRCH, "shim %d is gone", (int)run->monitor_pid);
+		return bf_error_set(err, ESRCH, "shim %d is gone", (int)oci_run_const(run)->shim_pid);
 	r = verify_shim(run, err);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/root%s/workfs/work", (int)run->monitor_pid, p->run_dir);
+	snprintf(path, sizeof(path), "/proc/%d/root%s/workfs/work", (int)oci_run_const(run)->shim_pid, p->run_dir);
 	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return bf_error_set(err, errno, "the running copy: %s", strerror(errno));
 	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
 		close(fd);
 		return bf_error_set(err, ESRCH, "shim %d ended while its copy was opened",
-				    (int)run->monitor_pid);
+				    (int)oci_run_const(run)->shim_pid);
 	}
 	*out = fd;
 	return 0;
@@ -453,7 +458,7 @@ static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, stru
 
 	/* By the id derived from the identity, not the record: a start that
 	 * died half-way left a container the record does not know. */
-	container_id_of(b, run.container_id, sizeof(run.container_id));
+	container_id_of(b, oci_run(&run)->container_id, sizeof(oci_run(&run)->container_id));
 	runtime_delete(&run, p, -1);
 	return bf_remove_tree(p->run_dir, err);
 }
@@ -467,6 +472,10 @@ const struct bf_backend bf_backend_oci = {
 	.signal = oci_signal,
 	.watch = oci_watch,
 	.collect = oci_collect,
+	.run_save = bf_oci_run_save,
+	.run_load = bf_oci_run_load,
+	.run_render = bf_oci_run_render,
+	.run_describe = bf_oci_run_describe,
 	.exec = oci_exec,
 	.workspace_view = oci_workspace_view,
 	.kill_strays = oci_kill_strays,

@@ -411,7 +411,7 @@ PY
 mount_fs
 [ "$(cat "$MNT/rooted/ctl")" != running ] || fail "re-attached to a forged shim"
 assert_contains errors "$(cat "$MNT/errors")" "is not the shim bottlefs started"
-assert_contains errors "$(cat "$MNT/errors")" "rooted: container $cid vanished"
+assert_contains errors "$(cat "$MNT/errors")" "rooted: runc container $cid vanished"
 out=$({ printf 'id' >&3; cat <&3; } 3<>"$MNT/rooted/exec/run" 2>&1 || true)
 [ "$out" != "uid=0(root) gid=0(root)" ] || fail "exec ran in the forged process"
 kill -0 "$forged_shim" "$forged_guest" || fail "the forged processes were touched"

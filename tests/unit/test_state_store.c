@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../backend/state_store.h"
+#include "../../backend/oci/oci_run.h"
 #include "cunit_main.h"
 
 static char dir[64];
@@ -94,11 +95,14 @@ static void test_roundtrip(void)
 	/* What re-attach verifies must come back exactly. */
 	m.id_base = 1073807360ULL;
 	m.run.pid = 4321;
-	m.run.monitor_pid = 4320;
-	m.run.monitor_start = 987654321ULL;
+	m.run.launched = true;
+	strcpy(oci_run(&m.run)->container_id, "bottlefs-demo-12345678");
+	strcpy(oci_run(&m.run)->runtime, "runc");
+	oci_run(&m.run)->shim_pid = 4320;
+	oci_run(&m.run)->shim_start = 987654321ULL;
 	m.run.guest_start = 987654399ULL;
-	m.run.monitor_exe_dev = 2049;
-	m.run.monitor_exe_ino = 1234567;
+	oci_run(&m.run)->shim_exe_dev = 2049;
+	oci_run(&m.run)->shim_exe_ino = 1234567;
 	m.run.guest_userns = 4026532000ULL;
 	m.run.workspace_idmapped = true;
 	m.run.workspace_uid = 4242;
@@ -119,11 +123,15 @@ static void test_roundtrip(void)
 	CU_ASSERT_EQUAL(l.last_meta.state, BF_STATE_PLANNED);
 	CU_ASSERT_EQUAL(l.last_meta.id_base, 1073807360ULL);
 	CU_ASSERT_EQUAL(l.last_meta.run.pid, 4321);
-	CU_ASSERT_EQUAL(l.last_meta.run.monitor_pid, 4320);
-	CU_ASSERT_EQUAL(l.last_meta.run.monitor_start, 987654321ULL);
+	/* The backend's own part, through its run_save and run_load. */
+	CU_ASSERT(l.last_meta.run.launched);
+	CU_ASSERT_STRING_EQUAL(oci_run(&l.last_meta.run)->container_id, "bottlefs-demo-12345678");
+	CU_ASSERT_STRING_EQUAL(oci_run(&l.last_meta.run)->runtime, "runc");
+	CU_ASSERT_EQUAL(oci_run(&l.last_meta.run)->shim_pid, 4320);
+	CU_ASSERT_EQUAL(oci_run(&l.last_meta.run)->shim_start, 987654321ULL);
 	CU_ASSERT_EQUAL(l.last_meta.run.guest_start, 987654399ULL);
-	CU_ASSERT_EQUAL(l.last_meta.run.monitor_exe_dev, 2049);
-	CU_ASSERT_EQUAL(l.last_meta.run.monitor_exe_ino, 1234567);
+	CU_ASSERT_EQUAL(oci_run(&l.last_meta.run)->shim_exe_dev, 2049);
+	CU_ASSERT_EQUAL(oci_run(&l.last_meta.run)->shim_exe_ino, 1234567);
 	CU_ASSERT_EQUAL(l.last_meta.run.guest_userns, 4026532000ULL);
 	CU_ASSERT(l.last_meta.run.workspace_idmapped);
 	CU_ASSERT_EQUAL(l.last_meta.run.workspace_uid, 4242);
