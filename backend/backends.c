@@ -49,6 +49,18 @@ const char *bf_backend_names(void)
 	return names;
 }
 
+const struct bf_helper_entry *bf_backend_helper(const char *argv0)
+{
+	const struct bf_helper_entry *h;
+	size_t i;
+
+	for (i = 0; all_backends[i]; i++)
+		for (h = all_backends[i]->helpers; h && h->name; h++)
+			if (strcmp(h->name, argv0) == 0)
+				return h;
+	return NULL;
+}
+
 void bf_run_describe(const struct bf_backend *backend, const struct bf_run *run, char *out,
 		     size_t len)
 {

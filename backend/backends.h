@@ -24,8 +24,17 @@ struct bf_paths {
 	long long log_max;         /* log rotates to log.1 past this many bytes */
 };
 
+/* A helper process a backend runs as the bottlefs binary itself under
+ * another name (oci: the shim): main() hands argv to it by argv[0]. */
+struct bf_helper_entry {
+	const char *name;
+	int (*main)(int argc, char **argv);
+};
+
 struct bf_backend {
 	const char *name;
+	/* Its helpers, NULL-terminated by name; NULL for none. */
+	const struct bf_helper_entry *helpers;
 	/* The seeds' preflight: 0 if usable, else -errno with err saying
 	 * what is missing (a binary, a reachable socket). */
 	int (*preflight)(struct bf_error *err);
@@ -90,6 +99,9 @@ const struct bf_backend *bf_backend_find(const char *name);
 const char *bf_backend_names(void);
 /* All backends, NULL-terminated, in the order `backends` lists them. */
 const struct bf_backend *const *bf_backend_all(void);
+
+/* The helper named `argv0` of any backend, or NULL. */
+const struct bf_helper_entry *bf_backend_helper(const char *argv0);
 
 /* "runc container bottlefs-box-1234abcd", or "guest PID" for a backend
  * that names nothing. */

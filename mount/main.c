@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../backend/oci/oci_shim.h"
+#include "../backend/backends.h"
 #include "../backend/registry.h"
 #include "../fs/fs.h"
 #include "options.h"
@@ -31,7 +31,7 @@ static void usage(const char *prog)
 	       "       mount -t bottlefs [-o OPTIONS] bottlefs MOUNTPOINT\n\n"
 	       "bottlefs options:\n"
 	       "    -o state=DIR       state directory (default /var/lib/bottlefs)\n"
-	       "    -o backend=NAME    default backend: oci, docker, microvm, smolvm (default oci)\n"
+	       "    -o backend=NAME    default backend: %s (default oci)\n"
 	       "    -o stop_timeout=N  seconds from SIGTERM to SIGKILL for manifests without one (10)\n"
 	       "    -o allow_other     let the kernel pass other users' requests on (see read_gid=)\n"
 	       "    -o read_gid=GID    with allow_other: members of GID may read the tree\n"
@@ -40,7 +40,7 @@ static void usage(const char *prog)
 	       "    -f                 stay in the foreground\n"
 	       "    -d                 debug output (implies -f)\n"
 	       "    -s                 single-threaded\n"
-	       "See bottlefs(8) and mount.bottlefs(8).\n", prog);
+	       "See bottlefs(8) and mount.bottlefs(8).\n", prog, bf_backend_names());
 }
 
 static void ignore_signal(int sig)
@@ -153,11 +153,13 @@ out:
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	const struct bf_helper_entry *helper = bf_backend_helper(argv[0]);
 	struct bf_options opts = { 0 };
 	int ret;
 
-	if (strcmp(argv[0], BF_OCI_SHIM_NAME) == 0)
-		return bf_oci_shim_main(argc, argv);
+	/* A backend's helper process, run as this binary by another name. */
+	if (helper)
+		return helper->main(argc, argv);
 	if (is_helper(argv[0])) {
 		if (bf_helper_args(argc, argv, &args, &opts) < 0) {
 			fprintf(stderr, "usage: mount.bottlefs SPEC MOUNTPOINT [-sfnv] [-o OPTIONS]\n");

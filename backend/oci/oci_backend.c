@@ -463,8 +463,14 @@ static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, stru
 	return bf_remove_tree(p->run_dir, err);
 }
 
+static const struct bf_helper_entry oci_helpers[] = {
+	{ BF_OCI_SHIM_NAME, bf_oci_shim_main },
+	{ NULL, NULL },
+};
+
 const struct bf_backend bf_backend_oci = {
 	.name = "oci",
+	.helpers = oci_helpers,
 	.preflight = oci_preflight,
 	.check_manifest = oci_check_manifest,
 	.guest_sidecar_host = oci_guest_sidecar_host,
