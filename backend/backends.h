@@ -31,6 +31,17 @@ struct bf_helper_entry {
 	int (*main)(int argc, char **argv);
 };
 
+/* What a command in the guest runs with, copied out of the bottle so
+ * that a backend's exec runs without the registry lock. */
+struct bf_exec_request {
+	const struct bf_run *run;
+	char **env;                 /* KEY=value, NULL-terminated */
+	const char *workdir;
+	char **seccomp_allow;       /* calls the manifest allows beyond the policy */
+	size_t seccomp_allow_len;
+	unsigned long long id_base; /* host id of guest id 0 */
+};
+
 struct bf_backend {
 	const char *name;
 	/* Its helpers, NULL-terminated by name; NULL for none. */
@@ -76,7 +87,7 @@ struct bf_backend {
 	 * backend has none. Returns how many processes it ended. */
 	int (*kill_strays)(const struct bf_run *run);
 	/* Runs CMD in the running guest through the session. */
-	int (*exec)(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
+	int (*exec)(const struct bf_exec_request *req, struct bf_exec_session *s, const char *cmd,
 		    struct bf_error *err);
 	/* A directory fd (O_PATH) of the root of a copy workspace, for the
 	 * host's read-only view (NAME/workspace/): with `run` the copy the

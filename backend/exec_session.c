@@ -275,11 +275,11 @@ static int fail_start(struct bf_exec_session *s, int r, const char *reason, stru
 	return bf_error_set(err, -r, "%s", reason);
 }
 
-int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
+int bf_exec_start(struct bf_exec_session *s, const char *cmd, bf_exec_spawn_fn spawn, void *ctx,
 		  struct bf_error *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 }, report[2] = { -1, -1 };
-	struct bf_nsexec x = *how;
+	struct bf_exec_io x = { -1, -1, -1, NULL, NULL };
 	struct winsize size;
 	int master = -1;
 	struct pump *p = NULL;
@@ -294,7 +294,7 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 		return bf_error_set(err, EBUSY, "session %s was started already", s->name);
 	}
 	s->state = SESSION_RUNNING;
-	s->cmd = strdup(how->cmd);
+	s->cmd = strdup(cmd);
 	size = s->size;
 	if (s->pty)
 		s->streams[BF_EXEC_STDERR].closed = true;
@@ -307,7 +307,6 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 		/* One file, the master, serves as stdin and as stdout. */
 		x.pty_size = &size;
 		x.pty_master = &master;
-		x.stdin_fd = x.stdout_fd = x.stderr_fd = -1;
 	} else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 		   (!s->combined && pipe2(errp, O_CLOEXEC) < 0)) {
 		r = -errno;
@@ -321,7 +320,7 @@ int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
 		r = -errno;
 		goto fail;
 	}
-	s->helper = bf_nsexec_spawn(&x, report[1], err);
+	s->helper = spawn(ctx, cmd, &x, report[1], err);
 	if (s->helper < 0) {
 		r = s->helper;
 		close_pair(in);

@@ -7,11 +7,11 @@
 #define BOTTLEFS_EXEC_SESSION_H
 
 #include <stdbool.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include "buf.h"
 #include "error.h"
-#include "nsexec.h"
 
 enum bf_exec_stream {
 	BF_EXEC_STDOUT,
@@ -28,8 +28,25 @@ void bf_exec_ref(struct bf_exec_session *s);
 void bf_exec_unref(struct bf_exec_session *s);
 const char *bf_exec_name(const struct bf_exec_session *s);
 
-/* Starts the command; returns once it runs (or could not be started). */
-int bf_exec_start(struct bf_exec_session *s, const struct bf_nsexec *how,
+/* What a session gives the command: three fds, or (with pty_size) a
+ * terminal of that size that the backend makes in the guest, storing its
+ * master in *pty_master. */
+struct bf_exec_io {
+	int stdin_fd, stdout_fd, stderr_fd;
+	const struct winsize *pty_size;
+	int *pty_master;
+};
+
+/* How a backend starts a command in its guest: returns the pid of a
+ * helper (our child) that reports on `report_fd` first the command's host
+ * pid (a pid_t; the leader of its own process group), then its wait
+ * status (an int), and exits; -errno with err set on failure. */
+typedef pid_t (*bf_exec_spawn_fn)(void *ctx, const char *cmd, const struct bf_exec_io *io,
+				  int report_fd, struct bf_error *err);
+
+/* Starts the command through `spawn`; returns once it runs (or could not
+ * be started). */
+int bf_exec_start(struct bf_exec_session *s, const char *cmd, bf_exec_spawn_fn spawn, void *ctx,
 		  struct bf_error *err);
 bool bf_exec_started(struct bf_exec_session *s);
 /* Whether a read of `stream` at `off` would answer now (output there, or

@@ -220,19 +220,28 @@ static int set_caps(uint64_t caps)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-static void run_command(const struct bf_nsexec *x, int grouped_fd)
+/* One command to start: where (x), what, with which stdio. */
+struct launch {
+	const struct bf_nsexec *x;
+	const char *cmd;
+	int fds[3];             /* stdin, stdout, stderr (all the terminal) */
+	bool terminal;
+};
+
+static void run_command(const struct launch *l, int grouped_fd)
 {
-	char *const argv[] = { "sh", "-c", (char *)x->cmd, NULL };
-	int fds[3] = { x->stdin_fd, x->stdout_fd, x->stderr_fd }, i;
+	const struct bf_nsexec *x = l->x;
+	char *const argv[] = { "sh", "-c", (char *)l->cmd, NULL };
+	int i;
 
 	for (i = 0; i < 3; i++)
-		if (dup2(fds[i], i) < 0)
+		if (dup2(l->fds[i], i) < 0)
 			_exit(126);
 	/* Its own process group, so that a kill reaches what it started;
 	 * with a terminal, its own session, whose controlling terminal it
 	 * is (job control, SIGWINCH). The helper reports the pid only once
 	 * this is done. */
-	if (x->pty_size ? setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 : setpgid(0, 0) < 0)
+	if (l->terminal ? setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 : setpgid(0, 0) < 0)
 		_exit(126);
 	write_all(grouped_fd, "", 1);
 	close(grouped_fd);
@@ -261,15 +270,15 @@ static int cmp_int(const void *a, const void *b)
 /* The helper never execs, so close-on-exec does not apply: close every
  * inherited fd it does not need, or it would hold other sessions' pipes
  * (and their EOF) open for as long as its command runs. */
-static void close_other_fds(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
+static void close_other_fds(const struct launch *l, const struct prepared *p, int report_fd)
 {
 	int keep[N_NS + MAX_CGROUPS + 6], n = 0, from = 3, i;
 	size_t j;
 
 	keep[n++] = report_fd;
-	keep[n++] = x->stdin_fd;
-	keep[n++] = x->stdout_fd;
-	keep[n++] = x->stderr_fd;
+	keep[n++] = l->fds[0];
+	keep[n++] = l->fds[1];
+	keep[n++] = l->fds[2];
 	keep[n++] = p->root;
 	for (j = 0; j < N_NS; j++)
 		keep[n++] = p->ns[j];
@@ -301,7 +310,7 @@ static void default_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void helper(const struct bf_nsexec *x, const struct prepared *p, int report_fd)
+static void helper(const struct launch *l, const struct prepared *p, int report_fd)
 {
 	int status, grouped[2];
 	pid_t pid;
@@ -309,7 +318,7 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 	char byte;
 
 	default_signals();
-	close_other_fds(x, p, report_fd);
+	close_other_fds(l, p, report_fd);
 	for (i = 0; i < p->n_cgroups; i++)
 		write_all(p->cgroups[i], "0\n", 2);
 	for (i = 0; i < N_NS; i++)
@@ -323,11 +332,11 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 	if (pid < 0)
 		_exit(125);
 	if (pid == 0)
-		run_command(x, grouped[1]);
+		run_command(l, grouped[1]);
 	/* Only the command holds its terminal or pipes: their end is its. */
-	close(x->stdin_fd);
-	close(x->stdout_fd);
-	close(x->stderr_fd);
+	close(l->fds[0]);
+	close(l->fds[1]);
+	close(l->fds[2]);
 	close(grouped[1]);
 	/* Before the pid is reported: a kill of the group must find it. */
 	while (read(grouped[0], &byte, 1) < 0 && errno == EINTR)
@@ -341,18 +350,19 @@ static void helper(const struct bf_nsexec *x, const struct prepared *p, int repo
 	_exit(0);
 }
 
-pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err)
+pid_t bf_nsexec_spawn(const struct bf_nsexec *x, const char *cmd, const struct bf_exec_io *io,
+		      int report_fd, struct bf_error *err)
 {
-	struct bf_nsexec with_pty = *x;
+	struct launch l = { x, cmd, { io->stdin_fd, io->stdout_fd, io->stderr_fd }, io->pty_size != NULL };
 	int master = -1, slave = -1, r;
 	struct prepared p;
 	pid_t pid;
 
 	r = prepare(x, &p, err);
-	if (r == 0 && x->pty_size) {
-		r = bf_guest_pty_open(p.root, x->pty_size, x->pty_uid, x->pty_gid, &master, &slave,
+	if (r == 0 && io->pty_size) {
+		r = bf_guest_pty_open(p.root, io->pty_size, x->pty_uid, x->pty_gid, &master, &slave,
 				      err);
-		with_pty.stdin_fd = with_pty.stdout_fd = with_pty.stderr_fd = slave;
+		l.fds[0] = l.fds[1] = l.fds[2] = slave;
 	}
 	if (r < 0) {
 		prepared_close(&p);
@@ -360,13 +370,13 @@ pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error 
 	}
 	pid = fork();
 	if (pid == 0)
-		helper(&with_pty, &p, report_fd);
+		helper(&l, &p, report_fd);
 	r = pid < 0 ? bf_error_set(err, errno, "fork: %s", strerror(errno)) : pid;
 	prepared_close(&p);
 	if (slave >= 0)
 		close(slave);
-	if (r > 0 && x->pty_size)
-		*x->pty_master = master;
+	if (r > 0 && io->pty_size)
+		*io->pty_master = master;
 	else if (master >= 0)
 		close(master);
 	return r;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "exec_session.h"
 #include "seccomp_policy.h"
 
 struct bf_nsexec {
@@ -18,27 +19,23 @@ struct bf_nsexec {
 	unsigned long long target_start, target_userns;
 	const struct bf_seccomp_prog *seccomp;  /* loaded before exec */
 	uint64_t caps;          /* bounding/permitted/effective set */
-	const char *cmd;        /* run as /bin/sh -c CMD */
 	char *const *env;       /* the guest environment */
 	const char *workdir;
 	uid_t uid;
 	gid_t gid;
-	int stdin_fd, stdout_fd, stderr_fd;
-	/* With pty_size: the command's stdin, stdout, stderr and controlling
-	 * terminal is instead a terminal of the guest's devpts (guest_pty.h)
-	 * owned by host ids pty_uid:pty_gid, and its master is put in
-	 * *pty_master (the three fds above are not used). */
-	const struct winsize *pty_size;
+	/* A terminal (io->pty_size) is one of the guest's devpts
+	 * (guest_pty.h), owned by these host ids. */
 	uid_t pty_uid;
 	gid_t pty_gid;
-	int *pty_master;
 };
 
-/* Starts the command, as the leader of a new process group (a new
- * session, with a terminal; signal it with kill(-pid, ...)). Returns the pid of a helper (our child) that
+/* Starts `/bin/sh -c CMD`, as the leader of a new process group (a new
+ * session, with a terminal; signal it with kill(-pid, ...)), with the
+ * stdio or terminal `io` asks for (a bf_exec_spawn_fn's work). Returns the pid of a helper (our child) that
  * reports on `report_fd` first the command's host pid (a pid_t), then its
  * wait status (an int), and exits. -errno with err set on failure. */
-pid_t bf_nsexec_spawn(const struct bf_nsexec *x, int report_fd, struct bf_error *err);
+pid_t bf_nsexec_spawn(const struct bf_nsexec *x, const char *cmd, const struct bf_exec_io *io,
+		      int report_fd, struct bf_error *err);
 
 /* After a daemon's crash, the commands its exec sessions ran have nobody
  * to read them: kills every process of the guest's cgroup that does not

@@ -130,9 +130,59 @@ static char *command_text(const char *cmd, size_t len)
 	return strndup(cmd, len);
 }
 
+static char **strv_dup(char *const *v, size_t n)
+{
+	char **copy = calloc(n + 1, sizeof(*copy));
+	size_t i;
+
+	for (i = 0; copy && i < n; i++) {
+		copy[i] = strdup(v[i]);
+		if (!copy[i]) {
+			bf_strv_free(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+/* What the command runs with, copied while the lock is held. */
+struct exec_copy {
+	struct bf_exec_request req;
+	struct bf_run run;
+	char *workdir;
+	const struct bf_backend *backend;
+};
+
+static void exec_copy_free(struct exec_copy *c)
+{
+	bf_strv_free(c->req.env);
+	bf_strv_free(c->req.seccomp_allow);
+	free(c->workdir);
+}
+
+static int exec_copy_locked(const struct bf_bottle *b, struct exec_copy *c, struct bf_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->run = b->meta.run;
+	c->backend = b->backend;
+	c->req.run = &c->run;
+	c->req.id_base = b->meta.id_base;
+	c->req.seccomp_allow_len = b->manifest.seccomp_allow_len;
+	c->req.env = strv_dup(b->env, b->env_len);
+	c->req.seccomp_allow = strv_dup(b->manifest.seccomp_allow, b->manifest.seccomp_allow_len);
+	c->workdir = strdup(b->manifest.workdir);
+	c->req.workdir = c->workdir;
+	if (!c->req.env || !c->req.seccomp_allow || !c->workdir) {
+		exec_copy_free(c);
+		return bf_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int bf_registry_exec_start(struct bf_registry *reg, const char *name, struct bf_exec_session *s,
 			   const char *cmd, size_t len, struct bf_error *err)
 {
+	struct exec_copy copy;
 	struct bf_bottle *b;
 	char *text;
 	int r;
@@ -153,8 +203,15 @@ int bf_registry_exec_start(struct bf_registry *reg, const char *name, struct bf_
 		r = bf_error_set(err, ENOTSUP, "the %s backend cannot exec in this version",
 				 b->backend->name);
 	else
-		r = b->backend->exec(b, s, text, err);
+		r = exec_copy_locked(b, &copy, err);
 	pthread_mutex_unlock(&reg->lock);
+	/* Outside the lock: joining the guest takes milliseconds, and a
+	 * slow backend must not freeze the tree. A guest that ended since
+	 * is refused by the backend's own check of the recorded pid. */
+	if (r == 0) {
+		r = copy.backend->exec(&copy.req, s, text, err);
+		exec_copy_free(&copy);
+	}
 	free(text);
 	if (r < 0)
 		bf_registry_report(reg, name, "exec %s: %s", bf_exec_name(s), err->msg);

@@ -21,7 +21,7 @@
 #include "../cleanup.h"
 #include "../copy_tree.h"
 #include "../exec_session.h"
-#include "../guest_caps.h"
+#include "../guest_process.h"
 #include "../netns_listen.h"
 #include "../nsexec.h"
 #include "../image_view.h"
@@ -241,37 +241,6 @@ static int verify_shim(const struct bf_run *run, struct bf_error *err)
 	return 0;
 }
 
-/* The recorded guest: started at the recorded tick, in the recorded user
- * namespace, a child of the recorded shim. */
-static int verify_guest(const struct bf_run *run, struct bf_error *err)
-{
-	struct bf_proc_ident id;
-	int r = bf_proc_ident_read(run->pid, &id);
-
-	if (r < 0)
-		return bf_error_set(err, ESRCH, "guest %d is gone", (int)run->pid);
-	if (!run->guest_start || id.start != run->guest_start || id.userns != run->guest_userns ||
-	    id.ppid != oci_run_const(run)->shim_pid)
-		return bf_error_set(err, ESRCH, "pid %d is not the guest bottlefs started (start time, namespace or parent differ)",
-				    (int)run->pid);
-	return 0;
-}
-
-/* A pidfd of the guest, verified after opening (the pidfd pins it). */
-static int guest_pidfd(const struct bf_run *run, struct bf_error *err)
-{
-	int fd = pidfd_open(run->pid, 0);
-
-	if (fd < 0)
-		return bf_error_set(err, errno == ESRCH ? ESRCH : errno, "guest %d: %s", (int)run->pid,
-				    strerror(errno));
-	if (verify_guest(run, err) < 0) {
-		close(fd);
-		return -ESRCH;
-	}
-	return fd;
-}
-
 static int oci_watch(const struct bf_run *run, struct bf_error *err)
 {
 	int fd, r;
@@ -290,7 +259,7 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 		cleanup_close int guest = pidfd_open(run->pid, 0);
 
 		if (guest >= 0)
-			r = verify_guest(run, err);
+			r = bf_guest_process_verify(run, oci_run_const(run)->shim_pid, err);
 	}
 	if (r < 0) {
 		close(fd);
@@ -301,14 +270,7 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 
 static int oci_signal(const struct bf_run *run, int sig, struct bf_error *err)
 {
-	cleanup_close int fd = guest_pidfd(run, err);
-
-	if (fd < 0)
-		return fd;
-	if (pidfd_send_signal(fd, sig, NULL, 0) < 0)
-		return bf_error_set(err, errno, "signal %d to pid %d: %s", sig, (int)run->pid,
-				    strerror(errno));
-	return 0;
+	return bf_guest_process_signal(run, oci_run_const(run)->shim_pid, sig, err);
 }
 
 static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
@@ -342,62 +304,6 @@ static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_e
 		strlcpy(run->reason, "the guest's exit status was not recorded", sizeof(run->reason));
 	runtime_delete(run, p, log_fd);
 	return 0;
-}
-
-/* The guest has loopback only: its sidecars listen inside its netns. */
-static int oci_sidecar_listen(const struct bf_run *run, int port, struct bf_error *err)
-{
-	return bf_netns_listen(run->pid, port, err);
-}
-
-/* The filter of bottles that relax nothing, built once. */
-static pthread_once_t default_filter_once = PTHREAD_ONCE_INIT;
-static struct bf_seccomp_prog default_filter;
-
-static void build_default_filter(void)
-{
-	if (bf_seccomp_build(NULL, 0, &default_filter, NULL) < 0)
-		default_filter.prog.filter = NULL;
-}
-
-/* Joins the guest's namespaces and cgroups directly: see nsexec.h. The
- * command gets what the guest's init has: the same user, capabilities
- * and syscall filter. */
-static int oci_exec(const struct bf_bottle *b, struct bf_exec_session *s, const char *cmd,
-		    struct bf_error *err)
-{
-	struct bf_seccomp_prog relaxed = { 0 };
-	struct bf_nsexec how = {
-		.target = b->meta.run.pid,
-		.target_start = b->meta.run.guest_start,
-		.target_userns = b->meta.run.guest_userns,
-		.cmd = cmd,
-		.env = b->env,
-		.workdir = b->manifest.workdir,
-		.uid = b->meta.run.guest_uid,
-		.gid = b->meta.run.guest_gid,
-		.caps = b->meta.run.guest_uid == 0 ? bf_guest_root_cap_mask() : 0,
-		/* A terminal is the guest user's, of group tty (5), as login
-		 * would make it. */
-		.pty_uid = (uid_t)(b->meta.id_base + b->meta.run.guest_uid),
-		.pty_gid = (gid_t)(b->meta.id_base + 5),
-	};
-	int r;
-
-	if (b->manifest.seccomp_allow_len) {
-		r = bf_seccomp_build(b->manifest.seccomp_allow, b->manifest.seccomp_allow_len, &relaxed, err);
-		if (r < 0)
-			return r;
-		how.seccomp = &relaxed;
-	} else {
-		pthread_once(&default_filter_once, build_default_filter);
-		if (!default_filter.prog.filter)
-			return bf_error_set(err, ENOMEM, "cannot build the syscall filter");
-		how.seccomp = &default_filter;
-	}
-	r = bf_exec_start(s, &how, err);
-	bf_seccomp_free(&relaxed);
-	return r;
 }
 
 /* Running: the copy in the shim's mount namespace (work.img at workfs/),
@@ -445,11 +351,7 @@ static int oci_workspace_view(const struct bf_run *run, const struct bf_paths *p
 
 static int oci_kill_strays(const struct bf_run *run)
 {
-	struct bf_error err = { 0 };
-	cleanup_close int fd = guest_pidfd(run, &err);
-
-	/* Held while the cgroup is read: the pid stays the guest's. */
-	return fd < 0 ? fd : bf_nsexec_kill_strays(run->pid);
+	return bf_guest_process_kill_strays(run, oci_run_const(run)->shim_pid);
 }
 
 static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
@@ -482,9 +384,9 @@ const struct bf_backend bf_backend_oci = {
 	.run_load = bf_oci_run_load,
 	.run_render = bf_oci_run_render,
 	.run_describe = bf_oci_run_describe,
-	.exec = oci_exec,
+	.exec = bf_guest_process_exec,
 	.workspace_view = oci_workspace_view,
 	.kill_strays = oci_kill_strays,
-	.sidecar_listen = oci_sidecar_listen,
+	.sidecar_listen = bf_guest_process_sidecar_listen,
 	.destroy = oci_destroy,
 };

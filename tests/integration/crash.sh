@@ -48,9 +48,9 @@ ok "SIGKILL right after an allow rewrite: the acknowledged list is kept"
 
 # --- a streaming exec: the command is ended at the next mount
 mkdir "$MNT/keep/exec/long"
-echo 'echo started; exec sleep 1000' >"$MNT/keep/exec/long/cmd"
+echo 'echo started; exec sleep 987651' >"$MNT/keep/exec/long/cmd"
 head -c 8 "$MNT/keep/exec/long/stdout" >/dev/null
-guest_sleep=$(pgrep -f -x 'sleep 1000' | head -1)
+guest_sleep=$(pgrep -f -x 'sleep 987651' | head -1)
 [ -n "$guest_sleep" ] || fail "the session's command is not running"
 crash
 kill -0 "$guest_sleep" 2>/dev/null || fail "the command ended with the daemon already (test assumption)"
