@@ -18,9 +18,9 @@
 #include "../backends.h"
 #include "../cleanup.h"
 #include "../copy_tree.h"
+#include "../disk_image.h"
+#include "../guest_user.h"
 #include "../spawn.h"
-
-#define AGENT_UID 1000
 
 const char *const bf_oci_host_dirs[] = {
 	"bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL,
@@ -48,99 +48,6 @@ static bool keep_etc_entry(const char *rel, const struct stat *st)
 	if (S_ISDIR(st->st_mode))
 		return (st->st_mode & (S_IROTH | S_IXOTH)) == (S_IROTH | S_IXOTH);
 	return (st->st_mode & S_IROTH) != 0;
-}
-
-/* Looks `user` up in a passwd file: 1 found, 0 not, -errno. */
-static int lookup_user(const char *passwd, const char *user, struct bf_guest_user *out,
-		       bool uid_taken[65536])
-{
-	cleanup_fclose FILE *f = fopen(passwd, "re");
-	char line[1024];
-	int found = 0;
-
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *name = strtok_r(line, ":", &save);
-		char *uid, *gid;
-
-		if (!name || !strtok_r(NULL, ":", &save) || !(uid = strtok_r(NULL, ":", &save)) ||
-		    !(gid = strtok_r(NULL, ":", &save)))
-			continue;
-		if (uid_taken && atol(uid) >= 0 && atol(uid) < 65536)
-			uid_taken[atol(uid)] = true;
-		if (!found && strcmp(name, user) == 0) {
-			out->uid = (uid_t)atol(uid);
-			out->gid = (gid_t)atol(gid);
-			found = 1;
-		}
-	}
-	return found;
-}
-
-static int append_line(const char *path, const char *line)
-{
-	FILE *f = fopen(path, "ae");
-	int r = 0;
-
-	if (!f)
-		return -errno;
-	if (fputs(line, f) < 0)
-		r = -errno;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
-static bool numeric(const char *s)
-{
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* The guest user: root, a number, a name in the image's passwd, or (for
- * the host image) a name added to the copied passwd and group. */
-static int resolve_user(const struct bf_bottle *b, const char *etc_dir, bool writable,
-			struct bf_guest_user *user, struct bf_error *err)
-{
-	const char *name = b->manifest.user;
-	static bool taken[65536];
-	char passwd[PATH_MAX], line[512], home[64];
-	int r;
-
-	if (numeric(name)) {
-		user->uid = user->gid = (uid_t)atol(name);
-		return 0;
-	}
-	if (strcmp(name, "root") == 0) {
-		user->uid = user->gid = 0;
-		return 0;
-	}
-	snprintf(passwd, sizeof(passwd), "%s/passwd", etc_dir);
-	memset(taken, 0, sizeof(taken));
-	r = lookup_user(passwd, name, user, taken);
-	if (r < 0)
-		return bf_error_set(err, -r, "reading %s: %s", passwd, strerror(-r));
-	if (r == 1)
-		return 0;
-	if (!writable)
-		return bf_error_set(err, EINVAL, "user \"%s\" is not in the image's /etc/passwd", name);
-	user->uid = AGENT_UID;
-	while (user->uid < 65000 && taken[user->uid])
-		user->uid++;
-	user->gid = user->uid;
-	bf_guest_home(&b->manifest, home, sizeof(home));
-	snprintf(line, sizeof(line), "%s:x:%u:%u:bottlefs guest:%s:/bin/sh\n", name,
-		 (unsigned)user->uid, (unsigned)user->gid, home);
-	r = append_line(passwd, line);
-	if (r == 0) {
-		snprintf(passwd, sizeof(passwd), "%s/group", etc_dir);
-		snprintf(line, sizeof(line), "%s:x:%u:\n", name, (unsigned)user->gid);
-		r = append_line(passwd, line);
-	}
-	return r < 0 ? bf_error_set(err, -r, "adding user %s: %s", name, strerror(-r)) : 0;
 }
 
 bool bf_oci_image_entry_ours(const char *name)
@@ -432,100 +339,6 @@ static int check_bind_workspace(const struct bf_bottle *b, struct bf_guest_user 
 	return 0;
 }
 
-static int run_tool(const char *prog, char **args, struct bf_error *err)
-{
-	char path[PATH_MAX];
-	int status;
-
-	if (bf_find_program(prog, path, sizeof(path)) < 0)
-		return bf_error_set(err, ENOENT, "%s is not installed", prog);
-	args[0] = path;
-	status = bf_spawn_wait(args, -1);
-	if (status != 0)
-		return bf_error_set(err, EIO, "%s failed (status %d)", prog, status);
-	return 0;
-}
-
-/* The copy workspace (WHAT "work", from `src`) and the guest user's home
- * (WHAT "home", empty) live in ext4 images of [limits] disk bytes each
- * (sparse: only what is written takes space), so a guest cannot fill the
- * host's disk through them. Made once: formatted, mounted here for the
- * copy (read as the manifest's writer, owned by the guest user's host
- * id), unmounted, renamed into place; the shim mounts each present image
- * at WHATfs/ at every start. */
-static int make_image(const struct bf_bottle *b, const char *run_dir, const char *what,
-		      const char *src, uid_t uid, gid_t gid, struct bf_error *err)
-{
-	char img[PATH_MAX], tmp[PATH_MAX], mnt[PATH_MAX], dst[PATH_MAX + 8];
-	struct bf_caller writer;
-	struct bf_copy_opts opts = { .chown_to = true, .uid = uid, .gid = gid, .no_symlinks = true };
-	int fd, r;
-
-	snprintf(img, sizeof(img), "%s/%s.img", run_dir, what);
-	snprintf(tmp, sizeof(tmp), "%s/%s.img.tmp", run_dir, what);
-	snprintf(mnt, sizeof(mnt), "%s/%s.mnt", run_dir, what);
-	snprintf(dst, sizeof(dst), "%s/%s", mnt, what);
-	umount2(mnt, MNT_DETACH);       /* a crash mid-copy left it mounted */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, b->manifest.disk) < 0) {
-		r = bf_error_set(err, errno, "%s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	close(fd);
-	{
-		char *mkfs[] = { NULL, "-q", "-F", "-m", "0", "-E",
-				 "lazy_itable_init=1,lazy_journal_init=1", tmp, NULL };
-
-		r = run_tool("mkfs.ext4", mkfs, err);
-	}
-	if (r == 0 && mkdir(mnt, 0700) < 0 && errno != EEXIST)
-		r = bf_error_set(err, errno, "mkdir %s: %s", mnt, strerror(errno));
-	if (r == 0) {
-		char *mount_args[] = { NULL, "-o", "loop,nosuid,nodev", tmp, mnt, NULL };
-
-		r = run_tool("mount", mount_args, err);
-	}
-	if (r == 0 && !src) {
-		/* An empty tree of the guest user's (a home). */
-		if (mkdir(dst, 0700) < 0 || chown(dst, uid, gid) < 0)
-			r = bf_error_set(err, errno, "mkdir %s: %s", dst, strerror(errno));
-	} else if (r == 0) {
-		bf_caller_of_uid(b->meta.owner, &writer);
-		if (b->meta.owner != 0)
-			opts.read_as = &writer;
-		r = bf_copy_tree(src, dst, &opts, err);
-		if (r == -ENOSPC)
-			bf_error_set(err, ENOSPC, "the workspace does not fit into [limits] disk (%lld bytes)",
-				     b->manifest.disk);
-	}
-	if (umount2(mnt, 0) < 0 && r == 0 && errno != EINVAL)
-		r = bf_error_set(err, errno, "umount %s: %s", mnt, strerror(errno));
-	rmdir(mnt);
-	if (r == 0 && rename(tmp, img) < 0)
-		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
-
-/* WHATfs/ (where the shim mounts the image) and WHAT.img, made once. */
-static int ensure_image(const struct bf_bottle *b, const char *run_dir, const char *what,
-			const char *src, uid_t uid, gid_t gid, struct bf_error *err)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%sfs", run_dir, what);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));
-	snprintf(path, sizeof(path), "%s/%s.img", run_dir, what);
-	if (exists(path))
-		return 0;
-	return make_image(b, run_dir, what, src, uid, gid, err);
-}
-
 int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		   struct bf_guest_user *user, struct bf_error *err)
 {
@@ -558,7 +371,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		if (stat(m->image, &st) < 0 || !S_ISDIR(st.st_mode))
 			return bf_error_set(err, ENOENT, "image %s is not a directory", m->image);
 		snprintf(path, sizeof(path), "%s/etc", m->image);
-		r = resolve_user(b, path, false, user, err);
+		r = bf_guest_user_resolve(&b->manifest, path, false, user, err);
 	} else {
 		snprintf(path, sizeof(path), "%s/etc", run_dir);
 		r = 0;
@@ -570,12 +383,12 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 			bf_remove_tree(tmp, NULL);
 			r = bf_copy_tree("/etc", tmp, &etc_opts, err);
 			if (r == 0)
-				r = resolve_user(b, tmp, true, user, err);
+				r = bf_guest_user_resolve(&b->manifest, tmp, true, user, err);
 			if (r == 0 && rename(tmp, path) < 0)
 				r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
 		} else {
 			/* The copy is ours: a user named by a rewritten manifest is added. */
-			r = resolve_user(b, path, true, user, err);
+			r = bf_guest_user_resolve(&b->manifest, path, true, user, err);
 		}
 	}
 	if (r == 0) {
@@ -584,7 +397,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	}
 	/* The home: persistent per bottle, the guest user's. */
 	if (r == 0)
-		r = ensure_image(b, run_dir, "home", NULL, root_uid + user->uid, root_gid + user->gid, err);
+		r = bf_disk_image_ensure(b, run_dir, "home", NULL, root_uid + user->uid, root_gid + user->gid, err);
 	if (r == 0 && m->workspace_mode == BF_WORKSPACE_BIND) {
 		r = check_bind_workspace(b, user, err);
 		snprintf(path, sizeof(path), "%s/workspace", run_dir);
@@ -597,6 +410,6 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	if (exists(path))
 		return 0;   /* a snapshot from before work.img: kept as it is */
 	user->work_image = true;
-	return ensure_image(b, run_dir, "work", m->workspace_path, root_uid + user->uid,
+	return bf_disk_image_ensure(b, run_dir, "work", m->workspace_path, root_uid + user->uid,
 			    root_gid + user->gid, err);
 }

@@ -14,21 +14,7 @@
 #include <sys/types.h>
 
 #include "../bottle.h"
-
-/* The guest as the runtime starts it. */
-struct bf_guest_user {
-	uid_t uid;              /* inside the bottle's user namespace */
-	gid_t gid;
-	unsigned long long id_base; /* host id of guest id 0 */
-	/* bind workspace: its owner on the host, whom the guest user stands
-	 * for through the idmapped mount */
-	bool ws_idmap;
-	uid_t ws_uid;
-	gid_t ws_gid;
-	/* copy workspace: in work.img (an ext4 image of [limits] disk bytes,
-	 * which the shim mounts at workfs/), else the older work/ directory */
-	bool work_image;
-};
+#include "../guest_user.h"
 
 /* The guest's init inside the rootfs (a read-only bind of bottlefs-init). */
 #define BF_OCI_INIT_PATH "/.bottlefs-init"
