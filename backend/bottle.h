@@ -101,6 +101,9 @@ struct bf_bottle {
 	 * kept for the next look; closed before a start. */
 	bool view_open;
 	int view_fd;
+	/* rmdir is removing what the backend made (without the lock): the
+	 * bottle is no longer found, but its name is not free yet. */
+	bool removing;
 };
 
 /* Builds a bottle from manifest text and metadata (meta.backend names the

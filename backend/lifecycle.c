@@ -102,17 +102,15 @@ out:
 	return NULL;
 }
 
-/* Starts the watcher of a running bottle; lock held. */
-static int watch_locked(struct bf_registry *reg, struct bf_bottle *b, bool reattach,
+/* Starts the watcher of a running bottle on `fd`, what the backend's
+ * watch gave (taken over); lock held. */
+static int watch_locked(struct bf_registry *reg, struct bf_bottle *b, int fd, bool reattach,
 			struct bf_error *err)
 {
 	struct watcher *w;
 	pthread_attr_t attr;
 	pthread_t thread;
-	int fd = b->backend->watch(&b->meta.run, err);
 
-	if (fd < 0)
-		return fd;
 	w = malloc(sizeof(*w));
 	if (!w) {
 		close(fd);
@@ -138,7 +136,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	struct bf_paths paths;
 	struct bf_run run;
 	char what[160];
-	int r;
+	int r, watch_fd = -1;
 
 	if (busy(b->meta.state))
 		return bf_error_set(err, EBUSY, "bottle is %s", bf_state_name(b->meta.state));
@@ -158,6 +156,9 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	pthread_mutex_unlock(&reg->lock);
 	bf_registry_log_event(reg, b->name, "starting (%s backend)", b->backend->name);
 	r = b->backend->start(b, &paths, &run, err);
+	/* Still without the lock: the backend's look at its guest. */
+	if (r == 0)
+		watch_fd = b->backend->watch(&run, err);
 	pthread_mutex_lock(&reg->lock);
 	if (r < 0) {
 		b->meta.state = BF_STATE_FAILED;
@@ -174,7 +175,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	bf_run_describe(b->backend, &run, what, sizeof(what));
 	bf_registry_log_event(reg, b->name, "running: %s, pid %d", what, (int)run.pid);
 	bf_registry_egress_start_locked(reg, b);
-	r = watch_locked(reg, b, false, err);
+	r = watch_fd < 0 ? watch_fd : watch_locked(reg, b, watch_fd, false, err);
 	if (r < 0) {
 		/* It ended before we could watch it: collect it now. */
 		struct bf_error ignored = { 0 };
@@ -310,6 +311,9 @@ int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, 
 	return r;
 }
 
+/* At mount, before the tree is served (FUSE init); watchers started for
+ * earlier bottles may already take the lock. The backend is asked about
+ * each guest without the lock held. */
 void bf_lifecycle_reattach(struct bf_registry *reg)
 {
 	size_t i;
@@ -317,15 +321,32 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 	pthread_mutex_lock(&reg->lock);
 	for (i = 0; i < reg->count; i++) {
 		struct bf_bottle *b = reg->bottles[i];
+		const struct bf_backend *backend = b->backend;
 		struct bf_error err = { 0 };
 		struct bf_paths paths;
 		struct bf_run run;
 		char what[160];
+		int fd = -1;
 
 		if (!busy(b->meta.state))
 			continue;
-		bf_run_describe(b->backend, &b->meta.run, what, sizeof(what));
-		if (b->backend->watch && watch_locked(reg, b, true, &err) == 0) {
+		run = b->meta.run;
+		bf_registry_paths(reg, b->name, &paths);
+		bf_run_describe(backend, &run, what, sizeof(what));
+		pthread_mutex_unlock(&reg->lock);
+		if (backend->watch)
+			fd = backend->watch(&run, &err);
+		else
+			bf_error_set(&err, ENOTSUP, "the %s backend cannot watch guests", backend->name);
+		/* Gone while unmounted, or a pid now held by another process:
+		 * collect what is known about its end, exec nothing into it. */
+		if (fd < 0 && backend->collect) {
+			struct bf_error ignored = { 0 };
+
+			backend->collect(&paths, &run, &ignored);
+		}
+		pthread_mutex_lock(&reg->lock);
+		if (fd >= 0 && watch_locked(reg, b, fd, true, &err) == 0) {
 			b->meta.state = BF_STATE_RUNNING;
 			bf_registry_save_locked(reg, b);
 			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)", what,
@@ -333,14 +354,8 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 			bf_registry_egress_start_locked(reg, b);
 			continue;
 		}
-		/* Gone while unmounted, or a pid now held by another process:
-		 * collect what is known about its end, exec nothing into it. */
 		if (err.msg[0])
 			bf_registry_report(reg, b->name, "not re-attached: %s", err.msg);
-		run = b->meta.run;
-		bf_registry_paths(reg, b->name, &paths);
-		if (b->backend->collect)
-			b->backend->collect(&paths, &run, &err);
 		if (run.exit_code < 0 && !run.exit_signal) {
 			snprintf(run.reason, sizeof(run.reason),
 				 "%s vanished while bottlefs was not mounted", what);

@@ -31,7 +31,8 @@ void bf_registry_report(struct bf_registry *reg, const char *who, const char *fm
 	bf_errors_log_add(&reg->errors, who ? who : "-", "%s", msg);
 }
 
-static struct bf_bottle *find_locked(struct bf_registry *reg, const char *name, size_t *index)
+/* A bottle being removed is found only by name_taken_locked. */
+static struct bf_bottle *find_any_locked(struct bf_registry *reg, const char *name, size_t *index)
 {
 	size_t i;
 
@@ -43,6 +44,18 @@ static struct bf_bottle *find_locked(struct bf_registry *reg, const char *name, 
 		}
 	}
 	return NULL;
+}
+
+static struct bf_bottle *find_locked(struct bf_registry *reg, const char *name, size_t *index)
+{
+	struct bf_bottle *b = find_any_locked(reg, name, index);
+
+	return b && !b->removing ? b : NULL;
+}
+
+static bool name_taken_locked(struct bf_registry *reg, const char *name)
+{
+	return find_any_locked(reg, name, NULL) != NULL;
 }
 
 static void used_octets_locked(struct bf_registry *reg, bool used[256], const char *except)
@@ -251,7 +264,7 @@ int bf_registry_create(struct bf_registry *reg, const char *name, const char *te
 	if (!b)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	pthread_mutex_lock(&reg->lock);
-	if (find_locked(reg, name, NULL)) {
+	if (name_taken_locked(reg, name)) {
 		r = bf_error_set(err, EEXIST, "a bottle named \"%s\" already exists", name);
 		report_manifest_error(reg, name, what, 0, err);
 		goto out;
@@ -339,44 +352,59 @@ out:
 
 int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_error *err)
 {
+	struct bf_exec_session **sessions;
 	struct bf_paths paths;
 	struct bf_bottle *b;
-	size_t i;
+	size_t i, n_sessions;
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	b = find_locked(reg, name, &i);
+	b = find_locked(reg, name, NULL);
 	if (!b) {
-		r = bf_error_set(err, ENOENT, "no bottle named \"%s\"", name);
-		goto out;
+		pthread_mutex_unlock(&reg->lock);
+		return bf_error_set(err, ENOENT, "no bottle named \"%s\"", name);
 	}
 	if (busy(b->meta.state)) {
 		r = bf_error_set(err, EBUSY, "bottle is %s: stop it first", bf_state_name(b->meta.state));
 		bf_registry_report(reg, name, "rmdir: %s", err->msg);
-		goto out;
+		pthread_mutex_unlock(&reg->lock);
+		return r;
 	}
-	bf_registry_exec_drop_all_locked(b);
+	/* From here the bottle is nobody else's: not found, not started,
+	 * not rewritten, its name not given again. */
+	b->removing = true;
+	bf_registry_exec_take_all_locked(b, &sessions, &n_sessions);
 	bf_registry_workspace_view_drop_locked(b);
 	bf_registry_paths(reg, name, &paths);
+	pthread_mutex_unlock(&reg->lock);
+
+	/* Outside the lock: killing sessions waits, the runtime is a process
+	 * run, and removing the storage is I/O. */
+	bf_registry_exec_kill_all(sessions, n_sessions);
 	if (b->backend->destroy)
 		r = b->backend->destroy(b, &paths, err);
 	else
 		r = bf_remove_tree(paths.run_dir, err);
+
+	pthread_mutex_lock(&reg->lock);
 	if (r == 0)
 		r = bf_store_remove(&reg->store, name, err);
 	if (r == 0)
 		bf_registry_allow_reset_locked(reg, b);
 	if (r < 0) {
+		b->removing = false;
 		bf_registry_report(reg, name, "rmdir: %s", err->msg);
-		goto out;
+		pthread_mutex_unlock(&reg->lock);
+		return r;
 	}
-	bf_bottle_free(b);
-	free(b);
+	for (i = 0; i < reg->count && reg->bottles[i] != b; i++)
+		;
 	memmove(&reg->bottles[i], &reg->bottles[i + 1], (reg->count - i - 1) * sizeof(*reg->bottles));
 	reg->count--;
-out:
 	pthread_mutex_unlock(&reg->lock);
-	return r;
+	bf_bottle_free(b);
+	free(b);
+	return 0;
 }
 
 bool bf_registry_exists(struct bf_registry *reg, const char *name)
@@ -644,7 +672,12 @@ void bf_registry_close(struct bf_registry *reg)
 		return;
 	bf_lifecycle_shutdown(reg);
 	for (i = 0; i < reg->count; i++) {
-		bf_registry_exec_drop_all_locked(reg->bottles[i]);
+		struct bf_exec_session **sessions;
+		size_t n;
+
+		/* No other thread is left: the FUSE loop has ended. */
+		bf_registry_exec_take_all_locked(reg->bottles[i], &sessions, &n);
+		bf_registry_exec_kill_all(sessions, n);
 		bf_registry_egress_stop_locked(reg->bottles[i]);
 		bf_bottle_free(reg->bottles[i]);
 		free(reg->bottles[i]);

@@ -257,17 +257,24 @@ struct bf_exec_session *bf_registry_exec_oneshot(struct bf_registry *reg, const 
 	return s;
 }
 
-void bf_registry_exec_drop_all_locked(struct bf_bottle *b)
+void bf_registry_exec_take_all_locked(struct bf_bottle *b, struct bf_exec_session ***sessions,
+				      size_t *n)
+{
+	*sessions = b->sessions;
+	*n = b->n_sessions;
+	b->sessions = NULL;
+	b->n_sessions = 0;
+}
+
+void bf_registry_exec_kill_all(struct bf_exec_session **sessions, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < b->n_sessions; i++) {
-		bf_exec_kill_wait(b->sessions[i]);
-		bf_exec_unref(b->sessions[i]);
+	for (i = 0; i < n; i++) {
+		bf_exec_kill_wait(sessions[i]);
+		bf_exec_unref(sessions[i]);
 	}
-	free(b->sessions);
-	b->sessions = NULL;
-	b->n_sessions = 0;
+	free(sessions);
 }
 
 enum { EXEC_KILL, EXEC_PTY, EXEC_RESIZE, EXEC_EOF };

@@ -30,8 +30,11 @@ void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b);
 void bf_registry_log_event(struct bf_registry *reg, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* registry_exec.c: kills and frees a bottle's sessions. */
-void bf_registry_exec_drop_all_locked(struct bf_bottle *b);
+/* registry_exec.c: takes a bottle's sessions away (under the lock), then
+ * kills and frees them (without it: a kill waits for the command). */
+void bf_registry_exec_take_all_locked(struct bf_bottle *b, struct bf_exec_session ***sessions,
+				      size_t *n);
+void bf_registry_exec_kill_all(struct bf_exec_session **sessions, size_t n);
 
 /* registry_egress.c */
 void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b);
