@@ -22,6 +22,18 @@ if [ ! -S /var/run/docker.sock ]; then
 fi
 ok "backends lists each backend with availability and reason"
 
+# The man pages and the usage text name every backend the table has
+# (backends.c), in its order: no hand-kept list may fall behind.
+names=$(sed 's/:.*//' <<<"$backends" | paste -sd, | sed 's/,/, /g')
+assert_contains usage "$("$BOTTLEFS" --help)" "default backend: $names (default oci)"
+for page in bottlefs.8 mount.bottlefs.8 bottlefs-manifest.5; do
+	text=$(MANWIDTH=200 man -l "$SRCDIR/man/$page" 2>/dev/null)
+	for n in $(sed 's/:.*//' <<<"$backends"); do
+		grep -qw -- "$n" <<<"$text" || fail "man page $page does not name backend $n"
+	done
+done
+ok "bottlefs --help and the three man pages name every backend of the table ($names)"
+
 unmount_fs
 ok "umount unmounts cleanly"
 
