@@ -135,6 +135,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 {
 	struct bf_paths paths;
 	struct bf_run run;
+	struct bf_sidecars sidecars = { .n = 0 };
 	char what[160];
 	int r, watch_fd = -1;
 
@@ -156,9 +157,18 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	pthread_mutex_unlock(&reg->lock);
 	bf_registry_log_event(reg, b->name, "starting (%s backend)", b->backend->name);
 	r = b->backend->start(b, &paths, &run, err);
-	/* Still without the lock: the backend's look at its guest. */
-	if (r == 0)
+	/* Still without the lock: the backend's look at its guest, and its
+	 * sidecar listeners. A guest that ended at once is collected. */
+	if (r == 0) {
 		watch_fd = b->backend->watch(&run, err);
+		if (watch_fd >= 0) {
+			bf_sidecars_open(b->backend, &run, &b->manifest, &sidecars);
+		} else {
+			struct bf_error ignored = { 0 };
+
+			b->backend->collect(&paths, &run, &ignored);
+		}
+	}
 	pthread_mutex_lock(&reg->lock);
 	if (r < 0) {
 		b->meta.state = BF_STATE_FAILED;
@@ -174,13 +184,14 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	bf_registry_save_locked(reg, b);
 	bf_run_describe(b->backend, &run, what, sizeof(what));
 	bf_registry_log_event(reg, b->name, "running: %s, pid %d", what, (int)run.pid);
-	bf_registry_egress_start_locked(reg, b);
-	r = watch_fd < 0 ? watch_fd : watch_locked(reg, b, watch_fd, false, err);
+	if (watch_fd >= 0) {
+		bf_registry_egress_start_locked(reg, b, &sidecars);
+		r = watch_locked(reg, b, watch_fd, false, err);
+	} else {
+		r = watch_fd;
+	}
 	if (r < 0) {
-		/* It ended before we could watch it: collect it now. */
-		struct bf_error ignored = { 0 };
-
-		b->backend->collect(&paths, &run, &ignored);
+		/* It ended before we could watch it (collected above). */
 		finish_locked(reg, b, &run);
 		if (r == -ESRCH)
 			r = 0;
@@ -323,6 +334,7 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 		struct bf_bottle *b = reg->bottles[i];
 		const struct bf_backend *backend = b->backend;
 		struct bf_error err = { 0 };
+		struct bf_sidecars sidecars = { .n = 0 };
 		struct bf_paths paths;
 		struct bf_run run;
 		char what[160];
@@ -338,6 +350,8 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 			fd = backend->watch(&run, &err);
 		else
 			bf_error_set(&err, ENOTSUP, "the %s backend cannot watch guests", backend->name);
+		if (fd >= 0)
+			bf_sidecars_open(backend, &run, &b->manifest, &sidecars);
 		/* Gone while unmounted, or a pid now held by another process:
 		 * collect what is known about its end, exec nothing into it. */
 		if (fd < 0 && backend->collect) {
@@ -351,9 +365,10 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 			bf_registry_save_locked(reg, b);
 			bf_registry_log_event(reg, b->name, "re-attached to %s (pid %d)", what,
 					      (int)b->meta.run.pid);
-			bf_registry_egress_start_locked(reg, b);
+			bf_registry_egress_start_locked(reg, b, &sidecars);
 			continue;
 		}
+		bf_sidecars_close(&sidecars);
 		if (err.msg[0])
 			bf_registry_report(reg, b->name, "not re-attached: %s", err.msg);
 		if (run.exit_code < 0 && !run.exit_signal) {

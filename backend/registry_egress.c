@@ -25,41 +25,62 @@ static void rules_of(const struct bf_bottle *b, char *const **rules, size_t *n)
 	}
 }
 
-void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b)
+void bf_sidecars_open(const struct bf_backend *backend, const struct bf_run *run,
+		      const struct bf_manifest *m, struct bf_sidecars *out)
 {
-	struct bf_sidecar_listener l[3];
-	struct bf_error err = { 0 };
-	struct bf_egress_limits limits;
-	struct bf_paths paths;
-	char *const *rules;
-	size_t n = 0, n_rules;
 	int fd;
 
-	if (!b->backend->sidecar_listen || b->egress)
+	memset(out, 0, sizeof(*out));
+	if (!backend->sidecar_listen) {
+		bf_error_set(&out->err, ENOTSUP, "the %s backend has no sidecars", backend->name);
 		return;
-	fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_EGRESS, &err);
+	}
+	fd = backend->sidecar_listen(run, BF_PORT_EGRESS, &out->err);
 	if (fd >= 0)
-		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_EGRESS };
-	if (fd >= 0 && b->manifest.git_gate &&
-	    (fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_GIT_GATE, &err)) >= 0)
-		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
-	if (fd >= 0 && b->manifest.supervise &&
-	    (fd = b->backend->sidecar_listen(&b->meta.run, BF_PORT_SUPERVISE, &err)) >= 0)
-		l[n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_EGRESS };
+	if (fd >= 0 && m->git_gate &&
+	    (fd = backend->sidecar_listen(run, BF_PORT_GIT_GATE, &out->err)) >= 0)
+		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+	if (fd >= 0 && m->supervise &&
+	    (fd = backend->sidecar_listen(run, BF_PORT_SUPERVISE, &out->err)) >= 0)
+		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+	out->failed = fd < 0;
+}
+
+void bf_sidecars_close(struct bf_sidecars *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		close(s->l[i].fd);
+	s->n = 0;
+}
+
+void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b,
+				     struct bf_sidecars *sc)
+{
+	struct bf_egress_limits limits;
+	struct bf_error err = sc->err;
+	struct bf_paths paths;
+	char *const *rules;
+	size_t n_rules;
+
+	if (!b->backend->sidecar_listen || b->egress) {
+		bf_sidecars_close(sc);
+		return;
+	}
 	rules_of(b, &rules, &n_rules);
 	bf_registry_paths(reg, b->name, &paths);
 	limits.idle_timeout = (int)b->manifest.idle_timeout;
 	limits.max_connections = (unsigned)b->manifest.max_connections;
 	limits.log_max = reg->cfg.log_max;
-	if (fd < 0 ||
-	    bf_egress_start(paths.egress, l, n, rules, n_rules, &limits, &b->egress, &err) < 0) {
-		for (size_t i = 0; i < n; i++)
-			close(l[i].fd);
+	if (sc->failed ||
+	    bf_egress_start(paths.egress, sc->l, sc->n, rules, n_rules, &limits, &b->egress, &err) < 0) {
+		bf_sidecars_close(sc);
 		/* Without its proxy the guest reaches nothing at all: safe, but say so. */
 		bf_registry_report(reg, b->name, "egress proxy: %s", err.msg);
 		bf_registry_log_event(reg, b->name, "egress proxy failed: %s", err.msg);
 		return;
 	}
+	sc->n = 0;      /* the proxy owns them now */
 	bf_registry_log_event(reg, b->name, "egress proxy listening on 127.0.0.1:%d in the guest",
 			      BF_PORT_EGRESS);
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "bottle.h"
+#include "egress_proxy.h"
 #include "errors_log.h"
 #include "registry.h"
 #include "state_store.h"
@@ -37,7 +38,20 @@ void bf_registry_exec_take_all_locked(struct bf_bottle *b, struct bf_exec_sessio
 void bf_registry_exec_kill_all(struct bf_exec_session **sessions, size_t n);
 
 /* registry_egress.c */
-void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b);
+/* The guest's sidecar listeners (egress, and git-gate and supervise when
+ * the manifest asks), opened by the backend without the lock; then the
+ * proxy is started on them with it (which takes them over). */
+struct bf_sidecars {
+	struct bf_sidecar_listener l[3];
+	size_t n;
+	bool failed;
+	struct bf_error err;
+};
+void bf_sidecars_open(const struct bf_backend *backend, const struct bf_run *run,
+		      const struct bf_manifest *m, struct bf_sidecars *out);
+void bf_sidecars_close(struct bf_sidecars *s);
+void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b,
+				     struct bf_sidecars *sc);
 void bf_registry_egress_stop_locked(struct bf_bottle *b);
 void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b);
 void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b);
