@@ -39,7 +39,6 @@ struct bf_exec_request {
 	const char *workdir;
 	char **seccomp_allow;       /* calls the manifest allows beyond the policy */
 	size_t seccomp_allow_len;
-	unsigned long long id_base; /* host id of guest id 0 */
 };
 
 struct bf_backend {
@@ -49,6 +48,8 @@ struct bf_backend {
 	/* The seeds' preflight: 0 if usable, else -errno with err saying
 	 * what is missing (a binary, a reachable socket). */
 	int (*preflight)(struct bf_error *err);
+	/* After a preflight that passed: what runs (a version), or NULL. */
+	void (*about)(char *out, size_t len);
 	/* Backend-specific manifest checks (image form, ...). */
 	int (*check_manifest)(const struct bf_manifest *m, struct bf_error *err);
 	/* The address the guest dials for its sidecars: guest loopback for

@@ -48,8 +48,13 @@ struct bf_run_private {
 struct bf_run {
 	bool launched;          /* a guest was started (else: only `reason`) */
 	pid_t pid;              /* the guest's main process, host pid */
-	uid_t guest_uid;        /* the guest user, for exec sessions */
+	uid_t guest_uid;        /* the guest user (as the guest sees it), for exec */
 	gid_t guest_gid;
+	/* Host id of the guest's id 0: the bottle's id_base in a user
+	 * namespace of its own, 0 when the guest shares the host's (a docker
+	 * engine without userns-remap, whose guests run as host ids of the
+	 * bottle's range). */
+	unsigned long long id_offset;
 	time_t started_at;
 	time_t stopped_at;
 	int exit_code;          /* valid when exit_signal == 0 and stopped */

@@ -86,8 +86,8 @@ int bf_guest_process_exec(const struct bf_exec_request *req, struct bf_exec_sess
 		.caps = run->guest_uid == 0 ? bf_guest_root_cap_mask() : 0,
 		/* A terminal is the guest user's, of group tty (5), as login
 		 * would make it. */
-		.pty_uid = (uid_t)(req->id_base + run->guest_uid),
-		.pty_gid = (gid_t)(req->id_base + 5),
+		.pty_uid = (uid_t)(run->id_offset + run->guest_uid),
+		.pty_gid = (gid_t)(run->id_offset + (run->id_offset ? 5 : run->guest_gid)),
 	};
 	int r;
 

@@ -166,7 +166,6 @@ static int exec_copy_locked(const struct bf_bottle *b, struct exec_copy *c, stru
 	c->run = b->meta.run;
 	c->backend = b->backend;
 	c->req.run = &c->run;
-	c->req.id_base = b->meta.id_base;
 	c->req.seccomp_allow_len = b->manifest.seccomp_allow_len;
 	c->req.env = strv_dup(b->env, b->env_len);
 	c->req.seccomp_allow = strv_dup(b->manifest.seccomp_allow, b->manifest.seccomp_allow_len);

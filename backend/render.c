@@ -179,7 +179,7 @@ static void render_run(const struct bf_bottle *b, struct bf_buf *out)
 	if (b->meta.state == BF_STATE_RUNNING || b->meta.state == BF_STATE_STOPPING)
 		bf_buf_printf(out, "pid: %d\n", (int)run->pid);
 	bf_buf_printf(out, "guest_user: %u (host %llu)\n", (unsigned)run->guest_uid,
-		      b->meta.id_base + run->guest_uid);
+		      run->id_offset + run->guest_uid);
 	if (run->workspace_idmapped)
 		bf_buf_printf(out, "workspace_idmap: host %u:%u is guest %u:%u\n",
 			      (unsigned)run->workspace_uid, (unsigned)run->workspace_gid,

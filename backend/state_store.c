@@ -77,6 +77,7 @@ static json_object *run_to_json(const struct bf_backend *backend, const struct b
 	    json_object_object_add(o, "pid", json_object_new_int64(run->pid)) ||
 	    json_object_object_add(o, "guest_uid", json_object_new_int64(run->guest_uid)) ||
 	    json_object_object_add(o, "guest_gid", json_object_new_int64(run->guest_gid)) ||
+	    json_object_object_add(o, "id_offset", json_object_new_uint64(run->id_offset)) ||
 	    json_object_object_add(o, "started_at", json_object_new_int64(run->started_at)) ||
 	    json_object_object_add(o, "stopped_at", json_object_new_int64(run->stopped_at)) ||
 	    json_object_object_add(o, "exit_code", json_object_new_int(run->exit_code)) ||
@@ -329,6 +330,7 @@ static const char *json_to_run(json_object *record, const struct bf_backend *bac
 		run->launched = json_object_get_boolean(flag);
 	else
 		run->launched = (s = get_str(o, "container_id")) && *s;
+	run->id_offset = get_uint64(o, "id_offset");
 	/* Absent in older records: zero, which re-attach never trusts. */
 	run->guest_start = get_uint64(o, "guest_start");
 	run->guest_userns = get_uint64(o, "guest_userns");
@@ -385,7 +387,17 @@ static const char *json_to_meta(json_object *o, const char *name, struct bf_meta
 		return "missing manifest";
 	*text = json_object_get_string(manifest);
 	*len = (size_t)json_object_get_string_len(manifest);
-	return json_to_run(o, bf_backend_find(meta->backend), &meta->run);
+	{
+		const char *problem = json_to_run(o, bf_backend_find(meta->backend), &meta->run);
+		json_object *run, *v;
+
+		/* Runs recorded before id_offset were all in the bottle's own
+		 * user namespace. */
+		if (!problem && json_object_object_get_ex(o, "run", &run) &&
+		    !json_object_object_get_ex(run, "id_offset", &v))
+			meta->run.id_offset = meta->id_base;
+		return problem;
+	}
 }
 
 static int load_one(int dirfd, const char *file, bf_store_record_fn record,

@@ -1,33 +1,64 @@
-/* Docker Engine: a `--network none` container per bottle. */
+/* Docker Engine: a `--network none` container per bottle, made through
+ * the engine's API. The guest is a host process, so signals, exec
+ * sessions and sidecar listeners go to it directly (guest_process.h),
+ * verified by its start time; the engine is asked only to create, start,
+ * inspect and remove. Its PID 1 is bottlefs-init (the syscall filter,
+ * signal forwarding, reaping), bind-mounted read-only as for oci. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <bsd/string.h>
 
 #include "../backends.h"
+#include "../bottle.h"
+#include "../cleanup.h"
+#include "../copy_tree.h"
+#include "../disk_image.h"
+#include "../guest_caps.h"
+#include "../guest_process.h"
+#include "../guest_user.h"
+#include "../image_view.h"
 #include "../manifest.h"
+#include "../proc_ident.h"
+#include "../spawn.h"
+#include "../oci/oci_rootfs.h"
+#include "docker_api.h"
+#include "docker_labels.h"
+#include "docker_log.h"
+#include "docker_run.h"
 
-static const char *docker_socket_path(void)
-{
-	const char *host = getenv("DOCKER_HOST");
-
-	if (host && strncmp(host, "unix://", 7) == 0)
-		return host + 7;
-	return "/var/run/docker.sock";
-}
+/* The first guest id given to a user the image does not name. */
+#define AGENT_UID 1000
 
 static int docker_preflight(struct bf_error *err)
 {
-	char path[PATH_MAX];
-	const char *sock = docker_socket_path();
-	int r;
+	char version[128];
+	int r = bf_probe_unix_socket(bf_docker_socket());
 
-	if (bf_find_program("docker", path, sizeof(path)) < 0)
-		return bf_error_set(err, ENOENT, "docker CLI not found (apt-get install docker.io)");
-	r = bf_probe_unix_socket(sock);
 	if (r < 0)
-		return bf_error_set(err, -r, "docker daemon not reachable at %s: %s", sock, strerror(-r));
-	return 0;
+		return bf_error_set(err, -r, "docker engine not reachable at %s: %s",
+				    bf_docker_socket(), strerror(-r));
+	return bf_docker_version(version, sizeof(version), err);
+}
+
+static void docker_about(char *out, size_t len)
+{
+	struct bf_error err = { 0 };
+	char version[128];
+
+	if (bf_docker_version(version, sizeof(version), &err) == 0)
+		snprintf(out, len, "Docker Engine %s at %s", version, bf_docker_socket());
 }
 
 static int docker_check_manifest(const struct bf_manifest *m, struct bf_error *err)
@@ -44,9 +75,470 @@ static const char *docker_guest_sidecar_host(const char *proxy_ip)
 	return "127.0.0.1";
 }
 
+/* Whether the engine maps user namespaces (dockerd --userns-remap). */
+static int engine_has_userns(bool *out, struct bf_error *err)
+{
+	json_object *info = NULL, *opts, *v;
+	int r = bf_docker_call("GET", "/info", NULL, &info, err);
+	size_t i;
+
+	*out = false;
+	if (r < 0)
+		return r;
+	if (json_object_object_get_ex(info, "SecurityOptions", &opts) &&
+	    json_object_is_type(opts, json_type_array))
+		for (i = 0; i < json_object_array_length(opts); i++) {
+			v = json_object_array_get_idx(opts, i);
+			if (v && strstr(json_object_get_string(v), "name=userns"))
+				*out = true;
+		}
+	json_object_put(info);
+	return 0;
+}
+
+/* One file of a tar stream (the engine's archive of a path): its
+ * contents, or NULL. */
+static const char *tar_first_file(const char *tar, size_t len, size_t *size)
+{
+	unsigned long n;
+
+	if (len < 512 || tar[156] == '5')
+		return NULL;
+	n = strtoul(tar + 124, NULL, 8);
+	if (n > len - 512)
+		return NULL;
+	*size = n;
+	return tar + 512;
+}
+
+/* The image's entry for `name` in its /etc/passwd: 1 found, 0 not. Read
+ * through a container made for it and not started. */
+static int image_passwd_lookup(const char *image, const char *name, uid_t *uid, gid_t *gid)
+{
+	struct bf_error err = { 0 };
+	json_object *create = json_object_new_object(), *made = NULL, *id;
+	cleanup_free char *body = NULL;
+	char path[256], cid[80] = "";
+	int found = 0;
+
+	json_object_object_add(create, "Image", json_object_new_string(image));
+	json_object_object_add(create, "Entrypoint", json_object_new_string("/nonexistent"));
+	body = strdup(json_object_to_json_string_ext(create, JSON_C_TO_STRING_PLAIN));
+	json_object_put(create);
+	if (!body || bf_docker_call("POST", "/containers/create", body, &made, &err) < 0)
+		return 0;
+	if (json_object_object_get_ex(made, "Id", &id))
+		strlcpy(cid, json_object_get_string(id), sizeof(cid));
+	json_object_put(made);
+	if (!cid[0])
+		return 0;
+	{
+		struct bf_buf tar = { 0 };
+		size_t size = 0;
+		const char *text;
+
+		snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2Fetc%%2Fpasswd", cid);
+		if (bf_docker_call_raw("GET", path, NULL, &tar, &err) == 0 &&
+		    (text = tar_first_file(tar.data, tar.len, &size))) {
+			char *copy = strndup(text, size), *save = NULL, *line;
+
+			for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line && !found;
+			     line = strtok_r(NULL, "\n", &save)) {
+				char *f_save = NULL, *u = strtok_r(line, ":", &f_save);
+				char *us, *gs;
+
+				if (!u || strcmp(u, name) != 0 || !strtok_r(NULL, ":", &f_save) ||
+				    !(us = strtok_r(NULL, ":", &f_save)) || !(gs = strtok_r(NULL, ":", &f_save)))
+					continue;
+				*uid = (uid_t)atol(us);
+				*gid = (gid_t)atol(gs);
+				found = 1;
+			}
+			free(copy);
+		}
+		bf_buf_free(&tar);
+	}
+	snprintf(path, sizeof(path), "/containers/%s?force=1", cid);
+	bf_docker_call("DELETE", path, NULL, NULL, &err);
+	return found;
+}
+
+/* The guest user as the container runs it. Without a user namespace of
+ * the engine's, the guest's ids are host ids of the bottle's own range
+ * (never an account), and guest root is refused: it would be host root. */
+static int resolve_user(const struct bf_bottle *b, bool userns, struct bf_guest_user *user,
+			struct bf_error *err)
+{
+	const char *name = b->manifest.user;
+	char *end;
+
+	memset(user, 0, sizeof(*user));
+	user->id_base = userns ? 0 : b->meta.id_base;
+	if (strcmp(name, "root") == 0 || strcmp(name, "0") == 0) {
+		if (!userns)
+			return bf_error_set(err, EPERM,
+					    "user \"root\" on docker needs an engine with user namespaces (dockerd --userns-remap): without them guest root is host root");
+		return 0;
+	}
+	user->uid = (uid_t)strtoul(name, &end, 10);
+	if (*name && !*end) {
+		user->gid = user->uid;
+		return 0;
+	}
+	if (!image_passwd_lookup(b->manifest.image, name, &user->uid, &user->gid) ||
+	    user->uid == 0) {
+		user->uid = AGENT_UID;
+		user->gid = AGENT_UID;
+	}
+	return 0;
+}
+
+static void mount_image(const char *run_dir, const char *what, struct bf_error *err, int *r)
+{
+	char img[PATH_MAX], dir[PATH_MAX], prog[PATH_MAX];
+	char *argv[] = { prog, "-o", "loop,nosuid,nodev", img, dir, NULL };
+
+	if (*r < 0)
+		return;
+	snprintf(img, sizeof(img), "%s/%s.img", run_dir, what);
+	snprintf(dir, sizeof(dir), "%s/%sfs", run_dir, what);
+	umount2(dir, MNT_DETACH);       /* left by a daemon that crashed */
+	if (bf_find_program("mount", prog, sizeof(prog)) < 0 || bf_spawn_wait(argv, -1) != 0)
+		*r = bf_error_set(err, EIO, "cannot mount %s", img);
+}
+
+static void unmount_images(const char *run_dir)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/homefs", run_dir);
+	umount2(dir, MNT_DETACH);
+	snprintf(dir, sizeof(dir), "%s/workfs", run_dir);
+	umount2(dir, MNT_DETACH);
+}
+
+/* Binds take no nosuid/nodev here; no_new_privs and the dropped
+ * capabilities (no CAP_MKNOD) cover what those would. */
+static void add_bind(json_object *binds, const char *src, const char *dst, bool rw)
+{
+	char spec[PATH_MAX * 2 + 32];
+
+	snprintf(spec, sizeof(spec), "%s:%s:%s", src, dst, rw ? "rw" : "ro");
+	json_object_array_add(binds, json_object_new_string(spec));
+}
+
+static json_object *str_array(char *const *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+/* The body of POST /containers/create. */
+static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
+				const char *init_path, const struct bf_guest_user *user,
+				const char *state_dir)
+{
+	const struct bf_manifest *m = &b->manifest;
+	json_object *c = json_object_new_object(), *host = json_object_new_object();
+	json_object *entry = json_object_new_array(), *binds = json_object_new_array();
+	json_object *labels = json_object_new_object(), *tmpfs = json_object_new_object();
+	json_object *caps = json_object_new_array(), *sec = json_object_new_array();
+	char text[PATH_MAX], home[64], tmp_opts[96], work_opts[160];
+	size_t i;
+
+	json_object_object_add(c, "Image", json_object_new_string(m->image));
+	json_object_array_add(entry, json_object_new_string(BF_OCI_INIT_PATH));
+	for (i = 0; i < m->seccomp_allow_len; i++) {
+		json_object_array_add(entry, json_object_new_string("-s"));
+		json_object_array_add(entry, json_object_new_string(m->seccomp_allow[i]));
+	}
+	json_object_array_add(entry, json_object_new_string("--"));
+	for (i = 0; i < m->command_len; i++)
+		json_object_array_add(entry, json_object_new_string(m->command[i]));
+	json_object_object_add(c, "Entrypoint", entry);
+	json_object_object_add(c, "Cmd", json_object_new_array());
+	json_object_object_add(c, "Env", str_array(b->env, b->env_len));
+	json_object_object_add(c, "WorkingDir", json_object_new_string(m->workdir));
+	json_object_object_add(c, "Hostname", json_object_new_string(b->name));
+	snprintf(text, sizeof(text), "%llu:%llu", user->id_base + user->uid, user->id_base + user->gid);
+	json_object_object_add(c, "User", json_object_new_string(text));
+	json_object_object_add(labels, BF_DOCKER_LABEL_NAME, json_object_new_string(b->name));
+	json_object_object_add(labels, BF_DOCKER_LABEL_STATE, json_object_new_string(state_dir));
+	json_object_object_add(labels, BF_DOCKER_LABEL_IDENTITY, json_object_new_string(b->meta.identity));
+	json_object_object_add(c, "Labels", labels);
+
+	json_object_object_add(host, "NetworkMode", json_object_new_string("none"));
+	json_object_object_add(host, "ReadonlyRootfs", json_object_new_boolean(1));
+	json_object_array_add(sec, json_object_new_string("no-new-privileges"));
+	json_object_object_add(host, "SecurityOpt", sec);
+	json_object_array_add(caps, json_object_new_string("ALL"));
+	json_object_object_add(host, "CapDrop", caps);
+	if (user->uid == 0) {
+		json_object *add = json_object_new_array();
+
+		for (i = 0; i < bf_guest_root_caps_len; i++)
+			json_object_array_add(add, json_object_new_string(bf_guest_root_caps[i].name));
+		json_object_object_add(host, "CapAdd", add);
+	}
+	if (m->pids > 0)
+		json_object_object_add(host, "PidsLimit", json_object_new_int64(m->pids));
+	if (m->memory > 0) {
+		json_object_object_add(host, "Memory", json_object_new_int64(m->memory));
+		json_object_object_add(host, "MemorySwap", json_object_new_int64(m->memory));
+	}
+	if (m->cpus > 0)
+		json_object_object_add(host, "NanoCpus", json_object_new_int64(m->cpus * 1000000000LL));
+	/* /tmp (and a none-mode /work) hold at most [limits] tmp each. */
+	snprintf(tmp_opts, sizeof(tmp_opts), "rw,nosuid,nodev,mode=1777,size=%lld", m->tmp);
+	json_object_object_add(tmpfs, "/tmp", json_object_new_string(tmp_opts));
+	add_bind(binds, init_path, BF_OCI_INIT_PATH, false);
+	bf_guest_home(m, home, sizeof(home));
+	snprintf(text, sizeof(text), "%s/homefs/home", run_dir);
+	add_bind(binds, text, home, true);
+	if (m->workspace_mode == BF_WORKSPACE_COPY) {
+		snprintf(text, sizeof(text), "%s/workfs/work", run_dir);
+		add_bind(binds, text, "/work", true);
+	} else {
+		/* The engine gives the working directory its own mode: this
+		 * one is the guest user's. */
+		snprintf(work_opts, sizeof(work_opts), "%s,uid=%llu,gid=%llu", tmp_opts,
+			 user->id_base + user->uid, user->id_base + user->gid);
+		json_object_object_add(tmpfs, "/work", json_object_new_string(work_opts));
+	}
+	for (i = 0; i < m->mounts_len; i++)
+		add_bind(binds, m->mounts[i].source, m->mounts[i].target, m->mounts[i].rw);
+	json_object_object_add(host, "Tmpfs", tmpfs);
+	json_object_object_add(host, "Binds", binds);
+	json_object_object_add(c, "HostConfig", host);
+	return c;
+}
+
+/* What proves the guest ours later: its start time and user namespace. */
+static int record_guest(struct bf_run *run, struct bf_error *err)
+{
+	struct bf_proc_ident id;
+
+	if (bf_proc_ident_read(run->pid, &id) < 0)
+		return bf_error_set(err, ESRCH, "the container's process %d ended at once", (int)run->pid);
+	run->guest_start = id.start;
+	run->guest_userns = id.userns;
+	return 0;
+}
+
+static void start_log(const struct bf_paths *p, struct docker_run *d, long since)
+{
+	char max[24], from[24];
+	struct bf_proc_ident id;
+	char *argv[] = { BF_DOCKER_LOG_NAME, (char *)bf_docker_socket(), d->container_id,
+			 (char *)p->log, max, from, NULL };
+
+	snprintf(max, sizeof(max), "%lld", p->log_max);
+	snprintf(from, sizeof(from), "%ld", since);
+	d->log_pid = bf_spawn_exe("/proc/self/exe", argv, -1, -1, -1, -1);
+	if (d->log_pid > 0 && bf_proc_ident_read(d->log_pid, &id) == 0)
+		d->log_start = id.start;
+}
+
+static void remove_container(const char *id)
+{
+	struct bf_error ignored = { 0 };
+	char path[256], enc[160];
+
+	if (!id[0])
+		return;
+	bf_docker_urlencode(id, enc, sizeof(enc));
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", enc);
+	bf_docker_call("DELETE", path, NULL, NULL, &ignored);
+}
+
+static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
+			struct bf_error *err)
+{
+	struct docker_run *d = docker_run(run);
+	char init_path[PATH_MAX], state_dir[PATH_MAX], path[1200], enc[200];
+	struct bf_docker_state st;
+	struct bf_guest_user user;
+	json_object *create, *made = NULL, *id;
+	cleanup_free char *body = NULL;
+	bool userns;
+	int r;
+
+	memset(run, 0, sizeof(*run));
+	if (bf_oci_find_init(init_path, sizeof(init_path)) < 0)
+		return bf_error_set(err, ENOENT, "bottlefs-init is not installed");
+	if (b->manifest.workspace_mode == BF_WORKSPACE_BIND)
+		return bf_error_set(err, ENOTSUP, "bind workspaces are not yet supported on docker: use mode = \"copy\"");
+	r = engine_has_userns(&userns, err);
+	if (r == 0)
+		r = resolve_user(b, userns, &user, err);
+	if (r < 0)
+		return r;
+	if ((mkdir(p->run_dir, 0700) < 0 && errno != EEXIST))
+		return bf_error_set(err, errno, "mkdir %s: %s", p->run_dir, strerror(errno));
+	r = bf_disk_image_ensure(b, p->run_dir, "home", NULL, (uid_t)(b->meta.id_base + user.uid),
+				 (gid_t)(b->meta.id_base + user.gid), err);
+	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_COPY)
+		r = bf_disk_image_ensure(b, p->run_dir, "work", b->manifest.workspace_path,
+					 (uid_t)(b->meta.id_base + user.uid),
+					 (gid_t)(b->meta.id_base + user.gid), err);
+	mount_image(p->run_dir, "home", err, &r);
+	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
+		mount_image(p->run_dir, "work", err, &r);
+	if (r < 0) {
+		unmount_images(p->run_dir);
+		return r;
+	}
+	/* The state dir the container belongs to: its label. */
+	snprintf(state_dir, sizeof(state_dir), "%s", p->runtime_root);
+	if (strlen(state_dir) > 8 && strcmp(state_dir + strlen(state_dir) - 8, "/runtime") == 0)
+		state_dir[strlen(state_dir) - 8] = '\0';
+	snprintf(d->name, sizeof(d->name), "bottlefs-%s", b->meta.identity);
+	/* A container of that name left by a start that died half-way. */
+	remove_container(d->name);
+	create = make_create(b, p->run_dir, init_path, &user, state_dir);
+	body = strdup(json_object_to_json_string_ext(create, JSON_C_TO_STRING_PLAIN));
+	json_object_put(create);
+	if (!body) {
+		unmount_images(p->run_dir);
+		return bf_error_set(err, ENOMEM, "out of memory");
+	}
+	bf_docker_urlencode(d->name, enc, sizeof(enc));
+	snprintf(path, sizeof(path), "/containers/create?name=%s", enc);
+	r = bf_docker_call("POST", path, body, &made, err);
+	if (r == 0 && json_object_object_get_ex(made, "Id", &id))
+		strlcpy(d->container_id, json_object_get_string(id), sizeof(d->container_id));
+	json_object_put(made);
+	if (r == 0 && !d->container_id[0])
+		r = bf_error_set(err, EIO, "docker engine: create gave no container id");
+	if (r == 0) {
+		start_log(p, d, 0);
+		snprintf(path, sizeof(path), "/containers/%s/start", d->container_id);
+		r = bf_docker_call("POST", path, NULL, NULL, err);
+	}
+	if (r == 0)
+		r = bf_docker_inspect(d->container_id, &st, err);
+	if (r == 0 && (!st.running || st.pid <= 0))
+		r = bf_error_set(err, EIO, "the container ended at once (exit %d): see log", st.exit_code);
+	if (r == 0) {
+		run->pid = st.pid;
+		r = record_guest(run, err);
+	}
+	if (r < 0) {
+		remove_container(d->container_id[0] ? d->container_id : d->name);
+		unmount_images(p->run_dir);
+		return r;
+	}
+	bf_docker_version(d->version, sizeof(d->version), err);
+	run->guest_uid = (uid_t)(user.id_base + user.uid);
+	run->guest_gid = (gid_t)(user.id_base + user.gid);
+	run->id_offset = 0;
+	run->started_at = time(NULL);
+	return 0;
+}
+
+static int docker_signal(const struct bf_run *run, int sig, struct bf_error *err)
+{
+	return bf_guest_process_signal(run, 0, sig, err);
+}
+
+/* The guest's process, verified: its pidfd polls readable at its end. */
+static int docker_watch(const struct bf_run *run, struct bf_error *err)
+{
+	return bf_guest_process_pidfd(run, 0, err);
+}
+
+static int docker_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
+{
+	struct docker_run *d = docker_run(run);
+	struct bf_docker_state st;
+	int tries;
+
+	run->stopped_at = time(NULL);
+	run->exit_code = -1;
+	run->exit_signal = 0;
+	/* The engine learns of the end a moment after the pidfd does. */
+	for (tries = 0; tries < 50; tries++) {
+		if (bf_docker_inspect(d->container_id, &st, err) < 0) {
+			strlcpy(run->reason, err->msg, sizeof(run->reason));
+			break;
+		}
+		if (!st.running) {
+			/* bottlefs-init exits 128+SIG for a signalled command. */
+			if (st.exit_code > 128 && st.exit_code < 128 + 65)
+				run->exit_signal = st.exit_code - 128;
+			else
+				run->exit_code = st.exit_code;
+			break;
+		}
+		usleep(20000);
+	}
+	if (d->log_pid > 0)
+		waitpid(d->log_pid, NULL, WNOHANG);
+	remove_container(d->container_id);
+	unmount_images(p->run_dir);
+	return 0;
+}
+
+static int docker_kill_strays(const struct bf_run *run)
+{
+	return bf_guest_process_kill_strays(run, 0);
+}
+
+static int docker_workspace_view(const struct bf_run *run, const struct bf_paths *p, int *out,
+				 struct bf_error *err)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	if (!run) {
+		snprintf(path, sizeof(path), "%s/work.img", p->run_dir);
+		return bf_image_view_open(path, "work", out, err);
+	}
+	/* Running: the copy is mounted in the host's namespace. */
+	snprintf(path, sizeof(path), "%s/workfs/work", p->run_dir);
+	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return bf_error_set(err, errno, "the running copy: %s", strerror(errno));
+	*out = fd;
+	return 0;
+}
+
+static int docker_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "bottlefs-%s", b->meta.identity);
+	remove_container(name);
+	unmount_images(p->run_dir);
+	return bf_remove_tree(p->run_dir, err);
+}
+
+static const struct bf_helper_entry docker_helpers[] = {
+	{ BF_DOCKER_LOG_NAME, bf_docker_log_main },
+	{ NULL, NULL },
+};
+
 const struct bf_backend bf_backend_docker = {
 	.name = "docker",
+	.helpers = docker_helpers,
 	.preflight = docker_preflight,
+	.about = docker_about,
 	.check_manifest = docker_check_manifest,
 	.guest_sidecar_host = docker_guest_sidecar_host,
+	.run_save = bf_docker_run_save,
+	.run_load = bf_docker_run_load,
+	.run_render = bf_docker_run_render,
+	.run_describe = bf_docker_run_describe,
+	.start = docker_start,
+	.signal = docker_signal,
+	.watch = docker_watch,
+	.collect = docker_collect,
+	.sidecar_listen = bf_guest_process_sidecar_listen,
+	.kill_strays = docker_kill_strays,
+	.exec = bf_guest_process_exec,
+	.workspace_view = docker_workspace_view,
+	.destroy = docker_destroy,
 };

@@ -214,6 +214,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	run->pid = (pid_t)guest;
 	run->guest_uid = user.uid;
 	run->guest_gid = user.gid;
+	run->id_offset = b->meta.id_base;
 	oci_run(run)->shim_pid = (pid_t)shim;
 	run->started_at = time(NULL);
 	run->workspace_idmapped = user.ws_idmap;

@@ -1,0 +1,225 @@
+#include "docker_api.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <bsd/string.h>
+
+#include "docker_labels.h"
+
+/* API 1.41 is Debian 12's docker.io (20.10); later engines serve it too. */
+#define API_PREFIX "http://localhost/v1.41"
+/* The engine answers in milliseconds; a create may pull nothing here (no
+ * registry), but a start mounts the image. */
+#define CALL_TIMEOUT_S 60
+#define CONNECT_TIMEOUT_MS 2000
+#define RESPONSE_MAX (4 << 20)
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_setup(void)
+{
+	curl_global_init(CURL_GLOBAL_NOTHING);
+}
+
+const char *bf_docker_socket(void)
+{
+	const char *host = getenv("DOCKER_HOST");
+
+	if (host && strncmp(host, "unix://", 7) == 0)
+		return host + 7;
+	return "/var/run/docker.sock";
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *ctx)
+{
+	struct bf_buf *b = ctx;
+
+	if (b->len + size * n > RESPONSE_MAX)
+		return 0;       /* a runaway answer ends the transfer */
+	bf_buf_append(b, data, size * n);
+	return b->failed ? 0 : size * n;
+}
+
+static int errno_of_status(long status)
+{
+	switch (status) {
+	case 400: return EINVAL;
+	case 404: return ENOENT;
+	case 409: return EEXIST;
+	case 304: return EALREADY;
+	default: return EIO;
+	}
+}
+
+int bf_docker_call(const char *method, const char *path, const char *body,
+		   struct json_object **out, struct bf_error *err)
+{
+	struct bf_buf response = { 0 };
+	int r = bf_docker_call_raw(method, path, body, &response, err);
+
+	if (out)
+		*out = NULL;
+	if (r == 0 && out && response.data && response.len > 0) {
+		bf_buf_putc(&response, '\0');
+		*out = json_tokener_parse(response.data);
+		if (!*out)
+			r = bf_error_set(err, EIO, "docker engine: %s %s: unreadable answer", method, path);
+	}
+	bf_buf_free(&response);
+	return r;
+}
+
+int bf_docker_call_raw(const char *method, const char *path, const char *body,
+		       struct bf_buf *out, struct bf_error *err)
+{
+	struct curl_slist *headers = NULL;
+	struct bf_buf response = { 0 };
+	char url[2048], curl_err[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURL *c;
+	CURLcode rc;
+	int r = 0;
+
+	pthread_once(&curl_once, curl_setup);
+	c = curl_easy_init();
+	if (!c)
+		return bf_error_set(err, ENOMEM, "cannot make an HTTP request");
+	snprintf(url, sizeof(url), "%s%s", API_PREFIX, path);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, bf_docker_socket());
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)CALL_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		r = bf_error_set(err, rc == CURLE_COULDNT_CONNECT ? ECONNREFUSED : EIO,
+				 "docker engine at %s: %s", bf_docker_socket(),
+				 curl_err[0] ? curl_err : curl_easy_strerror(rc));
+		goto done;
+	}
+	if (response.failed) {
+		r = bf_error_set(err, ENOMEM, "docker engine: answer too large");
+		goto done;
+	}
+	if (status < 200 || status > 299) {
+		bf_buf_putc(&response, '\0');
+		/* The engine says why in {"message": "..."}. */
+		json_object *o = json_tokener_parse(response.data ? response.data : "");
+		json_object *msg;
+		const char *text = response.data ? response.data : "";
+
+		if (o && json_object_object_get_ex(o, "message", &msg))
+			text = json_object_get_string(msg);
+		r = bf_error_set(err, errno_of_status(status), "docker engine: %s %s: %.300s (HTTP %ld)",
+				 method, path, text, status);
+		json_object_put(o);
+		goto done;
+	}
+	*out = response;
+	return 0;
+done:
+	bf_buf_free(&response);
+	return r;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int bf_docker_version(char *out, size_t len, struct bf_error *err)
+{
+	json_object *o = NULL;
+	int r = bf_docker_call("GET", "/version", NULL, &o, err);
+	const char *version, *api;
+
+	if (r < 0)
+		return r;
+	version = get_str(o, "Version");
+	api = get_str(o, "ApiVersion");
+	snprintf(out, len, "%s (API %s)", version ? version : "?", api ? api : "?");
+	json_object_put(o);
+	return 0;
+}
+
+int bf_docker_inspect(const char *id, struct bf_docker_state *out, struct bf_error *err)
+{
+	json_object *o = NULL, *state, *config, *labels, *v;
+	char path[256], enc[160];
+	const char *s;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	bf_docker_urlencode(id, enc, sizeof(enc));
+	snprintf(path, sizeof(path), "/containers/%s/json", enc);
+	r = bf_docker_call("GET", path, NULL, &o, err);
+	if (r < 0)
+		return r;
+	if (!o || !json_object_object_get_ex(o, "State", &state)) {
+		json_object_put(o);
+		return bf_error_set(err, EIO, "docker engine: inspect %s: no State", id);
+	}
+	if ((s = get_str(o, "Id")))
+		strlcpy(out->id, s, sizeof(out->id));
+	if (json_object_object_get_ex(state, "Running", &v))
+		out->running = json_object_get_boolean(v);
+	if (json_object_object_get_ex(state, "Pid", &v))
+		out->pid = (pid_t)json_object_get_int(v);
+	if (json_object_object_get_ex(state, "ExitCode", &v))
+		out->exit_code = json_object_get_int(v);
+	if (json_object_object_get_ex(state, "OOMKilled", &v))
+		out->oom_killed = json_object_get_boolean(v);
+	if ((s = get_str(state, "StartedAt")))
+		strlcpy(out->started_at, s, sizeof(out->started_at));
+	if (json_object_object_get_ex(o, "Config", &config) &&
+	    json_object_object_get_ex(config, "Labels", &labels)) {
+		if ((s = get_str(labels, BF_DOCKER_LABEL_STATE)))
+			strlcpy(out->labels_state_dir, s, sizeof(out->labels_state_dir));
+		if ((s = get_str(labels, BF_DOCKER_LABEL_IDENTITY)))
+			strlcpy(out->labels_identity, s, sizeof(out->labels_identity));
+	}
+	json_object_put(o);
+	return 0;
+}
+
+void bf_docker_urlencode(const char *in, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in && o + 4 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-_.~", c)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
