@@ -83,7 +83,7 @@ int bf_docker_call_raw(const char *method, const char *path, const char *body,
 	long status = 0;
 	CURL *c;
 	CURLcode rc;
-	int r = 0;
+	int r;
 
 	pthread_once(&curl_once, curl_setup);
 	c = curl_easy_init();

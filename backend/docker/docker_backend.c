@@ -78,17 +78,17 @@ static const char *docker_guest_sidecar_host(const char *proxy_ip)
 /* Whether the engine maps user namespaces (dockerd --userns-remap). */
 static int engine_has_userns(bool *out, struct bf_error *err)
 {
-	json_object *info = NULL, *opts, *v;
+	json_object *info = NULL, *opts;
 	int r = bf_docker_call("GET", "/info", NULL, &info, err);
-	size_t i;
 
 	*out = false;
 	if (r < 0)
 		return r;
 	if (json_object_object_get_ex(info, "SecurityOptions", &opts) &&
 	    json_object_is_type(opts, json_type_array))
-		for (i = 0; i < json_object_array_length(opts); i++) {
-			v = json_object_array_get_idx(opts, i);
+		for (size_t i = 0; i < json_object_array_length(opts); i++) {
+			json_object *v = json_object_array_get_idx(opts, i);
+
 			if (v && strstr(json_object_get_string(v), "name=userns"))
 				*out = true;
 		}
@@ -246,7 +246,7 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 	json_object *entry = json_object_new_array(), *binds = json_object_new_array();
 	json_object *labels = json_object_new_object(), *tmpfs = json_object_new_object();
 	json_object *caps = json_object_new_array(), *sec = json_object_new_array();
-	char text[PATH_MAX], home[64], tmp_opts[96], work_opts[160];
+	char text[PATH_MAX], home[64], tmp_opts[96];
 	size_t i;
 
 	json_object_object_add(c, "Image", json_object_new_string(m->image));
@@ -304,6 +304,8 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 	} else {
 		/* The engine gives the working directory its own mode: this
 		 * one is the guest user's. */
+		char work_opts[160];
+
 		snprintf(work_opts, sizeof(work_opts), "%s,uid=%llu,gid=%llu", tmp_opts,
 			 user->id_base + user->uid, user->id_base + user->gid);
 		json_object_object_add(tmpfs, "/work", json_object_new_string(work_opts));
