@@ -8,4 +8,5 @@ apt-get install -y --no-install-recommends \
 	libfuse3-dev fuse3 libbsd-dev libjson-c-dev libcunit1-dev \
 	clang libclang-rt-14-dev cppcheck \
 	python3 python3-yaml less psmisc procps curl iproute2 \
-	runc busybox-static libseccomp-dev bsdutils man-db
+	runc busybox-static libseccomp-dev bsdutils man-db \
+	docker.io libcurl4-openssl-dev

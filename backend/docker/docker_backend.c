@@ -477,8 +477,15 @@ static int docker_collect(const struct bf_paths *p, struct bf_run *run, struct b
 		}
 		usleep(20000);
 	}
-	if (d->log_pid > 0)
-		waitpid(d->log_pid, NULL, WNOHANG);
+	/* The follower ends with the container's output: reap it if it is
+	 * our child (a follower of an earlier daemon is init's). */
+	for (tries = 0; d->log_pid > 0 && tries < 50; tries++) {
+		pid_t w = waitpid(d->log_pid, NULL, WNOHANG);
+
+		if (w != 0)
+			break;
+		usleep(20000);
+	}
 	remove_container(d->container_id);
 	unmount_images(p->run_dir);
 	return 0;

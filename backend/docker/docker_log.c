@@ -61,6 +61,9 @@ int bf_docker_log_main(int argc, char **argv)
 		fprintf(stderr, "usage: %s SOCKET CONTAINER_ID LOG LOG_MAX SINCE\n", argv[0]);
 		return 2;
 	}
+	/* Its own session: a terminal's hangup or the daemon's process
+	 * group ending does not end the log. */
+	setsid();
 	max = atol(argv[4]);
 	if (bf_log_pump_open(&d.pump, argv[3], max > 0 ? max : BF_LOG_MAX) < 0)
 		return 1;

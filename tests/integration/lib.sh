@@ -72,6 +72,11 @@ kill_tracked() {
 
 cleanup() {
 	local rc=$? m
+	# A test's own services (a docker engine) go first, while the mount
+	# still answers.
+	if declare -F test_cleanup >/dev/null; then
+		test_cleanup || rc=1
+	fi
 	kill_tracked || rc=1
 	kill_leftover_guests
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do

@@ -1,0 +1,171 @@
+#!/bin/bash
+# The docker backend for real: a dockerd of the test's own (its own socket,
+# data and exec roots; no bridge, no iptables), a busybox image imported
+# through the API (no registry), and the same proofs as oci: lifecycle,
+# log, exec sessions and terminals, isolation from inside, egress, copy
+# workspace, re-attach, engine errors, and what a guest may not do.
+. "$(dirname "$0")/lib.sh"
+
+command -v dockerd >/dev/null || { echo "SKIP: dockerd not installed (docker.io)"; exit 77; }
+BUSYBOX=$(command -v busybox) || { echo "SKIP: busybox-static not installed"; exit 77; }
+
+DK=$TMP/docker
+SOCK=$DK/docker.sock
+mkdir -p "$DK"
+api() {  # METHOD PATH [curl args...]
+	local m=$1 p=$2
+	shift 2
+	curl -sf --unix-socket "$SOCK" -X "$m" "http://localhost/v1.41$p" "$@"
+}
+test_cleanup() {
+	local id
+	[ -S "$SOCK" ] || return 0
+	for id in $(api GET "/containers/json?all=1" | /usr/bin/python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null); do
+		api DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
+	done
+	if [ -f "$DK/pid" ]; then
+		kill "$(cat "$DK/pid")" 2>/dev/null || true
+		for _ in $(seq 100); do [ -S "$SOCK" ] || break; kill -0 "$(cat "$DK/pid")" 2>/dev/null || break; sleep 0.1; done
+	fi
+	umount -R "$DK/exec" 2>/dev/null || true
+	umount -R "$DK/data" 2>/dev/null || true
+}
+dockerd --host "unix://$SOCK" --data-root "$DK/data" --exec-root "$DK/exec" --pidfile "$DK/pid" \
+	--iptables=false --ip6tables=false --bridge=none >"$DK/dockerd.log" 2>&1 &
+for _ in $(seq 100); do api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
+api GET /_ping >/dev/null || fail "dockerd did not come up: $(tail -5 "$DK/dockerd.log")"
+
+ROOTFS=$TMP/rootfs
+mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
+cp "$BUSYBOX" "$ROOTFS/bin/busybox"
+for c in sh ls cat echo id sleep wget nc grep tty stty touch mkdir tr head unshare; do ln -s busybox "$ROOTFS/bin/$c"; done
+printf 'root:x:0:0::/root:/bin/sh\nbuilder:x:2000:2000::/home/builder:/bin/sh\n' >"$ROOTFS/etc/passwd"
+tar -C "$ROOTFS" -cf "$TMP/busybox.tar" .
+api POST "/images/create?fromSrc=-&repo=bottlefs-test/busybox&tag=latest" \
+	-H "Content-Type: application/x-tar" --data-binary @"$TMP/busybox.tar" >/dev/null || fail "import"
+IMAGE=bottlefs-test/busybox
+
+export DOCKER_HOST=unix://$SOCK
+mount_fs
+assert_contains backends "$(cat "$MNT/backends")" "docker: available: Docker Engine 20"
+ok "dockerd of the test's own; image imported through the API; backends shows the engine and its version"
+
+dmanifest() {  # NAME [EXTRA TOML]
+	printf 'agent = "t"\nbackend = "docker"\nimage = "%s"\ncommand = ["sh", "-c", "echo hello-docker; trap %s TERM; while :; do sleep 0.1; done"]\nstop_timeout = 5\n%s\n' \
+		"$IMAGE" "'echo got-term; exit 0'" "${2:-}" >"$MNT/new/$1" || fail "create $1: $(tail -2 "$MNT/errors")"
+}
+
+# --- lifecycle, status, log
+dmanifest box '[limits]
+pids = 64
+memory = "256M"'
+echo start >"$MNT/box/ctl" || fail "start: $(tail -3 "$MNT/errors")"
+[ "$(cat "$MNT/box/ctl")" = running ] || fail "ctl: $(cat "$MNT/box/ctl")"
+status=$(cat "$MNT/box/status")
+assert_contains status "$status" "engine: docker 20"
+assert_contains status "$status" "container_name: bottlefs-box-"
+cid=$(sed -n 's/^container_id: //p' <<<"$status")
+[ ${#cid} = 64 ] || fail "container id: $cid"
+labels=$(api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["Config"]["Labels"]; print(l["org.bottlefs.name"], l["org.bottlefs.state-dir"], l["org.bottlefs.identity"])')
+[ "$labels" = "box $STATE $(sed -n 's/^identity: //p' <<<"$status")" ] || fail "labels: $labels"
+for _ in $(seq 50); do grep -q "guest: hello-docker" "$MNT/box/log" && break; sleep 0.1; done
+assert_contains log "$(cat "$MNT/box/log")" "guest: hello-docker"
+assert_contains log "$(cat "$MNT/box/log")" "running: docker container bottlefs-box-"
+ok "start runs a labelled container (name, state dir, identity); status shows engine and id; its output reaches log as guest: lines"
+
+# --- isolation from inside, as the default user
+[ "$(output_of box 'id -u')" -ge 1073741824 ] || fail "guest uid $(output_of box 'id -u') is not of the bottle's range"
+[ "$(output_of box 'ls /sys/class/net')" = lo ] || fail "interfaces: $(output_of box 'ls /sys/class/net')"
+caps=$(output_of box 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\t" " "')
+assert_contains caps "$caps" "CapEff: 0000000000000000"
+assert_contains caps "$caps" "NoNewPrivs: 1"
+assert_contains caps "$caps" "Seccomp: 2"
+assert_contains "pid 1" "$(output_of box 'tr "\0" " " </proc/1/cmdline')" "/.bottlefs-init --"
+refused_in box 'touch /etc/probe' || fail "root filesystem writable"
+refused_in box 'touch /.bottlefs-init' || fail "init writable"
+output_of box 'echo x >/tmp/t && echo y >/work/w && echo z >$HOME/h' >/dev/null
+refused_in box 'nc -w 2 1.1.1.1 80 </dev/null' || fail "direct network reachable"
+# The syscall filter of bottlefs-init: no keyrings, no new namespaces.
+refused_in box 'unshare -U true 2>/dev/null || exit 1' || fail "unshare allowed"
+ok "docker guest: uid of the bottle's range, lo only, no caps, no_new_privs, seccomp, bottlefs-init as PID 1, read-only root, writable /tmp /work HOME, no direct network"
+
+# --- egress through the proxy in the guest's netns
+out=$(run_in box 'wget -q -O- http://denied.example/ 2>&1; echo rc=$?')
+assert_contains egress "$out" "403"
+for _ in $(seq 30); do grep -q "denied.example" "$MNT/box/egress" && break; sleep 0.1; done
+assert_contains egress "$(cat "$MNT/box/egress")" "denied.example"
+ok "egress: the guest's proxy at 127.0.0.1:8888 refuses what the allowlist lacks (403) and logs it"
+
+# --- exec sessions: streaming, stdin, exit status, kill, terminal
+mkdir "$MNT/box/exec/s"
+echo 'echo first; read x; echo got-$x; exit 7' >"$MNT/box/exec/s/cmd"
+echo hi >"$MNT/box/exec/s/stdin"
+[ "$(timeout 10 cat "$MNT/box/exec/s/wait")" = "exited 7" ] || fail "session: $(cat "$MNT/box/exec/s/status")"
+[ "$(cat "$MNT/box/exec/s/stdout")" = "$(printf 'first\ngot-hi')" ] || fail "stdout: $(cat "$MNT/box/exec/s/stdout")"
+mkdir "$MNT/box/exec/k"
+echo 'sleep 100' >"$MNT/box/exec/k/cmd"
+echo 'kill TERM' >"$MNT/box/exec/k/ctl"
+[ "$(timeout 10 cat "$MNT/box/exec/k/wait")" = "killed 15" ] || fail "kill: $(cat "$MNT/box/exec/k/status")"
+mkdir "$MNT/box/exec/p"
+echo 'pty 100x30' >"$MNT/box/exec/p/ctl"
+echo 'tty; stty size' >"$MNT/box/exec/p/cmd"
+[ "$(timeout 10 cat "$MNT/box/exec/p/wait")" = "exited 0" ] || fail "pty session"
+out=$(tr -d '\r' <"$MNT/box/exec/p/stdout")
+grep -qx '/dev/pts/[0-9]*' <<<"$out" && grep -qx '30 100' <<<"$out" || fail "terminal: $out"
+ok "exec sessions on docker: stdin, streaming, exit status, kill TERM, a terminal of the guest's devpts"
+
+# --- the image's own user, and root refused without the engine's userns
+dmanifest named 'user = "builder"'
+echo start >"$MNT/named/ctl" || fail "start named: $(tail -2 "$MNT/errors")"
+base=$(sed -n 's/^uid_map: 0 \([0-9]*\) .*/\1/p' "$MNT/named/status")
+[ "$(output_of named 'id -u')" = $((base + 2000)) ] || fail "named user: $(output_of named 'id -u'), base $base"
+echo stop >"$MNT/named/ctl"
+dmanifest rooted 'user = "root"'
+if echo start >"$MNT/rooted/ctl" 2>"$TMP/err"; then fail "guest root started on an engine without userns"; fi
+assert_contains errno "$(cat "$TMP/err")" "Operation not permitted"
+assert_contains errors "$(tail -1 "$MNT/errors")" "needs an engine with user namespaces"
+[ "$(cat "$MNT/rooted/ctl")" = failed ] || fail "rooted: $(cat "$MNT/rooted/ctl")"
+[ -z "$(api GET "/containers/json?all=1" | grep -o bottlefs-rooted || true)" ] || fail "a container was left for rooted"
+ok "a user the image names runs as its id in the bottle's range; user root is refused (EPERM, a reason in errors) and leaves no container"
+
+# --- engine errors: a missing image
+printf 'agent = "t"\nbackend = "docker"\nimage = "no/such-image"\n' >"$MNT/new/ghost"
+if echo start >"$MNT/ghost/ctl" 2>"$TMP/err"; then fail "a missing image started"; fi
+assert_contains errno "$(cat "$TMP/err")" "No such file or directory"
+assert_contains errors "$(tail -1 "$MNT/errors")" "No such image"
+assert_alive
+ok "a missing image fails the start with ENOENT and the engine's reason in errors"
+
+# --- copy workspace and its host view
+WS=$TMP/project
+mkdir -p "$WS"
+echo original >"$WS/a.txt"
+dmanifest cp "[workspace]
+path = \"$WS\""
+echo start >"$MNT/cp/ctl" || fail "start cp: $(tail -2 "$MNT/errors")"
+[ "$(output_of cp 'cat /work/a.txt')" = original ] || fail "copy not in /work"
+output_of cp 'echo changed >/work/a.txt' >/dev/null
+[ "$(cat "$WS/a.txt")" = original ] || fail "the copy wrote through to the host"
+[ "$(cat "$MNT/cp/workspace/a.txt")" = changed ] || fail "view while running"
+echo stop >"$MNT/cp/ctl"
+[ "$(cat "$MNT/cp/workspace/a.txt")" = changed ] || fail "view while stopped"
+echo start >"$MNT/cp/ctl"
+[ "$(output_of cp 'cat /work/a.txt')" = changed ] || fail "the copy across a restart"
+echo stop >"$MNT/cp/ctl"
+ok "copy workspace: the guest's copy, never the host's; NAME/workspace/ shows it running and stopped; kept across restarts"
+
+# --- stop, re-attach, rmdir
+unmount_fs
+[ "$(api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["Running"])')" = True ] ||
+	fail "the container ended with the mount"
+mount_fs
+[ "$(cat "$MNT/box/ctl")" = running ] || fail "not re-attached: $(tail -3 "$MNT/errors")"
+assert_contains log "$(cat "$MNT/box/log")" "re-attached to docker container bottlefs-box-"
+[ "$(output_of box 'echo again')" = again ] || fail "exec after re-attach"
+echo stop >"$MNT/box/ctl"
+[ "$(cat "$MNT/box/ctl")" = stopped ] || fail "stop: $(cat "$MNT/box/ctl")"
+assert_contains log "$(cat "$MNT/box/log")" "guest: got-term"
+assert_contains status "$(cat "$MNT/box/status")" "exit: exited 0"
+for b in box named rooted ghost cp; do rmdir "$MNT/$b" || fail "rmdir $b: $(tail -2 "$MNT/errors")"; done
+[ -z "$(api GET "/containers/json?all=1" | grep -o 'bottlefs-[a-z]*' || true)" ] || fail "containers left: $(api GET "/containers/json?all=1")"
+ok "unmount leaves the container running; a new mount re-attaches; stop forwards TERM through bottlefs-init (exit 0); rmdir leaves no container"
