@@ -59,6 +59,9 @@ static void finish_locked(struct bf_registry *reg, struct bf_bottle *b, const st
 	b->stop_requested = false;
 	bf_registry_save_locked(reg, b);
 	bf_registry_log_event(reg, b->name, "%s: %s", bf_state_name(b->meta.state), how);
+	/* An end whose status nobody could learn (an engine gone) is news. */
+	if (run->exit_code < 0 && !run->exit_signal && run->reason[0])
+		bf_registry_report(reg, b->name, "the guest %s", how);
 	pthread_cond_broadcast(&reg->changed);
 }
 

@@ -446,10 +446,26 @@ static int docker_signal(const struct bf_run *run, int sig, struct bf_error *err
 	return bf_guest_process_signal(run, 0, sig, err);
 }
 
-/* The guest's process, verified: its pidfd polls readable at its end. */
+/* The guest's process, verified by its start time and namespace (a
+ * pidfd pins it), and, when the engine answers, by the container's
+ * labels and pid: its pidfd polls readable at its end. */
 static int docker_watch(const struct bf_run *run, struct bf_error *err)
 {
-	return bf_guest_process_pidfd(run, 0, err);
+	const struct docker_run *d = docker_run_const(run);
+	struct bf_error engine_err = { 0 };
+	struct bf_docker_state st;
+	int fd = bf_guest_process_pidfd(run, 0, err);
+
+	if (fd < 0)
+		return fd;
+	if (bf_docker_inspect(d->container_id, &st, &engine_err) == 0 &&
+	    (st.pid != run->pid || strncmp(d->name, "bottlefs-", 9) != 0 ||
+	     strcmp(st.labels_identity, d->name + 9) != 0)) {
+		close(fd);
+		return bf_error_set(err, ESRCH, "container %.12s is not the one bottlefs started (labels or pid differ)",
+				    d->container_id);
+	}
+	return fd;
 }
 
 static int docker_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)

@@ -30,10 +30,20 @@ test_cleanup() {
 	umount -R "$DK/exec" 2>/dev/null || true
 	umount -R "$DK/data" 2>/dev/null || true
 }
-dockerd --host "unix://$SOCK" --data-root "$DK/data" --exec-root "$DK/exec" --pidfile "$DK/pid" \
-	--iptables=false --ip6tables=false --bridge=none >"$DK/dockerd.log" 2>&1 &
-for _ in $(seq 100); do api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
-api GET /_ping >/dev/null || fail "dockerd did not come up: $(tail -5 "$DK/dockerd.log")"
+start_dockerd() {
+	dockerd --host "unix://$SOCK" --data-root "$DK/data" --exec-root "$DK/exec" --pidfile "$DK/pid" \
+		--iptables=false --ip6tables=false --bridge=none >>"$DK/dockerd.log" 2>&1 &
+	for _ in $(seq 100); do api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
+	api GET /_ping >/dev/null || fail "dockerd did not come up: $(tail -5 "$DK/dockerd.log")"
+}
+stop_dockerd() {
+	local pid
+	pid=$(cat "$DK/pid")
+	kill "$pid"
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	fail "dockerd did not stop"
+}
+start_dockerd
 
 ROOTFS=$TMP/rootfs
 mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
@@ -169,3 +179,35 @@ assert_contains status "$(cat "$MNT/box/status")" "exit: exited 0"
 for b in box named rooted ghost cp; do rmdir "$MNT/$b" || fail "rmdir $b: $(tail -2 "$MNT/errors")"; done
 [ -z "$(api GET "/containers/json?all=1" | grep -o 'bottlefs-[a-z]*' || true)" ] || fail "containers left: $(api GET "/containers/json?all=1")"
 ok "unmount leaves the container running; a new mount re-attaches; stop forwards TERM through bottlefs-init (exit 0); rmdir leaves no container"
+
+# --- the engine goes away while a bottle runs, and comes back
+dmanifest gone
+echo start >"$MNT/gone/ctl" || fail "start gone: $(tail -2 "$MNT/errors")"
+stop_dockerd
+for _ in $(seq 150); do [ "$(cat "$MNT/gone/ctl")" != running ] && break; sleep 0.1; done
+assert_alive
+[ "$(cat "$MNT/gone/ctl")" != running ] || fail "still running without an engine"
+assert_contains status "$(cat "$MNT/gone/status")" "reason: docker engine"
+assert_contains errors "$(cat "$MNT/errors")" "gone: the guest ended (docker engine"
+assert_contains backends "$(cat "$MNT/backends")" "docker: unavailable: docker engine not reachable"
+if echo start >"$MNT/gone/ctl" 2>"$TMP/err"; then fail "started without an engine"; fi
+assert_contains errno "$(cat "$TMP/err")" "Connection refused"
+start_dockerd
+echo start >"$MNT/gone/ctl" || fail "start after the engine came back: $(tail -2 "$MNT/errors")"
+[ "$(output_of gone 'echo back')" = back ] || fail "exec after the engine came back"
+echo stop >"$MNT/gone/ctl"
+rmdir "$MNT/gone"
+ok "the engine stopping ends the guest: the daemon stays up, status, errors and backends say why, a start fails with ECONNREFUSED; when it returns, start works again"
+
+# --- a container removed behind bottlefs's back while unmounted
+dmanifest lost
+echo start >"$MNT/lost/ctl" || fail "start lost"
+lost_id=$(sed -n 's/^container_id: //p' "$MNT/lost/status")
+unmount_fs
+api DELETE "/containers/$lost_id?force=1" >/dev/null || fail "could not remove the container"
+mount_fs
+[ "$(cat "$MNT/lost/ctl")" = failed ] || fail "lost: $(cat "$MNT/lost/ctl")"
+assert_contains errors "$(cat "$MNT/errors")" "lost: docker container bottlefs-lost-"
+assert_contains errors "$(cat "$MNT/errors")" "vanished while bottlefs was not mounted"
+rmdir "$MNT/lost"
+ok "a container removed while unmounted is not re-attached: failed, and errors says it vanished"
