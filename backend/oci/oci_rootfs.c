@@ -17,6 +17,7 @@
 
 #include "../backends.h"
 #include "../cleanup.h"
+#include "../bind_workspace.h"
 #include "../copy_tree.h"
 #include "../disk_image.h"
 #include "../guest_user.h"
@@ -312,32 +313,6 @@ static int check_mount_sources(const struct bf_manifest *m, const char *run_dir,
 /* A bind workspace: a real directory (no symlink anywhere on its path),
  * owned by someone other than root, and by the manifest's writer unless
  * root wrote it: the guest user acts as that owner on the host. */
-static int check_bind_workspace(const struct bf_bottle *b, struct bf_guest_user *user,
-				struct bf_error *err)
-{
-	const char *path = b->manifest.workspace_path;
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_NO_SYMLINKS };
-	cleanup_close int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	struct stat st;
-
-	if (fd < 0)
-		return bf_error_set(err, errno, "workspace %s: %s%s", path, strerror(errno),
-				    errno == ELOOP ? " (a bind workspace's path may hold no symlink)" : "");
-	if (fstat(fd, &st) < 0)
-		return bf_error_set(err, errno, "workspace %s: %s", path, strerror(errno));
-	if (st.st_uid == 0)
-		return bf_error_set(err, EPERM,
-				    "bind workspace %s is owned by root: the guest's files would be root's on the host (chown it to the user the agent works for, or use mode = \"copy\")",
-				    path);
-	if (b->meta.owner != 0 && st.st_uid != b->meta.owner)
-		return bf_error_set(err, EPERM, "bind workspace %s is not owned by the manifest's writer (uid %u)",
-				    path, (unsigned)b->meta.owner);
-	user->ws_idmap = true;
-	user->ws_uid = st.st_uid;
-	user->ws_gid = st.st_gid;
-	return 0;
-}
 
 int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		   struct bf_guest_user *user, struct bf_error *err)
@@ -399,7 +374,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	if (r == 0)
 		r = bf_disk_image_ensure(b, run_dir, "home", NULL, root_uid + user->uid, root_gid + user->gid, err);
 	if (r == 0 && m->workspace_mode == BF_WORKSPACE_BIND) {
-		r = check_bind_workspace(b, user, err);
+		r = bf_bind_workspace_check(b, user, err);
 		snprintf(path, sizeof(path), "%s/workspace", run_dir);
 		if (r == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
 			r = bf_error_set(err, errno, "mkdir %s: %s", path, strerror(errno));

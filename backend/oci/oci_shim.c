@@ -20,6 +20,7 @@
 
 #include "../backends.h"
 #include "../cleanup.h"
+#include "../bind_workspace.h"
 #include "../idmap.h"
 #include "../log_pump.h"
 #include "../spawn.h"
@@ -105,50 +106,17 @@ static int run_runtime(char **argv, int out_fd)
 	return status;
 }
 
-/* "OWNER_UID:OWNER_GID:HOST_UID:HOST_GID:PATH": the bind workspace,
- * mounted idmapped at BUNDLE/workspace so that files owned by its owner
- * are the guest user's, and the guest user's new files its owner's. In
- * our own mount namespace: the mount ends with us and the guest. */
-static int attach_workspace(const char *spec, const char *bundle)
+
+/* The idmapped bind workspace at BUNDLE/workspace, in our own mount
+ * namespace: the mount ends with us and the guest. */
+static int shim_attach_workspace(const char *spec, const char *bundle)
 {
-	unsigned owner_uid, owner_gid, host_uid, host_gid;
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_NO_SYMLINKS };
 	struct bf_error err = { 0 };
-	cleanup_close int dirfd = -1, userns = -1, mnt = -1;
 	char target[4096];
-	struct stat st;
-	int n = 0;
 
-	if (sscanf(spec, "%u:%u:%u:%u:%n", &owner_uid, &owner_gid, &host_uid, &host_gid, &n) != 4 ||
-	    n == 0) {
-		fprintf(stderr, "%s: bad workspace spec\n", BF_OCI_SHIM_NAME);
-		return -1;
-	}
-	dirfd = (int)syscall(SYS_openat2, AT_FDCWD, spec + n, &how, sizeof(how));
-	if (dirfd < 0 || fstat(dirfd, &st) < 0) {
-		fprintf(stderr, "%s: workspace %s: %s\n", BF_OCI_SHIM_NAME, spec + n, strerror(errno));
-		return -1;
-	}
-	/* Checked by the daemon; a swap since then is refused. */
-	if (st.st_uid != owner_uid || st.st_gid != owner_gid) {
-		fprintf(stderr, "%s: workspace %s changed owner since it was checked\n",
-			BF_OCI_SHIM_NAME, spec + n);
-		return -1;
-	}
-	{
-		const struct bf_idmap_line uids[] = { { owner_uid, host_uid, 1 }, { 0, 0, 0 } };
-		const struct bf_idmap_line gids[] = { { owner_gid, host_gid, 1 }, { 0, 0, 0 } };
-
-		userns = bf_userns_open(uids, gids, &err);
-	}
-	if (userns >= 0)
-		mnt = bf_idmapped_clone(dirfd, userns, &err);
 	snprintf(target, sizeof(target), "%s/workspace", bundle);
-	if (mnt >= 0 && syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		bf_error_set(&err, errno, "move_mount to %s: %s", target, strerror(errno));
-	if (err.code) {
-		fprintf(stderr, "%s: workspace %s: %s\n", BF_OCI_SHIM_NAME, spec + n, err.msg);
+	if (bf_bind_workspace_attach(spec, target, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", BF_OCI_SHIM_NAME, err.msg);
 		return -1;
 	}
 	return 0;
@@ -314,7 +282,7 @@ int bf_oci_shim_main(int argc, char **argv)
 		return 1;
 	}
 	if (mount_images(argv[ARG_BUNDLE]) < 0 ||
-	    (strcmp(argv[ARG_WORKSPACE], "-") != 0 && attach_workspace(argv[ARG_WORKSPACE], argv[ARG_BUNDLE]) < 0)) {
+	    (strcmp(argv[ARG_WORKSPACE], "-") != 0 && shim_attach_workspace(argv[ARG_WORKSPACE], argv[ARG_BUNDLE]) < 0)) {
 		report("failed %ld %ld\n", -4, 0);
 		return 1;
 	}
