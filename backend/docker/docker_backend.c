@@ -21,6 +21,7 @@
 #include <bsd/string.h>
 
 #include "../backends.h"
+#include "../bind_workspace.h"
 #include "../bottle.h"
 #include "../cleanup.h"
 #include "../copy_tree.h"
@@ -37,6 +38,9 @@
 #include "docker_labels.h"
 #include "docker_log.h"
 #include "docker_run.h"
+
+/* The helper that attaches an idmapped bind workspace. */
+#define BF_DOCKER_BIND_NAME "bottlefs-docker-bind"
 
 /* The first guest id given to a user the image does not name. */
 #define AGENT_UID 1000
@@ -207,10 +211,61 @@ static void mount_image(const char *run_dir, const char *what, struct bf_error *
 		*r = bf_error_set(err, EIO, "cannot mount %s", img);
 }
 
+/* The idmapped workspace at RUN_DIR/workspace in the host's namespace
+ * (the engine binds it from there), by a helper: making the user
+ * namespace for the map forks, which a threaded daemon leaves to a
+ * process of its own. */
+static void attach_bind_workspace(const struct bf_bottle *b, const char *run_dir,
+				  const struct bf_guest_user *user, struct bf_error *err, int *r)
+{
+	char spec[PATH_MAX + 96], target[PATH_MAX];
+	char *argv[] = { BF_DOCKER_BIND_NAME, spec, target, NULL };
+	pid_t pid;
+	int status = 0;
+
+	if (*r < 0)
+		return;
+	snprintf(target, sizeof(target), "%s/workspace", run_dir);
+	umount2(target, MNT_DETACH);    /* left by a daemon that crashed */
+	if (mkdir(target, 0700) < 0 && errno != EEXIST) {
+		*r = bf_error_set(err, errno, "mkdir %s: %s", target, strerror(errno));
+		return;
+	}
+	bf_bind_workspace_spec(user, user->id_base + user->uid, user->id_base + user->gid,
+			       b->manifest.workspace_path, spec, sizeof(spec));
+	pid = bf_spawn_exe("/proc/self/exe", argv, -1, -1, -1, -1);
+	if (pid < 0) {
+		*r = bf_error_set(err, -pid, "cannot run %s: %s", BF_DOCKER_BIND_NAME, strerror(-pid));
+		return;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		*r = bf_error_set(err, WIFEXITED(status) && WEXITSTATUS(status) == 2 ? EPERM : EIO,
+				  "the bind workspace %s could not be mounted idmapped (see log)",
+				  b->manifest.workspace_path);
+}
+
+/* argv: NAME SPEC TARGET (bind_workspace.h); exit 0, 2 when refused, 1. */
+static int docker_bind_main(int argc, char **argv)
+{
+	struct bf_error err = { 0 };
+
+	if (argc != 3)
+		return 1;
+	if (bf_bind_workspace_attach(argv[1], argv[2], &err) < 0) {
+		fprintf(stderr, "%s: %s\n", BF_DOCKER_BIND_NAME, err.msg);
+		return err.code == EPERM ? 2 : 1;
+	}
+	return 0;
+}
+
 static void unmount_images(const char *run_dir)
 {
 	char dir[PATH_MAX];
 
+	snprintf(dir, sizeof(dir), "%s/workspace", run_dir);
+	umount2(dir, MNT_DETACH);
 	snprintf(dir, sizeof(dir), "%s/homefs", run_dir);
 	umount2(dir, MNT_DETACH);
 	snprintf(dir, sizeof(dir), "%s/workfs", run_dir);
@@ -246,7 +301,7 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 	json_object *entry = json_object_new_array(), *binds = json_object_new_array();
 	json_object *labels = json_object_new_object(), *tmpfs = json_object_new_object();
 	json_object *caps = json_object_new_array(), *sec = json_object_new_array();
-	char text[PATH_MAX], home[64], tmp_opts[96];
+	char text[PATH_MAX], home[64], tmp_opts[160];
 	size_t i;
 
 	json_object_object_add(c, "Image", json_object_new_string(m->image));
@@ -291,8 +346,12 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 	}
 	if (m->cpus > 0)
 		json_object_object_add(host, "NanoCpus", json_object_new_int64(m->cpus * 1000000000LL));
-	/* /tmp (and a none-mode /work) hold at most [limits] tmp each. */
-	snprintf(tmp_opts, sizeof(tmp_opts), "rw,nosuid,nodev,mode=1777,size=%lld", m->tmp);
+	/* /tmp (and a none-mode /work) hold at most [limits] tmp each; the
+	 * engine copies the image's directory mode onto a tmpfs (mode= is
+	 * lost on an image whose /tmp is 0755) and adds noexec unless told:
+	 * owned by the guest user, executable as on oci. */
+	snprintf(tmp_opts, sizeof(tmp_opts), "rw,exec,nosuid,nodev,mode=1777,size=%lld,uid=%llu,gid=%llu",
+		 m->tmp, user->id_base + user->uid, user->id_base + user->gid);
 	json_object_object_add(tmpfs, "/tmp", json_object_new_string(tmp_opts));
 	add_bind(binds, init_path, BF_OCI_INIT_PATH, false);
 	bf_guest_home(m, home, sizeof(home));
@@ -301,14 +360,11 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 	if (m->workspace_mode == BF_WORKSPACE_COPY) {
 		snprintf(text, sizeof(text), "%s/workfs/work", run_dir);
 		add_bind(binds, text, "/work", true);
+	} else if (m->workspace_mode == BF_WORKSPACE_BIND) {
+		snprintf(text, sizeof(text), "%s/workspace", run_dir);
+		add_bind(binds, text, "/work", true);
 	} else {
-		/* The engine gives the working directory its own mode: this
-		 * one is the guest user's. */
-		char work_opts[160];
-
-		snprintf(work_opts, sizeof(work_opts), "%s,uid=%llu,gid=%llu", tmp_opts,
-			 user->id_base + user->uid, user->id_base + user->gid);
-		json_object_object_add(tmpfs, "/work", json_object_new_string(work_opts));
+		json_object_object_add(tmpfs, "/work", json_object_new_string(tmp_opts));
 	}
 	for (i = 0; i < m->mounts_len; i++)
 		add_bind(binds, m->mounts[i].source, m->mounts[i].target, m->mounts[i].rw);
@@ -371,11 +427,17 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	memset(run, 0, sizeof(*run));
 	if (bf_oci_find_init(init_path, sizeof(init_path)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-init is not installed");
-	if (b->manifest.workspace_mode == BF_WORKSPACE_BIND)
-		return bf_error_set(err, ENOTSUP, "bind workspaces are not yet supported on docker: use mode = \"copy\"");
 	r = engine_has_userns(&userns, err);
 	if (r == 0)
 		r = resolve_user(b, userns, &user, err);
+	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_BIND) {
+		/* The owner's ids are shown as the guest user's host ids:
+		 * known only when the engine maps no user namespace. */
+		if (userns)
+			r = bf_error_set(err, ENOTSUP, "a bind workspace on a docker engine with userns-remap is not supported: use mode = \"copy\"");
+		else
+			r = bf_bind_workspace_check(b, &user, err);
+	}
 	if (r < 0)
 		return r;
 	if ((mkdir(p->run_dir, 0700) < 0 && errno != EEXIST))
@@ -389,6 +451,8 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	mount_image(p->run_dir, "home", err, &r);
 	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		mount_image(p->run_dir, "work", err, &r);
+	if (b->manifest.workspace_mode == BF_WORKSPACE_BIND)
+		attach_bind_workspace(b, p->run_dir, &user, err, &r);
 	if (r < 0) {
 		unmount_images(p->run_dir);
 		return r;
@@ -543,6 +607,7 @@ static int docker_destroy(const struct bf_bottle *b, const struct bf_paths *p, s
 
 static const struct bf_helper_entry docker_helpers[] = {
 	{ BF_DOCKER_LOG_NAME, bf_docker_log_main },
+	{ BF_DOCKER_BIND_NAME, docker_bind_main },
 	{ NULL, NULL },
 };
 

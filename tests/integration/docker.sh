@@ -48,7 +48,7 @@ start_dockerd
 ROOTFS=$TMP/rootfs
 mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
 cp "$BUSYBOX" "$ROOTFS/bin/busybox"
-for c in sh ls cat echo id sleep wget nc grep tty stty touch mkdir tr head unshare; do ln -s busybox "$ROOTFS/bin/$c"; done
+for c in sh ls cat echo id sleep wget nc grep tty stty touch mkdir tr head unshare stat chmod cp; do ln -s busybox "$ROOTFS/bin/$c"; done
 printf 'root:x:0:0::/root:/bin/sh\nbuilder:x:2000:2000::/home/builder:/bin/sh\n' >"$ROOTFS/etc/passwd"
 tar -C "$ROOTFS" -cf "$TMP/busybox.tar" .
 api POST "/images/create?fromSrc=-&repo=bottlefs-test/busybox&tag=latest" \
@@ -94,6 +94,8 @@ assert_contains "pid 1" "$(output_of box 'tr "\0" " " </proc/1/cmdline')" "/.bot
 refused_in box 'touch /etc/probe' || fail "root filesystem writable"
 refused_in box 'touch /.bottlefs-init' || fail "init writable"
 output_of box 'echo x >/tmp/t && echo y >/work/w && echo z >$HOME/h' >/dev/null
+# Built programs run from /tmp and /work, as on oci.
+output_of box 'cp /bin/busybox /tmp/true && /tmp/true && cp /bin/busybox /work/true && /work/true' >/dev/null
 refused_in box 'nc -w 2 1.1.1.1 80 </dev/null' || fail "direct network reachable"
 # The syscall filter of bottlefs-init: no keyrings, no new namespaces.
 refused_in box 'unshare -U true 2>/dev/null || exit 1' || fail "unshare allowed"
@@ -163,6 +165,29 @@ echo start >"$MNT/cp/ctl"
 [ "$(output_of cp 'cat /work/a.txt')" = changed ] || fail "the copy across a restart"
 echo stop >"$MNT/cp/ctl"
 ok "copy workspace: the guest's copy, never the host's; NAME/workspace/ shows it running and stopped; kept across restarts"
+
+# --- bind workspace: the directory itself, idmapped to its owner
+BW=$TMP/bound
+mkdir -p "$BW"
+echo mine >"$BW/owned.txt"
+chown -R 4242:4343 "$BW"
+dmanifest bnd "[workspace]
+path = \"$BW\"
+mode = \"bind\""
+echo start >"$MNT/bnd/ctl" || fail "start bnd: $(tail -2 "$MNT/errors")"
+[ "$(output_of bnd 'cat /work/owned.txt')" = mine ] || fail "bind workspace not in /work"
+[ "$(output_of bnd 'stat -c %u /work/owned.txt')" = "$(output_of bnd 'id -u')" ] || fail "the owner's file is not the guest user's"
+output_of bnd 'echo new >/work/made.txt; mkdir /work/dir' >/dev/null
+[ "$(stat -c %u:%g "$BW/made.txt")" = 4242:4343 ] || fail "guest file on the host: $(stat -c %u:%g "$BW/made.txt")"
+[ "$(stat -c %u:%g "$BW/dir")" = 4242:4343 ] || fail "guest dir on the host"
+echo stop >"$MNT/bnd/ctl"
+! grep -q "$STATE/run/bnd/workspace" /proc/mounts || fail "the idmapped mount outlived the guest"
+chown root "$BW"
+if echo start >"$MNT/bnd/ctl" 2>"$TMP/err"; then fail "a root-owned bind workspace started"; fi
+assert_contains errno "$(cat "$TMP/err")" "Operation not permitted"
+assert_contains errors "$(tail -1 "$MNT/errors")" "is owned by root"
+rmdir "$MNT/bnd"
+ok "bind workspace on docker: idmapped, the owner's files are the guest's and the guest's are 4242:4343 on the host; unmounted with the guest; a root-owned one is refused (EPERM)"
 
 # --- stop, re-attach, rmdir
 unmount_fs
