@@ -251,6 +251,16 @@ int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *op
 /* Empties the directory open at `fd` of everything but subdirectories;
  * returns 1 and the name of one subdirectory in *sub, 0 when it is
  * empty, or -errno. */
+static bool is_mount_root(int dirfd, const char *name)
+{
+	struct statx stx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &stx) < 0)
+		return true;    /* unknown: treated as one, nothing is removed */
+	return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 static int clear_files(int fd, dev_t dev, char **sub)
 {
 	cleanup_closedir DIR *d = NULL;
@@ -274,8 +284,11 @@ static int clear_files(int fd, dev_t dev, char **sub)
 			return -errno;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			if (st.st_dev != dev)
-				return -EBUSY;      /* a mount point: never remove across it */
+			/* A mount point: never remove across it, even a bind of
+			 * the same file system (an idmapped workspace), which
+			 * only the mount-root attribute tells apart. */
+			if (st.st_dev != dev || is_mount_root(fd, de->d_name))
+				return -EBUSY;
 			*sub = strdup(de->d_name);
 			return *sub ? 1 : -ENOMEM;
 		}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,12 +137,37 @@ static void test_copy_refuses_symlinked_root(void)
 	teardown();
 }
 
+/* A bind of the same file system inside the tree (how an idmapped bind
+ * workspace sits in a bottle's storage) is never removed through. */
+static void test_remove_stops_at_a_bind_mount(void)
+{
+	char src[256], dst[256];
+
+	setup();
+	CU_ASSERT_EQUAL_FATAL(mkdir(strcat(strcpy(src, base), "/project"), 0755), 0);
+	put("project/precious", "keep me", 0644);
+	CU_ASSERT_EQUAL_FATAL(mkdir(strcat(strcpy(dst, base), "/storage"), 0755), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(strcat(dst, "/workspace"), 0755), 0);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+		/* Not root: nothing to prove here. */
+		teardown();
+		return;
+	}
+	path_of(dst, sizeof(dst), "storage");
+	CU_ASSERT_EQUAL(bf_remove_tree(dst, NULL), -EBUSY);
+	CU_ASSERT(exists("project/precious"));
+	path_of(dst, sizeof(dst), "storage/workspace");
+	CU_ASSERT_EQUAL(umount(dst), 0);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "remove a deep tree", test_remove_deep_tree },
 		{ "copy as a reader", test_copy_read_as },
 		{ "copy refuses a symlinked root", test_copy_refuses_symlinked_root },
+		{ "removal stops at a bind mount", test_remove_stops_at_a_bind_mount },
 		{ NULL, NULL },
 	};
 
