@@ -97,6 +97,16 @@ struct bf_backend {
 	 * the next start). -ENOENT: no copy yet. NULL: no view. */
 	int (*workspace_view)(const struct bf_run *run, const struct bf_paths *p, int *fd,
 			      struct bf_error *err);
+	/* Orphans (MNT/cleanup): what this backend made for the state dir
+	 * `state_dir` that belongs to none of the bottles whose identities
+	 * are `known`. Each is told to `emit` as a type ("runc-container"),
+	 * an id to give remove_orphan, and what removing it does. NULL: it
+	 * makes nothing that could be left over. */
+	int (*orphans)(const char *state_dir, char *const *known, size_t n_known,
+		       void (*emit)(void *ctx, const char *type, const char *id, const char *what),
+		       void *ctx, struct bf_error *err);
+	int (*remove_orphan)(const char *state_dir, const char *type, const char *id,
+			     struct bf_error *err);
 	/* Removes everything the backend made for a stopped bottle. */
 	int (*destroy)(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err);
 };

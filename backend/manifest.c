@@ -40,7 +40,7 @@ static const struct key_spec schema[] = {
 static const char *const default_command[] = { "sleep", "infinity" };
 
 /* Names of the mount's own top-level entries. */
-static const char *const reserved_names[] = { "new", "errors", "backends" };
+static const char *const reserved_names[] = { "new", "errors", "backends", "cleanup" };
 
 bool bf_name_valid(const char *name)
 {

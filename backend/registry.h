@@ -111,4 +111,10 @@ bool bf_registry_has_workspace_view(struct bf_registry *reg, const char *name);
 int bf_registry_workspace_view(struct bf_registry *reg, const char *name, int *fd,
 			       struct bf_error *err);
 
+/* MNT/cleanup: the orphans, one line each ("TYPE ID: WHAT"), and the
+ * control message "run" that removes them (registry_cleanup.c). */
+int bf_registry_cleanup_render(struct bf_registry *reg, struct bf_buf *out);
+int bf_registry_cleanup_ctl(struct bf_registry *reg, const char *msg, size_t len,
+			    struct bf_error *err);
+
 #endif

@@ -28,6 +28,7 @@ enum handle_kind {
 	HANDLE_MANIFEST,        /* NAME/manifest opened for writing */
 	HANDLE_ALLOW,           /* NAME/allow opened for writing */
 	HANDLE_CTL,             /* NAME/ctl opened for writing */
+	HANDLE_CLEANUP,         /* cleanup opened for writing */
 	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
 	HANDLE_SESSION,         /* a file of NAME/exec/S, or NAME/exec/run */
 	HANDLE_WORKSPACE,       /* a file of NAME/workspace/ */
@@ -99,6 +100,7 @@ static int render(const struct fs_path *p, struct bf_buf *out)
 
 	switch (p->node) {
 	case NODE_ERRORS: return bf_registry_render_errors(reg, out);
+	case NODE_CLEANUP: return bf_registry_cleanup_render(reg, out);
 	case NODE_BACKENDS: return bf_registry_render_backends(reg, out);
 	case NODE_BOTTLE_FILE: return bf_registry_render(reg, p->name, p->file, out);
 	default: return -EISDIR;
@@ -218,6 +220,12 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 	case NODE_SESSION_DIR:
 	case NODE_SESSION_FILE:
 		return session_attr(&p, st);
+	case NODE_CLEANUP:
+		/* Making the plan asks the backends (an engine): its size is
+		 * known only by reading, as for /proc files. */
+		st->st_mode = S_IFREG | 0600;
+		st->st_nlink = 1;
+		return 0;
 	case NODE_WORKSPACE:
 		if (!bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
 			return -ENOENT;
@@ -329,6 +337,7 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	case NODE_ROOT:
 		filler(buf, "new", NULL, 0, 0);
 		filler(buf, "errors", NULL, 0, 0);
+		filler(buf, "cleanup", NULL, 0, 0);
 		filler(buf, "backends", NULL, 0, 0);
 		r = bf_registry_names(fs_ctx()->reg, &names);
 		if (r < 0)
@@ -566,6 +575,13 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 		/* fall through */
 	case NODE_ERRORS:
 	case NODE_BACKENDS:
+	case NODE_CLEANUP:
+		if (writing && p.node == NODE_CLEANUP) {
+			if (!may_write())
+				return -EACCES;
+			h = handle_new(HANDLE_CLEANUP, "");
+			return h ? attach_handle(fi, h) : -ENOMEM;
+		}
 		if (writing)
 			return -EACCES;
 		h = handle_new(HANDLE_SNAPSHOT, p.name);
@@ -629,7 +645,7 @@ int bf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EACCES;
 	if (!bf_name_valid(name)) {
 		bf_registry_report(reg, NULL,
-				   "new/%s: bad bottle name: use 1-63 of [a-z0-9_.-], starting with a letter or digit (not new, errors, backends)",
+				   "new/%s: bad bottle name: use 1-63 of [a-z0-9_.-], starting with a letter or digit (not new, errors, backends, cleanup)",
 				   name);
 		return -EINVAL;
 	}
@@ -749,7 +765,7 @@ int bf_read(const char *path, char *buf, size_t size, off_t off,
 	struct handle *h = handle_of(fi);
 
 	(void)path;
-	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL)
+	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL || h->kind == HANDLE_CLEANUP)
 		return -EBADF;
 	if (h->kind == HANDLE_LOG)
 		return read_log(h, buf, size, off);
@@ -813,6 +829,12 @@ int bf_write(const char *path, const char *data, size_t size, off_t off,
 		return -EINVAL;
 	if (h->kind == HANDLE_CTL)
 		return write_ctl(h, data, size);
+	if (h->kind == HANDLE_CLEANUP) {
+		struct bf_error err = { 0 };
+		int r = bf_registry_cleanup_ctl(fs_ctx()->reg, data, size, &err);
+
+		return r < 0 ? r : (int)size;
+	}
 	if (h->kind == HANDLE_SESSION)
 		return write_session(h, data, size);
 	if (off < 0 || (size_t)off > BF_MANIFEST_MAX || size > BF_MANIFEST_MAX - (size_t)off) {

@@ -95,6 +95,8 @@ void fs_path_parse(const char *path, struct fs_path *out)
 			out->node = NODE_ERRORS;
 		else if (strcmp(first, "backends") == 0)
 			out->node = NODE_BACKENDS;
+		else if (strcmp(first, "cleanup") == 0)
+			out->node = NODE_CLEANUP;
 		else {
 			out->node = NODE_BOTTLE_DIR;
 			strlcpy(out->name, first, sizeof(out->name));
@@ -111,7 +113,8 @@ void fs_path_parse(const char *path, struct fs_path *out)
 		return;
 	}
 	if (strcmp(second, "workspace") == 0 && strcmp(first, "new") != 0 &&
-	    strcmp(first, "errors") != 0 && strcmp(first, "backends") != 0) {
+	    strcmp(first, "errors") != 0 && strcmp(first, "backends") != 0 &&
+	    strcmp(first, "cleanup") != 0) {
 		out->node = NODE_WORKSPACE;
 		strlcpy(out->name, first, sizeof(out->name));
 		out->workspace_rel = p;
@@ -124,7 +127,8 @@ void fs_path_parse(const char *path, struct fs_path *out)
 		strlcpy(out->name, second, sizeof(out->name));
 		return;
 	}
-	if (strcmp(first, "errors") == 0 || strcmp(first, "backends") == 0)
+	if (strcmp(first, "errors") == 0 || strcmp(first, "backends") == 0 ||
+	    strcmp(first, "cleanup") == 0)
 		return;
 	for (i = 0; fs_bottle_files[i].name; i++) {
 		if (strcmp(second, fs_bottle_files[i].name) == 0) {

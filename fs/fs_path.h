@@ -15,6 +15,7 @@ enum fs_node {
 	NODE_NEW_FILE,          /* new/NAME; exists only while being written */
 	NODE_ERRORS,
 	NODE_BACKENDS,
+	NODE_CLEANUP,           /* orphans: read the plan, write "run" */
 	NODE_BOTTLE_DIR,
 	NODE_BOTTLE_FILE,
 	NODE_EXEC_DIR,          /* NAME/exec */

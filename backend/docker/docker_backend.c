@@ -605,6 +605,69 @@ static int docker_destroy(const struct bf_bottle *b, const struct bf_paths *p, s
 	return bf_remove_tree(p->run_dir, err);
 }
 
+/* The engine's containers and volumes labelled for this state dir whose
+ * bottle is gone. An engine that does not answer lists nothing. */
+static int docker_orphans(const char *state_dir, char *const *known, size_t n_known,
+			  void (*emit)(void *ctx, const char *type, const char *id, const char *what),
+			  void *ctx, struct bf_error *err)
+{
+	char filter[2400], enc[3 * 2400], path[8000], what[600];
+
+	snprintf(filter, sizeof(filter), "{\"label\":[\"%s=%s\"]}", BF_DOCKER_LABEL_STATE, state_dir);
+	bf_docker_urlencode(filter, enc, sizeof(enc));
+	for (size_t k = 0; k < 2; k++) {
+		json_object *list = NULL, *items;
+		int r;
+
+		snprintf(path, sizeof(path), k == 0 ? "/containers/json?all=1&filters=%s" : "/volumes?filters=%s",
+			 enc);
+		r = bf_docker_call("GET", path, NULL, &list, err);
+		if (r < 0)
+			return r;
+		items = list;
+		if (k == 1 && !json_object_object_get_ex(list, "Volumes", &items))
+			items = NULL;
+		for (size_t i = 0; items && json_object_is_type(items, json_type_array) &&
+				   i < json_object_array_length(items); i++) {
+			json_object *c = json_object_array_get_idx(items, i), *labels, *v;
+			const char *identity = NULL, *id = NULL;
+			bool mine = false;
+
+			if (json_object_object_get_ex(c, "Labels", &labels) &&
+			    json_object_object_get_ex(labels, BF_DOCKER_LABEL_IDENTITY, &v))
+				identity = json_object_get_string(v);
+			if (json_object_object_get_ex(c, k == 0 ? "Id" : "Name", &v))
+				id = json_object_get_string(v);
+			for (size_t j = 0; identity && j < n_known && !mine; j++)
+				mine = strcmp(identity, known[j]) == 0;
+			if (mine || !id)
+				continue;
+			snprintf(what, sizeof(what), "a docker %s labelled for %s whose bottle (%s) is gone: removed%s",
+				 k == 0 ? "container" : "volume", state_dir, identity ? identity : "?",
+				 k == 0 ? " with its anonymous volumes" : "");
+			emit(ctx, k == 0 ? "docker-container" : "docker-volume", id, what);
+		}
+		json_object_put(list);
+	}
+	return 0;
+}
+
+static int docker_remove_orphan(const char *state_dir, const char *type, const char *id,
+				struct bf_error *err)
+{
+	char enc[600], path[700];
+
+	(void)state_dir;
+	bf_docker_urlencode(id, enc, sizeof(enc));
+	if (strcmp(type, "docker-container") == 0)
+		snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", enc);
+	else if (strcmp(type, "docker-volume") == 0)
+		snprintf(path, sizeof(path), "/volumes/%s?force=1", enc);
+	else
+		return bf_error_set(err, EINVAL, "not a docker orphan: %s %s", type, id);
+	return bf_docker_call("DELETE", path, NULL, NULL, err);
+}
+
 static const struct bf_helper_entry docker_helpers[] = {
 	{ BF_DOCKER_LOG_NAME, bf_docker_log_main },
 	{ BF_DOCKER_BIND_NAME, docker_bind_main },
@@ -630,5 +693,7 @@ const struct bf_backend bf_backend_docker = {
 	.kill_strays = docker_kill_strays,
 	.exec = bf_guest_process_exec,
 	.workspace_view = docker_workspace_view,
+	.orphans = docker_orphans,
+	.remove_orphan = docker_remove_orphan,
 	.destroy = docker_destroy,
 };

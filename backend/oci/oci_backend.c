@@ -1,5 +1,6 @@
 /* The embedded default: an OCI runtime (runc, or crun) from Debian, driven
  * with a generated config.json through a detached shim (oci_shim.c). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -366,6 +367,58 @@ static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, stru
 	return bf_remove_tree(p->run_dir, err);
 }
 
+/* Containers in the runtime's state (STATE/runtime) whose bottle is gone:
+ * ours are named bottlefs-IDENTITY. */
+static int oci_orphans(const char *state_dir, char *const *known, size_t n_known,
+		       void (*emit)(void *ctx, const char *type, const char *id, const char *what),
+		       void *ctx, struct bf_error *err)
+{
+	char dir[PATH_MAX], what[PATH_MAX + 128];
+	cleanup_closedir DIR *d = NULL;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s/runtime", state_dir);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : bf_error_set(err, errno, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		bool mine = false;
+
+		if (strncmp(e->d_name, "bottlefs-", 9) != 0)
+			continue;
+		for (size_t i = 0; i < n_known && !mine; i++)
+			mine = strcmp(e->d_name + 9, known[i]) == 0;
+		if (mine)
+			continue;
+		snprintf(what, sizeof(what), "a runc container in %s whose bottle is gone: runc delete --force",
+			 dir);
+		emit(ctx, "runc-container", e->d_name, what);
+	}
+	return 0;
+}
+
+static int oci_remove_orphan(const char *state_dir, const char *type, const char *id,
+			     struct bf_error *err)
+{
+	char runtime[PATH_MAX], root[PATH_MAX];
+	const char *name;
+	int status;
+
+	if (strcmp(type, "runc-container") != 0 || strchr(id, '/'))
+		return bf_error_set(err, EINVAL, "not an oci orphan: %s %s", type, id);
+	if (find_runtime(runtime, sizeof(runtime), &name) < 0)
+		return bf_error_set(err, ENOENT, "no OCI runtime to remove %s", id);
+	snprintf(root, sizeof(root), "%s/runtime", state_dir);
+	{
+		char *argv[] = { runtime, "--root", root, "delete", "--force", (char *)id, NULL };
+
+		status = bf_spawn_wait(argv, -1);
+	}
+	if (status != 0)
+		return bf_error_set(err, EIO, "%s delete --force %s failed (status %d)", name, id, status);
+	return 0;
+}
+
 static const struct bf_helper_entry oci_helpers[] = {
 	{ BF_OCI_SHIM_NAME, bf_oci_shim_main },
 	{ NULL, NULL },
@@ -389,5 +442,7 @@ const struct bf_backend bf_backend_oci = {
 	.workspace_view = oci_workspace_view,
 	.kill_strays = oci_kill_strays,
 	.sidecar_listen = bf_guest_process_sidecar_listen,
+	.orphans = oci_orphans,
+	.remove_orphan = oci_remove_orphan,
 	.destroy = oci_destroy,
 };

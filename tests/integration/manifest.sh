@@ -258,7 +258,12 @@ assert_contains "rewrite error" "$(tail -n +"$((before + 1))" "$MNT/errors")" 'c
 ok "rewriting NAME/manifest re-plans; a bad rewrite fails with EINVAL and keeps the old plan"
 
 # --- generated files refuse writes
-if echo x >"$MNT/demo/plan.toml" 2>/dev/null; then fail "plan.toml was writable"; fi
+for f in plan.toml env network.yaml status log egress; do
+	if echo run 2>"$TMP/err" >"$MNT/demo/$f"; then fail "$f was writable"; fi
+	assert_contains "$f errno" "$(cat "$TMP/err")" "Permission denied"
+done
+if echo run >"$MNT/errors" 2>/dev/null || echo run >"$MNT/backends" 2>/dev/null; then fail "errors or backends writable"; fi
+! grep -q "cleanup:" "$MNT/errors" || fail "a write to a generated file reached cleanup"
 if mkdir "$MNT/made" 2>/dev/null; then fail "mkdir at the root succeeded"; fi
 ok "generated files and mkdir refuse changes"
 
