@@ -156,11 +156,13 @@ static int make_plan(struct bf_registry *reg, struct plan *p)
 		 "the storage of a bottle that is gone (images, snapshots): its mounts are detached, the directory removed");
 	for (size_t i = 0; all[i]; i++) {
 		struct bf_error ignored = { 0 };
-		void *ctx[2] = { p, (void *)all[i] };
 
 		/* A backend that cannot be asked (an engine down) lists none. */
-		if (all[i]->orphans)
+		if (all[i]->orphans) {
+			void *ctx[2] = { p, (void *)all[i] };
+
 			all[i]->orphans(reg->cfg.state_dir, k.identities, k.n, emit_backend, ctx, &ignored);
+		}
 	}
 	known_free(&k);
 	return p->failed ? -ENOMEM : 0;
@@ -194,11 +196,11 @@ static int remove_run_dir(const char *dir, struct bf_error *err)
 static int remove_orphan(struct bf_registry *reg, const struct orphan *o, struct bf_error *err)
 {
 	char path[1400];
-	bool claimed;
 
 	/* Still nobody's? A bottle of that name may have been made since. */
 	if (o->kind != ORPHAN_BACKEND) {
 		char name[256];
+		bool claimed;
 		size_t len;
 
 		strlcpy(name, o->id, sizeof(name));
