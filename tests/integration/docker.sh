@@ -236,3 +236,33 @@ assert_contains errors "$(cat "$MNT/errors")" "lost: docker container bottlefs-l
 assert_contains errors "$(cat "$MNT/errors")" "vanished while bottlefs was not mounted"
 rmdir "$MNT/lost"
 ok "a container removed while unmounted is not re-attached: failed, and errors says it vanished"
+
+# --- cleanup: labelled containers and volumes whose bottle is gone
+dmanifest live
+echo start >"$MNT/live/ctl" || fail "start live"
+orphan=$(api POST "/containers/create?name=bottlefs-old-0000" -H "Content-Type: application/json" \
+	-d "{\"Image\":\"$IMAGE\",\"Cmd\":[\"sleep\",\"100\"],\"Labels\":{\"org.bottlefs.state-dir\":\"$STATE\",\"org.bottlefs.identity\":\"old-0000\",\"org.bottlefs.name\":\"old\"}}" |
+	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+api POST "/volumes/create" -H "Content-Type: application/json" \
+	-d "{\"Name\":\"bottlefs-old-vol\",\"Labels\":{\"org.bottlefs.state-dir\":\"$STATE\",\"org.bottlefs.identity\":\"old-0000\"}}" >/dev/null
+# Another mount's container (another state dir) is not this one's to take.
+other=$(api POST "/containers/create?name=bottlefs-theirs-1111" -H "Content-Type: application/json" \
+	-d "{\"Image\":\"$IMAGE\",\"Cmd\":[\"sleep\",\"100\"],\"Labels\":{\"org.bottlefs.state-dir\":\"/elsewhere\",\"org.bottlefs.identity\":\"theirs-1111\"}}" |
+	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+plan=$(cat "$MNT/cleanup")
+assert_contains plan "$plan" "docker-container $orphan: "
+assert_contains plan "$plan" "docker-volume bottlefs-old-vol: "
+grep -q "$other" <<<"$plan" && fail "another state dir's container is in the plan"
+grep -q "bottlefs-live" <<<"$plan" && fail "a live bottle's container is in the plan"
+live_id=$(sed -n 's/^container_id: //p' "$MNT/live/status")
+grep -q "$live_id" <<<"$plan" && fail "the live container is in the plan"
+echo run >"$MNT/cleanup" || fail "cleanup run: $(tail -2 "$MNT/errors")"
+[ -z "$(cat "$MNT/cleanup")" ] || fail "left: $(cat "$MNT/cleanup")"
+! api GET "/containers/$orphan/json" >/dev/null 2>&1 || fail "the orphan container remains"
+! api GET "/volumes/bottlefs-old-vol" >/dev/null 2>&1 || fail "the orphan volume remains"
+api GET "/containers/$other/json" >/dev/null || fail "another state dir's container was removed"
+[ "$(output_of live 'echo ok')" = ok ] || fail "the live bottle after cleanup"
+api DELETE "/containers/$other?force=1" >/dev/null
+echo stop >"$MNT/live/ctl"
+rmdir "$MNT/live"
+ok "cleanup lists and removes labelled containers and volumes of this state dir whose bottle is gone; another state dir's and live ones are untouched"
