@@ -189,9 +189,12 @@ sys.exit(f"{path}: accepted")
 PY
 	assert_alive
 	local shown=${name:0:63}
-	if [ "$want" != EEXIST ] && [ "$name" != errors ]; then
-		[ ! -e "$MNT/$shown" ] || fail "$name: a bottle appeared despite the error"
-	fi
+	case "$want:$name" in
+	EEXIST:* | *:errors | *:backends | *:cleanup)
+		# The top-level files of those names are no bottles.
+		[ ! -d "$MNT/$shown" ] || fail "$name: a bottle appeared despite the error" ;;
+	*) [ ! -e "$MNT/$shown" ] || fail "$name: a bottle appeared despite the error" ;;
+	esac
 	local last
 	last=$(tail -n +"$((before + 1))" "$MNT/errors")
 	[ -n "$last" ] || fail "$name: nothing new in errors"
@@ -213,6 +216,8 @@ expect_refusal BadName EINVAL 'new/BadName: bad bottle name'
 expect_refusal -dash EINVAL 'new/-dash: bad bottle name'
 expect_refusal "$(printf 'a%.0s' $(seq 64))" EINVAL 'bad bottle name'
 expect_refusal errors EINVAL 'bad bottle name'
+expect_refusal cleanup EINVAL 'bad bottle name'
+expect_refusal backends EINVAL 'bad bottle name'
 expect_refusal demo EEXIST 'demo: new/demo: a bottle named "demo" already exists'
 $PY -c 'import sys; sys.stdout.write("agent = \"a\"\n" + "#" * 70000 + "\n")' >"$TMP/input"
 expect_refusal huge EFBIG 'huge: new/huge: manifest is larger than 65536 bytes'
