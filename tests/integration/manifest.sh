@@ -269,7 +269,7 @@ for f in plan.toml env network.yaml status log egress; do
 	assert_contains "$f errno" "$(cat "$TMP/err")" "Permission denied"
 done
 if echo run >"$MNT/errors" 2>/dev/null || echo run >"$MNT/backends" 2>/dev/null; then fail "errors or backends writable"; fi
-! grep -q "cleanup:" "$MNT/errors" || fail "a write to a generated file reached cleanup"
+! grep -q " -: cleanup: " "$MNT/errors" || fail "a write to a generated file reached cleanup"
 if mkdir "$MNT/made" 2>/dev/null; then fail "mkdir at the root succeeded"; fi
 ok "generated files and mkdir refuse changes"
 
