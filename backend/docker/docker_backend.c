@@ -79,23 +79,26 @@ static const char *docker_guest_sidecar_host(const char *proxy_ip)
 	return "127.0.0.1";
 }
 
-/* Whether the engine maps user namespaces (dockerd --userns-remap). */
-static int engine_has_userns(bool *out, struct bf_error *err)
+/* Whether the engine maps user namespaces (dockerd --userns-remap), and
+ * its version: one call. */
+static int engine_info(bool *userns, char *version, size_t len, struct bf_error *err)
 {
-	json_object *info = NULL, *opts;
+	json_object *info = NULL, *opts, *v;
 	int r = bf_docker_call("GET", "/info", NULL, &info, err);
 
-	*out = false;
+	*userns = false;
 	if (r < 0)
 		return r;
 	if (json_object_object_get_ex(info, "SecurityOptions", &opts) &&
 	    json_object_is_type(opts, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(opts); i++) {
-			json_object *v = json_object_array_get_idx(opts, i);
+			json_object *o = json_object_array_get_idx(opts, i);
 
-			if (v && strstr(json_object_get_string(v), "name=userns"))
-				*out = true;
+			if (o && strstr(json_object_get_string(o), "name=userns"))
+				*userns = true;
 		}
+	if (json_object_object_get_ex(info, "ServerVersion", &v))
+		strlcpy(version, json_object_get_string(v), len);
 	json_object_put(info);
 	return 0;
 }
@@ -167,11 +170,59 @@ static int image_passwd_lookup(const char *image, const char *name, uid_t *uid, 
 	return found;
 }
 
+/* The image's id, or "" when the engine does not know it. */
+static void image_id(const char *image, char *out, size_t len)
+{
+	struct bf_error ignored = { 0 };
+	json_object *o = NULL, *id;
+	char path[700], enc[600];
+
+	out[0] = '\0';
+	bf_docker_urlencode(image, enc, sizeof(enc));
+	snprintf(path, sizeof(path), "/images/%s/json", enc);
+	if (bf_docker_call("GET", path, NULL, &o, &ignored) == 0 && json_object_object_get_ex(o, "Id", &id))
+		strlcpy(out, json_object_get_string(id), len);
+	json_object_put(o);
+}
+
+/* A name's ids in the image, remembered per image id in the bottle's
+ * storage (RUN_DIR/guest-user): the look into the image costs a
+ * container, so it is made once per image. */
+static void lookup_remembered(const char *run_dir, const char *image, const char *name, uid_t *uid,
+			      gid_t *gid)
+{
+	char path[PATH_MAX], id[128], line[512], want[700];
+	unsigned u, g;
+	FILE *f;
+
+	image_id(image, id, sizeof(id));
+	snprintf(path, sizeof(path), "%s/guest-user", run_dir);
+	snprintf(want, sizeof(want), "%s %s ", id, name);
+	f = fopen(path, "re");
+	if (f) {
+		bool hit = id[0] && fgets(line, sizeof(line), f) && strncmp(line, want, strlen(want)) == 0 &&
+			   sscanf(line + strlen(want), "%u %u", &u, &g) == 2;
+
+		fclose(f);
+		if (hit) {
+			*uid = u;
+			*gid = g;
+			return;
+		}
+	}
+	if (!image_passwd_lookup(image, name, uid, gid) || *uid == 0)
+		*uid = *gid = AGENT_UID;
+	if (id[0] && (f = fopen(path, "we"))) {
+		fprintf(f, "%s%u %u\n", want, (unsigned)*uid, (unsigned)*gid);
+		fclose(f);
+	}
+}
+
 /* The guest user as the container runs it. Without a user namespace of
  * the engine's, the guest's ids are host ids of the bottle's own range
  * (never an account), and guest root is refused: it would be host root. */
-static int resolve_user(const struct bf_bottle *b, bool userns, struct bf_guest_user *user,
-			struct bf_error *err)
+static int resolve_user(const struct bf_bottle *b, const char *run_dir, bool userns,
+			struct bf_guest_user *user, struct bf_error *err)
 {
 	const char *name = b->manifest.user;
 	char *end;
@@ -189,11 +240,7 @@ static int resolve_user(const struct bf_bottle *b, bool userns, struct bf_guest_
 		user->gid = user->uid;
 		return 0;
 	}
-	if (!image_passwd_lookup(b->manifest.image, name, &user->uid, &user->gid) ||
-	    user->uid == 0) {
-		user->uid = AGENT_UID;
-		user->gid = AGENT_UID;
-	}
+	lookup_remembered(run_dir, b->manifest.image, name, &user->uid, &user->gid);
 	return 0;
 }
 
@@ -427,9 +474,11 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	memset(run, 0, sizeof(*run));
 	if (bf_oci_find_init(init_path, sizeof(init_path)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-init is not installed");
-	r = engine_has_userns(&userns, err);
+	r = engine_info(&userns, d->version, sizeof(d->version), err);
+	if (r == 0 && mkdir(p->run_dir, 0700) < 0 && errno != EEXIST)
+		r = bf_error_set(err, errno, "mkdir %s: %s", p->run_dir, strerror(errno));
 	if (r == 0)
-		r = resolve_user(b, userns, &user, err);
+		r = resolve_user(b, p->run_dir, userns, &user, err);
 	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_BIND) {
 		/* The owner's ids are shown as the guest user's host ids:
 		 * known only when the engine maps no user namespace. */
@@ -440,8 +489,6 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	}
 	if (r < 0)
 		return r;
-	if ((mkdir(p->run_dir, 0700) < 0 && errno != EEXIST))
-		return bf_error_set(err, errno, "mkdir %s: %s", p->run_dir, strerror(errno));
 	r = bf_disk_image_ensure(b, p->run_dir, "home", NULL, (uid_t)(b->meta.id_base + user.uid),
 				 (gid_t)(b->meta.id_base + user.gid), err);
 	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_COPY)
@@ -497,7 +544,6 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 		unmount_images(p->run_dir);
 		return r;
 	}
-	bf_docker_version(d->version, sizeof(d->version), err);
 	run->guest_uid = (uid_t)(user.id_base + user.uid);
 	run->guest_gid = (gid_t)(user.id_base + user.gid);
 	run->id_offset = 0;
