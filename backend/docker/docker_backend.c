@@ -191,7 +191,7 @@ static void image_id(const char *image, char *out, size_t len)
 static void lookup_remembered(const char *run_dir, const char *image, const char *name, uid_t *uid,
 			      gid_t *gid)
 {
-	char path[PATH_MAX], id[128], line[512], want[700];
+	char path[PATH_MAX], id[128], want[700];
 	unsigned u, g;
 	FILE *f;
 
@@ -200,6 +200,7 @@ static void lookup_remembered(const char *run_dir, const char *image, const char
 	snprintf(want, sizeof(want), "%s %s ", id, name);
 	f = fopen(path, "re");
 	if (f) {
+		char line[512];
 		bool hit = id[0] && fgets(line, sizeof(line), f) && strncmp(line, want, strlen(want)) == 0 &&
 			   sscanf(line + strlen(want), "%u %u", &u, &g) == 2;
 
