@@ -9,40 +9,11 @@
 command -v dockerd >/dev/null || { echo "SKIP: dockerd not installed (docker.io)"; exit 77; }
 BUSYBOX=$(command -v busybox) || { echo "SKIP: busybox-static not installed"; exit 77; }
 
-DK=$TMP/docker
-SOCK=$DK/docker.sock
-mkdir -p "$DK"
-api() {  # METHOD PATH [curl args...]
-	local m=$1 p=$2
-	shift 2
-	curl -sf --unix-socket "$SOCK" -X "$m" "http://localhost/v1.41$p" "$@"
-}
-test_cleanup() {
-	local id
-	[ -S "$SOCK" ] || return 0
-	for id in $(api GET "/containers/json?all=1" | /usr/bin/python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null); do
-		api DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
-	done
-	if [ -f "$DK/pid" ]; then
-		kill "$(cat "$DK/pid")" 2>/dev/null || true
-		for _ in $(seq 100); do [ -S "$SOCK" ] || break; kill -0 "$(cat "$DK/pid")" 2>/dev/null || break; sleep 0.1; done
-	fi
-	umount -R "$DK/exec" 2>/dev/null || true
-	umount -R "$DK/data" 2>/dev/null || true
-}
-start_dockerd() {
-	dockerd --host "unix://$SOCK" --data-root "$DK/data" --exec-root "$DK/exec" --pidfile "$DK/pid" \
-		--iptables=false --ip6tables=false --bridge=none >>"$DK/dockerd.log" 2>&1 &
-	for _ in $(seq 100); do api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
-	api GET /_ping >/dev/null || fail "dockerd did not come up: $(tail -5 "$DK/dockerd.log")"
-}
-stop_dockerd() {
-	local pid
-	pid=$(cat "$DK/pid")
-	kill "$pid"
-	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	fail "dockerd did not stop"
-}
+BACKEND=docker
+SOCK=$DOCKER_SOCK
+api() { docker_api "$@"; }
+start_dockerd() { docker_up; }
+stop_dockerd() { docker_stop || fail "dockerd did not stop"; }
 start_dockerd
 
 ROOTFS=$TMP/rootfs
@@ -50,14 +21,10 @@ mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
 cp "$BUSYBOX" "$ROOTFS/bin/busybox"
 for c in sh ls cat echo id sleep wget nc grep tty stty touch mkdir tr head unshare stat chmod cp; do ln -s busybox "$ROOTFS/bin/$c"; done
 printf 'root:x:0:0::/root:/bin/sh\nbuilder:x:2000:2000::/home/builder:/bin/sh\n' >"$ROOTFS/etc/passwd"
-tar -C "$ROOTFS" -cf "$TMP/busybox.tar" .
-api POST "/images/create?fromSrc=-&repo=bottlefs-test/busybox&tag=latest" \
-	-H "Content-Type: application/x-tar" --data-binary @"$TMP/busybox.tar" >/dev/null || fail "import"
-IMAGE=bottlefs-test/busybox
+IMAGE=$(backend_image "$ROOTFS")
 
-export DOCKER_HOST=unix://$SOCK
 mount_fs
-assert_contains backends "$(cat "$MNT/backends")" "docker: available: Docker Engine 20"
+assert_contains backends "$(grep "^docker: " "$MNT/backends")" "docker: available (default): Docker Engine 20"
 ok "dockerd of the test's own; image imported through the API; backends shows the engine and its version"
 
 dmanifest() {  # NAME [EXTRA TOML]
@@ -214,7 +181,7 @@ assert_alive
 [ "$(cat "$MNT/gone/ctl")" != running ] || fail "still running without an engine"
 assert_contains status "$(cat "$MNT/gone/status")" "reason: docker engine"
 assert_contains errors "$(cat "$MNT/errors")" "gone: the guest ended (docker engine"
-assert_contains backends "$(cat "$MNT/backends")" "docker: unavailable: docker engine not reachable"
+assert_contains backends "$(cat "$MNT/backends")" "docker: unavailable (default): docker engine not reachable"
 if echo start >"$MNT/gone/ctl" 2>"$TMP/err"; then fail "started without an engine"; fi
 assert_contains errno "$(cat "$TMP/err")" "Connection refused"
 start_dockerd

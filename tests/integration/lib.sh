@@ -77,6 +77,7 @@ cleanup() {
 	if declare -F test_cleanup >/dev/null; then
 		test_cleanup || rc=1
 	fi
+	docker_down || rc=1
 	kill_tracked || rc=1
 	kill_leftover_guests
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
@@ -106,9 +107,79 @@ ok() {
 	echo "ok - $*"
 }
 
+# --- backends: BACKEND=docker runs a test that supports it on docker
+# (mount option backend=docker, a dockerd of the test's own); oci is the
+# default.
+BACKEND=${BACKEND:-oci}
+DOCKER_DIR=$TMP/docker
+DOCKER_SOCK=$DOCKER_DIR/docker.sock
+
+docker_api() {  # METHOD PATH [curl args...]
+	local m=$1 p=$2
+	shift 2
+	curl -sf --unix-socket "$DOCKER_SOCK" -X "$m" "http://localhost/v1.41$p" "$@"
+}
+
+# A dockerd of the test's own: its socket, data and exec roots under $TMP,
+# no bridge, no iptables. DOCKER_HOST points bottlefs at it.
+docker_up() {
+	command -v dockerd >/dev/null || { echo "SKIP: dockerd not installed (docker.io)"; exit 77; }
+	mkdir -p "$DOCKER_DIR"
+	dockerd --host "unix://$DOCKER_SOCK" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
+		--pidfile "$DOCKER_DIR/pid" --iptables=false --ip6tables=false --bridge=none \
+		>>"$DOCKER_DIR/dockerd.log" 2>&1 &
+	for _ in $(seq 100); do docker_api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
+	docker_api GET /_ping >/dev/null || fail "dockerd did not come up: $(tail -5 "$DOCKER_DIR/dockerd.log")"
+	export DOCKER_HOST=unix://$DOCKER_SOCK
+}
+
+# Stops it (its containers with it); returns once it has exited.
+docker_stop() {
+	local pid
+	[ -f "$DOCKER_DIR/pid" ] || return 0
+	pid=$(cat "$DOCKER_DIR/pid")
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
+docker_down() {
+	local id
+	[ -d "$DOCKER_DIR" ] || return 0
+	if [ -S "$DOCKER_SOCK" ]; then
+		for id in $(docker_api GET "/containers/json?all=1" |
+			$PY -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null); do
+			docker_api DELETE "/containers/$id?force=1" >/dev/null 2>&1 || true
+		done
+	fi
+	docker_stop || { echo "FAIL: dockerd did not stop" >&2; return 1; }
+	umount -R "$DOCKER_DIR/exec" 2>/dev/null || true
+	umount -R "$DOCKER_DIR/data" 2>/dev/null || true
+}
+
+# backend_image ROOTFS: what a manifest's `image` names on $BACKEND: the
+# root filesystem directory for oci; for docker, that tree imported into
+# the test's engine (through its API, no registry).
+backend_image() {
+	local name
+	if [ "$BACKEND" != docker ]; then
+		echo "$1"
+		return
+	fi
+	name=bottlefs-test/$(basename "$1" | tr -c 'a-z0-9\n' '-')
+	tar -C "$1" -cf "$TMP/image.tar" .
+	docker_api POST "/images/create?fromSrc=-&repo=$name&tag=latest" \
+		-H "Content-Type: application/x-tar" --data-binary @"$TMP/image.tar" >/dev/null ||
+		fail "docker import of $1"
+	echo "$name"
+}
+
 # mount_fs [extra bottlefs args...]: mounts on $MNT with state $STATE.
 mount_fs() {
-	"$BOTTLEFS" -o "state=$STATE" "$@" "$MNT" || fail "bottlefs exited $?"
+	if [ "$BACKEND" = docker ] && ! [ -S "$DOCKER_SOCK" ]; then
+		docker_up
+	fi
+	"$BOTTLEFS" -o "state=$STATE,backend=$BACKEND" "$@" "$MNT" || fail "bottlefs exited $?"
 	mountpoint -q "$MNT" || fail "$MNT is not a mountpoint"
 }
 
