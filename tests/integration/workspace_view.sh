@@ -4,7 +4,7 @@
 # fifos, unreadable and set-id files) and what the host may not do to it.
 . "$(dirname "$0")/lib.sh"
 
-command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
+[ "$BACKEND" != oci ] || command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
 BUSYBOX=$(command -v busybox) || { echo "SKIP: busybox-static not installed"; exit 77; }
 
 ROOTFS=$TMP/rootfs
@@ -20,14 +20,15 @@ echo doomed >"$WS/gone.txt"
 chown -R nobody "$WS"
 
 mount_fs
+IMAGE=$(backend_image "$ROOTFS")
 copy_manifest() {   # NAME MODE [USER]
 	printf 'agent = "t"\nimage = "%s"\ncommand = ["sleep", "100000"]\n%s[workspace]\npath = "%s"\nmode = "%s"\n' \
-		"$ROOTFS" "${3:+user = \"$3\"
+		"$IMAGE" "${3:+user = \"$3\"
 }" "$WS" "$2" >"$MNT/new/$1" || fail "create $1: $(tail -2 "$MNT/errors")"
 }
 copy_manifest box copy
 copy_manifest bound bind
-printf 'agent = "t"\nimage = "%s"\n[workspace]\nmode = "none"\n' "$ROOTFS" >"$MNT/new/plain"
+printf 'agent = "t"\nimage = "%s"\n[workspace]\nmode = "none"\n' "$IMAGE" >"$MNT/new/plain"
 V=$MNT/box/workspace
 
 # --- present only for a copy workspace; empty before the first start
