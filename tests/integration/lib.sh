@@ -174,6 +174,35 @@ backend_image() {
 	echo "$name"
 }
 
+# host_tools_rootfs DIR PROG...: a root filesystem of the host's own
+# programs and exactly the libraries they load (ldd), busybox for the
+# shell and coreutils, and Debian's python3 with its standard library:
+# for backends that cannot run the host's /usr (docker) to run tests that
+# need curl or python3 in the guest.
+host_tools_rootfs() {
+	local dir=$1 prog path lib a
+	shift
+	mkdir -p "$dir/bin" "$dir/usr/bin" "$dir/etc" "$dir/tmp" "$dir/usr/lib"
+	chmod 1777 "$dir/tmp"
+	cp "$(command -v busybox)" "$dir/bin/busybox"
+	for a in sh ls cat echo id sleep seq head tail wc tr grep env printf sed awk stat kill true; do
+		ln -sf busybox "$dir/bin/$a"
+	done
+	for prog in python3 "$@"; do
+		path=$(readlink -f "$(PATH=/usr/bin:/bin command -v "$prog")")
+		cp "$path" "$dir/usr/bin/$prog"
+		for lib in $(ldd "$path" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+			cp --parents -L "$lib" "$dir/" 2>/dev/null || true
+		done
+	done
+	tar -C /usr/lib --exclude=test --exclude=__pycache__ --exclude=idlelib --exclude=tkinter \
+		--exclude=ensurepip --exclude=lib2to3 -cf - python3.11 | tar -C "$dir/usr/lib" -xf -
+	printf 'root:x:0:0::/root:/bin/sh\nagent:x:1000:1000::/home/agent:/bin/sh\n' >"$dir/etc/passwd"
+	printf 'root:x:0:\nagent:x:1000:\n' >"$dir/etc/group"
+	printf '127.0.0.1 localhost\n' >"$dir/etc/hosts"
+	printf 'hosts: files dns\n' >"$dir/etc/nsswitch.conf"
+}
+
 # mount_fs [extra bottlefs args...]: mounts on $MNT with state $STATE.
 mount_fs() {
 	if [ "$BACKEND" = docker ] && ! [ -S "$DOCKER_SOCK" ]; then
