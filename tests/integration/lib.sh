@@ -128,6 +128,7 @@ docker_up() {
 	dockerd --host "unix://$DOCKER_SOCK" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
 		--pidfile "$DOCKER_DIR/pid" --iptables=false --ip6tables=false --bridge=none \
 		>>"$DOCKER_DIR/dockerd.log" 2>&1 &
+	disown "$!"     # not the test's `wait`s to wait for; docker_down stops it
 	for _ in $(seq 100); do docker_api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
 	docker_api GET /_ping >/dev/null || fail "dockerd did not come up: $(tail -5 "$DOCKER_DIR/dockerd.log")"
 	export DOCKER_HOST=unix://$DOCKER_SOCK
@@ -203,12 +204,39 @@ host_tools_rootfs() {
 	printf 'hosts: files dns\n' >"$dir/etc/nsswitch.conf"
 }
 
+# The manifest line that gives a bottle a plain image on $BACKEND: none
+# on oci (the host image); elsewhere a busybox image made once per test.
+image_toml() {
+	local dir=$TMP/busybox-root a
+	[ "$BACKEND" != oci ] || return 0
+	if [ ! -d "$dir" ]; then
+		mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp"
+		cp "$(command -v busybox)" "$dir/bin/busybox"
+		for a in sh ls cat echo id sleep seq head tail wc tr grep env printf sed kill true ps; do
+			ln -s busybox "$dir/bin/$a"
+		done
+		printf 'root:x:0:0::/root:/bin/sh\n' >"$dir/etc/passwd"
+		backend_image "$dir" >/dev/null
+	fi
+	printf 'image = "bottlefs-test/busybox-root"\n'
+}
+
+# How many containers of bottle NAME the backend has (running or not).
+containers_of() {
+	if [ "$BACKEND" = docker ]; then
+		docker_api GET "/containers/json?all=1" | $PY -c 'import json,sys
+print(sum(1 for c in json.load(sys.stdin) for n in c["Names"] if n.startswith("/bottlefs-" + sys.argv[1] + "-")))' "$1"
+	else
+		runc --root "$STATE/runtime" list -q | grep -c "^bottlefs-$1-" || true
+	fi
+}
+
 # mount_fs [extra bottlefs args...]: mounts on $MNT with state $STATE.
 mount_fs() {
 	if [ "$BACKEND" = docker ] && ! [ -S "$DOCKER_SOCK" ]; then
 		docker_up
 	fi
-	"$BOTTLEFS" -o "state=$STATE,backend=$BACKEND" "$@" "$MNT" || fail "bottlefs exited $?"
+	"$BOTTLEFS" -o "backend=$BACKEND" -o "state=$STATE" "$@" "$MNT" || fail "bottlefs exited $?"
 	mountpoint -q "$MNT" || fail "$MNT is not a mountpoint"
 }
 
