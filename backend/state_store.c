@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "json_get.h"
 
 #define STATE_VERSION 1
 #define RECORD_MAX (BF_MANIFEST_MAX * 8 + 4096)
@@ -257,34 +258,8 @@ static int read_file_at(int dirfd, const char *file, char **out, size_t *out_len
 	return 0;
 }
 
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
-static bool get_int64(json_object *o, const char *key, int64_t *out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
-/* An unsigned number, or 0 when absent or not a number. */
-static uint64_t get_uint64(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return 0;
-	return json_object_get_uint64(v);
-}
 
 /* The run section; absent in records of bottles never started. The
  * backend reads its own part. */
@@ -308,7 +283,7 @@ static const char *json_to_run(json_object *record, const struct bf_backend *bac
 	/* The guest user came later: records without it read as root. */
 	v[5] = v[6] = 0;
 	for (i = 0; i < 7; i++)
-		if (!get_int64(o, ints[i], &v[i]) && i < 5)
+		if (!bf_json_int64(o, ints[i], &v[i]) && i < 5)
 			return "run: bad or missing number";
 	if (v[5] < 0 || v[5] > UINT32_MAX || v[6] < 0 || v[6] > UINT32_MAX)
 		return "run: guest uid or gid out of range";
@@ -322,20 +297,20 @@ static const char *json_to_run(json_object *record, const struct bf_backend *bac
 	run->stopped_at = (time_t)v[2];
 	run->exit_code = (int)v[3];
 	run->exit_signal = (int)v[4];
-	if (!(s = get_str(o, "reason")))
+	if (!(s = bf_json_str(o, "reason")))
 		return "run: bad or missing text";
 	strlcpy(run->reason, s, sizeof(run->reason));
 	/* Records from before "launched" had a container id when launched. */
 	if (json_object_object_get_ex(o, "launched", &flag))
 		run->launched = json_object_get_boolean(flag);
 	else
-		run->launched = (s = get_str(o, "container_id")) && *s;
-	run->id_offset = get_uint64(o, "id_offset");
+		run->launched = (s = bf_json_str(o, "container_id")) && *s;
+	run->id_offset = bf_json_uint64(o, "id_offset");
 	/* Absent in older records: zero, which re-attach never trusts. */
-	run->guest_start = get_uint64(o, "guest_start");
-	run->guest_userns = get_uint64(o, "guest_userns");
-	run->workspace_uid = (uid_t)get_uint64(o, "workspace_uid");
-	run->workspace_gid = (gid_t)get_uint64(o, "workspace_gid");
+	run->guest_start = bf_json_uint64(o, "guest_start");
+	run->guest_userns = bf_json_uint64(o, "guest_userns");
+	run->workspace_uid = (uid_t)bf_json_uint64(o, "workspace_uid");
+	run->workspace_gid = (gid_t)bf_json_uint64(o, "workspace_gid");
 	run->workspace_idmapped = json_object_object_get_ex(o, "workspace_idmapped", &flag) &&
 				  json_object_get_boolean(flag);
 	if (backend && backend->run_load)
@@ -354,32 +329,32 @@ static const char *json_to_meta(json_object *o, const char *name, struct bf_meta
 	memset(meta, 0, sizeof(*meta));
 	if (!json_object_is_type(o, json_type_object))
 		return "not a JSON object";
-	if (!get_int64(o, "version", &version) || version != STATE_VERSION)
+	if (!bf_json_int64(o, "version", &version) || version != STATE_VERSION)
 		return "unsupported or missing version";
-	s = get_str(o, "name");
+	s = bf_json_str(o, "name");
 	if (!s || strcmp(s, name) != 0)
 		return "name does not match the file name";
-	s = get_str(o, "identity");
+	s = bf_json_str(o, "identity");
 	if (!s || strlcpy(meta->identity, s, sizeof(meta->identity)) >= sizeof(meta->identity))
 		return "missing or bad identity";
-	s = get_str(o, "backend");
+	s = bf_json_str(o, "backend");
 	if (!s || !bf_backend_find(s))
 		return "missing or unknown backend";
 	strlcpy(meta->backend, s, sizeof(meta->backend));
-	s = get_str(o, "state");
+	s = bf_json_str(o, "state");
 	if (!s || bf_state_parse(s, &meta->state) < 0)
 		return "missing or unknown state";
-	if (!get_int64(o, "subnet_octet", &octet) || octet < 1 || octet > 254 || octet == BF_SUBNET_SKIP)
+	if (!bf_json_int64(o, "subnet_octet", &octet) || octet < 1 || octet > 254 || octet == BF_SUBNET_SKIP)
 		return "missing or bad subnet_octet";
 	meta->octet = (unsigned)octet;
-	if (!get_int64(o, "owner_uid", &owner) || owner < 0 || owner > UINT32_MAX)
+	if (!bf_json_int64(o, "owner_uid", &owner) || owner < 0 || owner > UINT32_MAX)
 		return "missing or bad owner_uid";
 	meta->owner = (uid_t)owner;
 	/* Absent in older records: the registry gives one on load. */
-	meta->id_base = get_uint64(o, "id_base");
+	meta->id_base = bf_json_uint64(o, "id_base");
 	if (meta->id_base > UINT32_MAX - 65535ULL)
 		return "bad id_base";
-	if (!get_int64(o, "created_at", &created))
+	if (!bf_json_int64(o, "created_at", &created))
 		return "missing created_at";
 	meta->created_at = (time_t)created;
 	if (!json_object_object_get_ex(o, "manifest", &manifest) ||

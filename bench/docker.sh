@@ -45,12 +45,13 @@ curl -sf --unix-socket "$SOCK" -X POST -H "Content-Type: application/x-tar" --da
 	"http://localhost/v1.41/images/create?fromSrc=-&repo=bench/busybox&tag=latest" >/dev/null
 
 DOCKER_HOST=unix://$SOCK "$BOTTLEFS" -o "state=$STATE" "$MNT"
-/usr/bin/python3 - "$MNT" "$STATE" "$SOCK" "$N" <<'PY'
+BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$SOCK" "$N" <<'PY'
 import http.client, json, os, socket, statistics, subprocess, sys, time
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from benchlib import TRAP, daemon_rss_kib, median_ms, read, write
 
 mnt, state, sock, n_bottles = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ROUNDS = 20
-TRAP = '["sh", "-c", "trap \'exit 0\' TERM; while :; do sleep 1; done"]'
 
 class UnixConnection(http.client.HTTPConnection):
     def connect(self):
@@ -67,25 +68,6 @@ def api(method, path, body=None):
     if r.status >= 300:
         raise RuntimeError(f"{method} {path}: {r.status} {data[:200]}")
     return json.loads(data) if data else None
-
-def write(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.write(fd, text.encode())
-    os.close(fd)
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-def median_ms(samples):
-    return statistics.median(samples) * 1000
-
-def daemon_rss_kib():
-    out = subprocess.run(["pgrep", "-f", f"bottlefs -o state={state}"], capture_output=True, text=True)
-    pid = out.stdout.split()[0]
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
 
 write(f"{mnt}/new/bench", f'agent = "bench"\nbackend = "docker"\nimage = "bench/busybox"\ncommand = {TRAP}\nstop_timeout = 2\n')
 
@@ -143,13 +125,13 @@ print(f"exec true       files {f:6.2f} ms   docker exec {de:6.2f} ms   nsenter {
 print(f"                docker exec/files {de / f:.1f}x faster (goal >= 10x)   files/nsenter {f / ns:.2f}x (goal <= 3x)")
 
 # --- daemon memory with 1 and N running docker bottles
-rss1 = daemon_rss_kib()
+rss1 = daemon_rss_kib(state)
 t = time.perf_counter()
 for i in range(1, n_bottles):
     write(f"{mnt}/new/m{i}", f'agent = "bench"\nbackend = "docker"\nimage = "bench/busybox"\ncommand = {TRAP}\nstop_timeout = 2\n')
     write(f"{mnt}/m{i}/ctl", "start\n")
 elapsed = time.perf_counter() - t
-rssn = daemon_rss_kib()
+rssn = daemon_rss_kib(state)
 print(f"daemon memory   VmRSS {rss1} KiB with 1 running docker bottle, {rssn} KiB with {n_bottles} "
       f"({(rssn - rss1) / max(n_bottles - 1, 1):.0f} KiB per extra bottle; started {n_bottles - 1} in {elapsed:.1f} s)")
 for i in range(1, n_bottles):

@@ -20,33 +20,13 @@ cleanup() {
 trap cleanup EXIT
 
 "$BOTTLEFS" -o "state=$STATE" "$MNT"
-/usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
+BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
 import json, os, shutil, statistics, subprocess, sys, time
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from benchlib import TRAP, daemon_rss_kib, median_ms, read, write
 
 mnt, state, tmp, n_bottles = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ROUNDS = 20
-TRAP = '["sh", "-c", "trap \'exit 0\' TERM; while :; do sleep 1; done"]'
-
-def write(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.write(fd, text.encode())
-    os.close(fd)
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-def median_ms(samples):
-    return statistics.median(samples) * 1000
-
-def daemon_rss_kib():
-    for line in open("/proc/mounts"):
-        pass
-    out = subprocess.run(["pgrep", "-f", f"bottlefs -o state={state}"], capture_output=True, text=True)
-    pid = out.stdout.split()[0]
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
 
 write(f"{mnt}/new/bench", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
 
@@ -165,13 +145,13 @@ print(f"first byte      {median_ms(first):6.2f} ms from writing cmd to the first
       f"(the command prints at once, then runs on)")
 
 # --- daemon memory with 1 and N running bottles
-rss1 = daemon_rss_kib()
+rss1 = daemon_rss_kib(state)
 t = time.perf_counter()
 for i in range(n_bottles - 1):
     write(f"{mnt}/new/m{i}", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
     write(f"{mnt}/m{i}/ctl", "start\n")
 spent = time.perf_counter() - t
-rssn = daemon_rss_kib()
+rssn = daemon_rss_kib(state)
 print(f"daemon memory   VmRSS {rss1} KiB with 1 running bottle, {rssn} KiB with {n_bottles}"
       f" ({(rssn - rss1) / max(n_bottles - 1, 1):.0f} KiB per extra bottle; started {n_bottles - 1} in {spent:.1f} s)")
 PY

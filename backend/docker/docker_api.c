@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <bsd/string.h>
 
+#include "../json_get.h"
 #include "docker_labels.h"
 
 /* API 1.41 is Debian 12's docker.io (20.10); later engines serve it too. */
@@ -140,14 +141,6 @@ done:
 	return r;
 }
 
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 int bf_docker_version(char *out, size_t len, struct bf_error *err)
 {
@@ -157,8 +150,8 @@ int bf_docker_version(char *out, size_t len, struct bf_error *err)
 
 	if (r < 0)
 		return r;
-	version = get_str(o, "Version");
-	api = get_str(o, "ApiVersion");
+	version = bf_json_str(o, "Version");
+	api = bf_json_str(o, "ApiVersion");
 	snprintf(out, len, "%s (API %s)", version ? version : "?", api ? api : "?");
 	json_object_put(o);
 	return 0;
@@ -181,7 +174,7 @@ int bf_docker_inspect(const char *id, struct bf_docker_state *out, struct bf_err
 		json_object_put(o);
 		return bf_error_set(err, EIO, "docker engine: inspect %s: no State", id);
 	}
-	if ((s = get_str(o, "Id")))
+	if ((s = bf_json_str(o, "Id")))
 		strlcpy(out->id, s, sizeof(out->id));
 	if (json_object_object_get_ex(state, "Running", &v))
 		out->running = json_object_get_boolean(v);
@@ -191,13 +184,13 @@ int bf_docker_inspect(const char *id, struct bf_docker_state *out, struct bf_err
 		out->exit_code = json_object_get_int(v);
 	if (json_object_object_get_ex(state, "OOMKilled", &v))
 		out->oom_killed = json_object_get_boolean(v);
-	if ((s = get_str(state, "StartedAt")))
+	if ((s = bf_json_str(state, "StartedAt")))
 		strlcpy(out->started_at, s, sizeof(out->started_at));
 	if (json_object_object_get_ex(o, "Config", &config) &&
 	    json_object_object_get_ex(config, "Labels", &labels)) {
-		if ((s = get_str(labels, BF_DOCKER_LABEL_STATE)))
+		if ((s = bf_json_str(labels, BF_DOCKER_LABEL_STATE)))
 			strlcpy(out->labels_state_dir, s, sizeof(out->labels_state_dir));
-		if ((s = get_str(labels, BF_DOCKER_LABEL_IDENTITY)))
+		if ((s = bf_json_str(labels, BF_DOCKER_LABEL_IDENTITY)))
 			strlcpy(out->labels_identity, s, sizeof(out->labels_identity));
 	}
 	json_object_put(o);

@@ -8,6 +8,7 @@
 #include <bsd/string.h>
 
 #include "../buf.h"
+#include "../json_get.h"
 
 int bf_docker_run_save(const struct bf_run *run, struct json_object *o)
 {
@@ -22,20 +23,12 @@ int bf_docker_run_save(const struct bf_run *run, struct json_object *o)
 	return 0;
 }
 
-static const char *text_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 const char *bf_docker_run_load(struct json_object *o, struct bf_run *run)
 {
 	struct docker_run *r = docker_run(run);
-	const char *id = text_of(o, "container_id"), *name = text_of(o, "container_name");
-	const char *engine = text_of(o, "engine");
+	const char *id = bf_json_str(o, "container_id"), *name = bf_json_str(o, "container_name");
+	const char *engine = bf_json_str(o, "engine");
 	struct json_object *v;
 
 	memset(r, 0, sizeof(*r));

@@ -8,6 +8,7 @@
 #include <bsd/string.h>
 
 #include "../buf.h"
+#include "../json_get.h"
 #include "../quote.h"
 
 /* The key names are those of the records written before the run record
@@ -26,29 +27,13 @@ int bf_oci_run_save(const struct bf_run *run, struct json_object *o)
 	return 0;
 }
 
-static const char *text_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static unsigned long long number_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return 0;
-	return json_object_get_uint64(v);
-}
 
 const char *bf_oci_run_load(struct json_object *o, struct bf_run *run)
 {
 	struct oci_run *r = oci_run(run);
-	const char *id = text_of(o, "container_id"), *runtime = text_of(o, "runtime");
-	unsigned long long shim = number_of(o, "monitor_pid");
+	const char *id = bf_json_str(o, "container_id"), *runtime = bf_json_str(o, "runtime");
+	unsigned long long shim = bf_json_uint64(o, "monitor_pid");
 
 	memset(r, 0, sizeof(*r));
 	if (!id || strlcpy(r->container_id, id, sizeof(r->container_id)) >= sizeof(r->container_id) ||
@@ -58,9 +43,9 @@ const char *bf_oci_run_load(struct json_object *o, struct bf_run *run)
 		return "run: monitor_pid out of range";
 	r->shim_pid = (pid_t)shim;
 	/* Absent in older records: zero, which re-attach never trusts. */
-	r->shim_start = number_of(o, "monitor_start");
-	r->shim_exe_dev = number_of(o, "monitor_exe_dev");
-	r->shim_exe_ino = number_of(o, "monitor_exe_ino");
+	r->shim_start = bf_json_uint64(o, "monitor_start");
+	r->shim_exe_dev = bf_json_uint64(o, "monitor_exe_dev");
+	r->shim_exe_ino = bf_json_uint64(o, "monitor_exe_ino");
 	return NULL;
 }
 

@@ -1,0 +1,41 @@
+"""What the benchmarks' Python parts share: writing and reading the tree's
+files in one system call each, medians in milliseconds, and the daemon's
+resident memory."""
+import os
+import statistics
+import subprocess
+
+# A main command that ends at once on SIGTERM (a stop is then quick).
+TRAP = '["sh", "-c", "trap \'exit 0\' TERM; while :; do sleep 1; done"]'
+
+
+def write(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.write(fd, text.encode())
+    os.close(fd)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def median_ms(samples):
+    return statistics.median(samples) * 1000
+
+
+def daemon_rss_kib(state):
+    """VmRSS of the bottlefs daemon mounted with state=STATE."""
+    out = subprocess.run(["pgrep", "-f", f"state={state}"], capture_output=True, text=True)
+    for pid in out.stdout.split():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"bottlefs" not in f.read().split(b"\0")[0]:
+                    continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            continue
+    raise RuntimeError(f"no bottlefs daemon for {state}")
