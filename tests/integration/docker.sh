@@ -35,7 +35,7 @@ dmanifest() {  # NAME [EXTRA TOML]
 # --- lifecycle, status, log
 dmanifest box '[limits]
 pids = 64
-memory = "256M"'
+memory = "512M"'
 echo start >"$MNT/box/ctl" || fail "start: $(tail -3 "$MNT/errors")"
 [ "$(cat "$MNT/box/ctl")" = running ] || fail "ctl: $(cat "$MNT/box/ctl")"
 status=$(cat "$MNT/box/status")
@@ -49,6 +49,14 @@ for _ in $(seq 50); do grep -q "guest: hello-docker" "$MNT/box/log" && break; sl
 assert_contains log "$(cat "$MNT/box/log")" "guest: hello-docker"
 assert_contains log "$(cat "$MNT/box/log")" "running: docker container bottlefs-box-"
 ok "start runs a labelled container (name, state dir, identity); status shows engine and id; its output reaches log as guest: lines"
+
+# --- limits: the engine enforces the manifest's pids and memory
+hc=$(api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; h=json.load(sys.stdin)["HostConfig"]; print(h["PidsLimit"], h["Memory"], h["ReadonlyRootfs"], h["NetworkMode"], ",".join(h["CapDrop"]), ",".join(h["SecurityOpt"]))')
+[ "$hc" = "64 536870912 True none ALL no-new-privileges" ] || fail "HostConfig: $hc"
+out=$(run_in box '(i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); echo $i; done) 2>/dev/null | tail -n 1')
+n=$(sed -n '1p' <<<"$out")
+[ "$n" -gt 10 ] && [ "$n" -lt 64 ] || fail "pids limit 64 not enforced: $n forks ($out)"
+ok "limits: PidsLimit 64 and Memory 512M reach the engine; the guest cannot fork past 64 processes"
 
 # --- isolation from inside, as the default user
 [ "$(output_of box 'id -u')" -ge 1073741824 ] || fail "guest uid $(output_of box 'id -u') is not of the bottle's range"
