@@ -40,9 +40,11 @@ static const struct {
 
 struct prepared {
 	int ns[N_NS];
-	/* The guest is in our own user namespace (a docker engine without
-	 * userns-remap): it is not joined again (setns would fail). */
-	bool own_userns;
+	/* Namespaces the guest shares with us (a docker engine without
+	 * userns-remap shares the user namespace; on cgroup v1 the cgroup
+	 * one): not joined again. Joining our own user namespace fails, and
+	 * once in the guest's, ours is no longer ours to join. */
+	bool shared[N_NS];
 	int root;
 	int cgroups[MAX_CGROUPS];   /* open cgroup.procs files */
 	size_t n_cgroups;
@@ -159,11 +161,12 @@ static int prepare(const struct bf_nsexec *x, struct prepared *p, struct bf_erro
 			return bf_error_set(err, errno == ENOENT ? ESRCH : errno, "%s: %s", path,
 					    strerror(errno));
 	}
-	{
+	for (i = 0; i < N_NS; i++) {
 		struct stat theirs, ours;
 
-		p->own_userns = fstat(p->ns[0], &theirs) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
-				theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", namespaces[i].name);
+		p->shared[i] = fstat(p->ns[i], &theirs) == 0 && stat(path, &ours) == 0 &&
+			       theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)target);
 	p->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -331,8 +334,7 @@ static void helper(const struct launch *l, const struct prepared *p, int report_
 	for (i = 0; i < p->n_cgroups; i++)
 		write_all(p->cgroups[i], "0\n", 2);
 	for (i = 0; i < N_NS; i++)
-		if (!(namespaces[i].type == CLONE_NEWUSER && p->own_userns) &&
-		    setns(p->ns[i], namespaces[i].type) < 0)
+		if (!p->shared[i] && setns(p->ns[i], namespaces[i].type) < 0)
 			_exit(125);
 	if (fchdir(p->root) < 0 || chroot(".") < 0)
 		_exit(125);

@@ -30,6 +30,7 @@
 #include "../guest_process.h"
 #include "../guest_user.h"
 #include "../image_view.h"
+#include "../json_get.h"
 #include "../manifest.h"
 #include "../proc_ident.h"
 #include "../spawn.h"
@@ -79,14 +80,22 @@ static const char *docker_guest_sidecar_host(const char *proxy_ip)
 	return "127.0.0.1";
 }
 
-/* Whether the engine maps user namespaces (dockerd --userns-remap), and
- * its version: one call. */
-static int engine_info(bool *userns, char *version, size_t len, struct bf_error *err)
+/* What the engine says of itself in one call: its version, and whether
+ * it maps user namespaces (dockerd --userns-remap) and to which host ids:
+ * its root dir then ends in "/UID.GID", the host ids of container id 0. */
+struct engine {
+	char version[64];
+	bool userns;
+	unsigned long long remap_uid, remap_gid;
+};
+
+static int engine_info(struct engine *e, struct bf_error *err)
 {
 	json_object *info = NULL, *opts, *v;
 	int r = bf_docker_call("GET", "/info", NULL, &info, err);
+	const char *root, *slash;
 
-	*userns = false;
+	memset(e, 0, sizeof(*e));
 	if (r < 0)
 		return r;
 	if (json_object_object_get_ex(info, "SecurityOptions", &opts) &&
@@ -95,12 +104,19 @@ static int engine_info(bool *userns, char *version, size_t len, struct bf_error 
 			json_object *o = json_object_array_get_idx(opts, i);
 
 			if (o && strstr(json_object_get_string(o), "name=userns"))
-				*userns = true;
+				e->userns = true;
 		}
 	if (json_object_object_get_ex(info, "ServerVersion", &v))
-		strlcpy(version, json_object_get_string(v), len);
+		strlcpy(e->version, json_object_get_string(v), sizeof(e->version));
+	root = bf_json_str(info, "DockerRootDir");
+	slash = root ? strrchr(root, '/') : NULL;
+	if (e->userns && (!slash || sscanf(slash + 1, "%llu.%llu", &e->remap_uid, &e->remap_gid) != 2 ||
+			  !e->remap_uid)) {
+		r = bf_error_set(err, ENOTSUP, "the engine maps user namespaces, but its root dir (%s) does not say to which host ids",
+				 root ? root : "?");
+	}
 	json_object_put(info);
-	return 0;
+	return r;
 }
 
 /* One file of a tar stream (the engine's archive of a path): its
@@ -222,6 +238,8 @@ static void lookup_remembered(const char *run_dir, const char *image, const char
 /* The guest user as the container runs it. Without a user namespace of
  * the engine's, the guest's ids are host ids of the bottle's own range
  * (never an account), and guest root is refused: it would be host root. */
+/* user->id_base: what the container's User adds to a guest id (the
+ * bottle's base without an engine userns, 0 with one). */
 static int resolve_user(const struct bf_bottle *b, const char *run_dir, bool userns,
 			struct bf_guest_user *user, struct bf_error *err)
 {
@@ -264,7 +282,8 @@ static void mount_image(const char *run_dir, const char *what, struct bf_error *
  * namespace for the map forks, which a threaded daemon leaves to a
  * process of its own. */
 static void attach_bind_workspace(const struct bf_bottle *b, const char *run_dir,
-				  const struct bf_guest_user *user, struct bf_error *err, int *r)
+				  const struct bf_guest_user *user, unsigned long long host_uid,
+				  unsigned long long host_gid, struct bf_error *err, int *r)
 {
 	char spec[PATH_MAX + 96], target[PATH_MAX];
 	char *argv[] = { BF_DOCKER_BIND_NAME, spec, target, NULL };
@@ -279,8 +298,7 @@ static void attach_bind_workspace(const struct bf_bottle *b, const char *run_dir
 		*r = bf_error_set(err, errno, "mkdir %s: %s", target, strerror(errno));
 		return;
 	}
-	bf_bind_workspace_spec(user, user->id_base + user->uid, user->id_base + user->gid,
-			       b->manifest.workspace_path, spec, sizeof(spec));
+	bf_bind_workspace_spec(user, host_uid, host_gid, b->manifest.workspace_path, spec, sizeof(spec));
 	pid = bf_spawn_exe("/proc/self/exe", argv, -1, -1, -1, -1);
 	if (pid < 0) {
 		*r = bf_error_set(err, -pid, "cannot run %s: %s", BF_DOCKER_BIND_NAME, strerror(-pid));
@@ -469,38 +487,38 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	struct bf_guest_user user;
 	json_object *create, *made = NULL, *id;
 	cleanup_free char *body = NULL;
+	unsigned long long host_uid, host_gid;
+	struct engine engine;
 	bool userns;
 	int r;
 
 	memset(run, 0, sizeof(*run));
 	if (bf_oci_find_init(init_path, sizeof(init_path)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-init is not installed");
-	r = engine_info(&userns, d->version, sizeof(d->version), err);
+	r = engine_info(&engine, err);
+	userns = engine.userns;
+	strlcpy(d->version, engine.version, sizeof(d->version));
 	if (r == 0 && mkdir(p->run_dir, 0700) < 0 && errno != EEXIST)
 		r = bf_error_set(err, errno, "mkdir %s: %s", p->run_dir, strerror(errno));
 	if (r == 0)
 		r = resolve_user(b, p->run_dir, userns, &user, err);
-	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_BIND) {
-		/* The owner's ids are shown as the guest user's host ids:
-		 * known only when the engine maps no user namespace. */
-		if (userns)
-			r = bf_error_set(err, ENOTSUP, "a bind workspace on a docker engine with userns-remap is not supported: use mode = \"copy\"");
-		else
-			r = bf_bind_workspace_check(b, &user, err);
-	}
+	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_BIND)
+		r = bf_bind_workspace_check(b, &user, err);
 	if (r < 0)
 		return r;
-	r = bf_disk_image_ensure(b, p->run_dir, "home", NULL, (uid_t)(b->meta.id_base + user.uid),
-				 (gid_t)(b->meta.id_base + user.gid), err);
+	/* The guest user's host ids: in the engine's user namespace, its
+	 * map's; else the bottle's own range, as the container's User says. */
+	host_uid = (userns ? engine.remap_uid : user.id_base) + user.uid;
+	host_gid = (userns ? engine.remap_gid : user.id_base) + user.gid;
+	r = bf_disk_image_ensure(b, p->run_dir, "home", NULL, (uid_t)host_uid, (gid_t)host_gid, err);
 	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_COPY)
-		r = bf_disk_image_ensure(b, p->run_dir, "work", b->manifest.workspace_path,
-					 (uid_t)(b->meta.id_base + user.uid),
-					 (gid_t)(b->meta.id_base + user.gid), err);
+		r = bf_disk_image_ensure(b, p->run_dir, "work", b->manifest.workspace_path, (uid_t)host_uid,
+					 (gid_t)host_gid, err);
 	mount_image(p->run_dir, "home", err, &r);
 	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		mount_image(p->run_dir, "work", err, &r);
 	if (b->manifest.workspace_mode == BF_WORKSPACE_BIND)
-		attach_bind_workspace(b, p->run_dir, &user, err, &r);
+		attach_bind_workspace(b, p->run_dir, &user, host_uid, host_gid, err, &r);
 	if (r < 0) {
 		unmount_images(p->run_dir);
 		return r;
@@ -547,7 +565,7 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	}
 	run->guest_uid = (uid_t)(user.id_base + user.uid);
 	run->guest_gid = (gid_t)(user.id_base + user.gid);
-	run->id_offset = 0;
+	run->id_offset = userns ? engine.remap_uid : 0;
 	run->started_at = time(NULL);
 	return 0;
 }

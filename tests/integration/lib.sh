@@ -126,7 +126,7 @@ docker_up() {
 	command -v dockerd >/dev/null || { echo "SKIP: dockerd not installed (docker.io)"; exit 77; }
 	mkdir -p "$DOCKER_DIR"
 	dockerd --host "unix://$DOCKER_SOCK" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
-		--pidfile "$DOCKER_DIR/pid" --iptables=false --ip6tables=false --bridge=none \
+		--pidfile "$DOCKER_DIR/pid" --iptables=false --ip6tables=false --bridge=none ${DOCKERD_ARGS:-} \
 		>>"$DOCKER_DIR/dockerd.log" 2>&1 &
 	disown "$!"     # not the test's `wait`s to wait for; docker_down stops it
 	for _ in $(seq 100); do docker_api GET /_ping >/dev/null 2>&1 && break; sleep 0.1; done
