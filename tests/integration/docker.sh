@@ -19,7 +19,7 @@ start_dockerd
 ROOTFS=$TMP/rootfs
 mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
 cp "$BUSYBOX" "$ROOTFS/bin/busybox"
-for c in sh ls cat echo id sleep wget nc grep tty stty touch mkdir tr head unshare stat chmod cp; do ln -s busybox "$ROOTFS/bin/$c"; done
+for c in sh ls cat echo id sleep wget nc grep tty stty touch mkdir tr head unshare stat chmod cp ps wc; do ln -s busybox "$ROOTFS/bin/$c"; done
 printf 'root:x:0:0::/root:/bin/sh\nbuilder:x:2000:2000::/home/builder:/bin/sh\n' >"$ROOTFS/etc/passwd"
 IMAGE=$(backend_image "$ROOTFS")
 
@@ -100,6 +100,53 @@ echo 'tty; stty size' >"$MNT/box/exec/p/cmd"
 out=$(tr -d '\r' <"$MNT/box/exec/p/stdout")
 grep -qx '/dev/pts/[0-9]*' <<<"$out" && grep -qx '30 100' <<<"$out" || fail "terminal: $out"
 ok "exec sessions on docker: stdin, streaming, exit status, kill TERM, a terminal of the guest's devpts"
+
+# A kill right after the start lands even before the command's exec.
+for i in $(seq 20); do
+	mkdir "$MNT/box/exec/q$i"
+	echo 'sleep 100' >"$MNT/box/exec/q$i/cmd"
+	echo 'kill TERM' >"$MNT/box/exec/q$i/ctl"
+done
+for i in $(seq 20); do
+	[ "$(timeout 10 cat "$MNT/box/exec/q$i/wait")" = "killed 15" ] || fail "q$i: $(cat "$MNT/box/exec/q$i/status")"
+	rmdir "$MNT/box/exec/q$i"
+done
+# Many sessions at once, outputs kept apart.
+for i in $(seq 12); do
+	mkdir "$MNT/box/exec/c$i"
+	echo "i=0; while [ \$i -lt 300 ]; do echo c$i-\$i; i=\$((i+1)); done" >"$MNT/box/exec/c$i/cmd" &
+done
+wait
+for i in $(seq 12); do
+	[ "$(cat "$MNT/box/exec/c$i/wait")" = "exited 0" ] || fail "c$i did not exit 0"
+	out=$(cat "$MNT/box/exec/c$i/stdout")
+	[ "$(grep -c "^c$i-" <<<"$out")" = 300 ] && [ "$(wc -l <<<"$out")" = 300 ] || fail "c$i output mixed or short"
+done
+# Ctrl-C on a reader blocked on a stream ends the read, not the daemon.
+mkdir "$MNT/box/exec/long"
+echo 'sleep 30' >"$MNT/box/exec/long/cmd"
+timeout -s INT 1 cat "$MNT/box/exec/long/stdout" || true
+assert_alive
+[ "$(cat "$MNT/box/exec/long/status")" = running ] || fail "interrupting a reader ended the command"
+rmdir "$MNT/box/exec/long"
+[ -z "$(output_of box 'ps -o args 2>/dev/null | grep "^sleep 30" || true')" ] || fail "rmdir left the command running"
+ok "20 commands killed right after their start end 'killed 15'; 12 concurrent sessions keep their outputs apart; SIGINT ends a blocked read; rmdir kills the command"
+
+# --- restart, followed by tail -f of the log
+timeout 8 tail -f "$MNT/box/log" >"$TMP/tail" &
+tailpid=$!
+sleep 1
+oldpid=$(sed -n 's/^pid: //p' "$MNT/box/status")
+echo restart >"$MNT/box/ctl" || fail "restart: $(tail -2 "$MNT/errors")"
+[ "$(cat "$MNT/box/ctl")" = running ] || fail "not running after restart"
+[ "$(sed -n 's/^pid: //p' "$MNT/box/status")" != "$oldpid" ] || fail "restart kept the pid"
+cid=$(sed -n 's/^container_id: //p' "$MNT/box/status")
+sleep 2
+kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
+assert_contains "tail -f" "$(cat "$TMP/tail")" "got-term"
+assert_contains "tail -f" "$(cat "$TMP/tail")" "guest: hello-docker"
+[ "$(grep -c "guest: hello-docker" "$MNT/box/log")" = 2 ] || fail "main output not in log twice"
+ok "restart stops (TERM through bottlefs-init) and starts a new container; tail -f of log follows both runs"
 
 # --- the image's own user, and root refused without the engine's userns
 dmanifest named 'user = "builder"'
