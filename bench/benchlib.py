@@ -4,6 +4,7 @@ resident memory."""
 import os
 import statistics
 import subprocess
+import time
 
 # A main command that ends at once on SIGTERM (a stop is then quick).
 TRAP = '["sh", "-c", "trap \'exit 0\' TERM; while :; do sleep 1; done"]'
@@ -39,3 +40,18 @@ def daemon_rss_kib(state):
         except OSError:
             continue
     raise RuntimeError(f"no bottlefs daemon for {state}")
+
+
+def session_true(exec_dir, name):
+    """Seconds for one exec session of `true` through the files: mkdir,
+    cmd, its (empty) stdout, its status; the session is removed after."""
+    d = f"{exec_dir}/{name}"
+    t = time.perf_counter()
+    os.mkdir(d)
+    write(f"{d}/cmd", "true")
+    read(f"{d}/stdout")
+    st = read(f"{d}/wait")
+    took = time.perf_counter() - t
+    assert st == b"exited 0\n", st
+    os.rmdir(d)
+    return took

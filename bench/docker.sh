@@ -48,7 +48,7 @@ DOCKER_HOST=unix://$SOCK "$BOTTLEFS" -o "state=$STATE" "$MNT"
 BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$SOCK" "$N" <<'PY'
 import http.client, json, os, socket, statistics, subprocess, sys, time
 sys.path.insert(0, os.environ["BENCH_DIR"])
-from benchlib import TRAP, daemon_rss_kib, median_ms, read, write
+from benchlib import TRAP, daemon_rss_kib, median_ms, read, session_true, write
 
 mnt, state, sock, n_bottles = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ROUNDS = 20
@@ -105,15 +105,7 @@ env = dict(os.environ, DOCKER_HOST=f"unix://{sock}")
 docker = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 files, dexec, nsenter = [], [], []
 for i in range(ROUNDS):
-    d = f"{mnt}/bench/exec/b{i}"
-    t = time.perf_counter()
-    os.mkdir(d)
-    write(f"{d}/cmd", "true")
-    read(f"{d}/stdout")
-    st = read(f"{d}/wait")
-    files.append(time.perf_counter() - t)
-    assert st == b"exited 0\n", st
-    os.rmdir(d)
+    files.append(session_true(f"{mnt}/bench/exec", f"b{i}"))
     t = time.perf_counter()
     subprocess.run([docker, "exec", cid, "true"], check=True, env=env)
     dexec.append(time.perf_counter() - t)

@@ -23,7 +23,7 @@ trap cleanup EXIT
 BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
 import json, os, shutil, statistics, subprocess, sys, time
 sys.path.insert(0, os.environ["BENCH_DIR"])
-from benchlib import TRAP, daemon_rss_kib, median_ms, read, write
+from benchlib import TRAP, daemon_rss_kib, median_ms, read, session_true, write
 
 mnt, state, tmp, n_bottles = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ROUNDS = 20
@@ -99,15 +99,7 @@ status = dict(l.split(": ", 1) for l in read(f"{mnt}/bench/status").decode().spl
 pid, cid = status["pid"], status["container_id"]
 files, oneshot, runc_exec, nsenter = [], [], [], []
 for i in range(ROUNDS * 5):
-    d = f"{mnt}/bench/exec/b{i}"
-    t = time.perf_counter()
-    os.mkdir(d)
-    write(f"{d}/cmd", "true")
-    read(f"{d}/stdout")
-    st = read(f"{d}/wait")
-    files.append(time.perf_counter() - t)
-    assert st == b"exited 0\n", st
-    os.rmdir(d)
+    files.append(session_true(f"{mnt}/bench/exec", f"b{i}"))
     t = time.perf_counter()
     fd = os.open(f"{mnt}/bench/exec/run", os.O_RDWR)
     os.write(fd, b"true")

@@ -101,27 +101,8 @@ out=$(tr -d '\r' <"$MNT/box/exec/p/stdout")
 grep -qx '/dev/pts/[0-9]*' <<<"$out" && grep -qx '30 100' <<<"$out" || fail "terminal: $out"
 ok "exec sessions on docker: stdin, streaming, exit status, kill TERM, a terminal of the guest's devpts"
 
-# A kill right after the start lands even before the command's exec.
-for i in $(seq 20); do
-	mkdir "$MNT/box/exec/q$i"
-	echo 'sleep 100' >"$MNT/box/exec/q$i/cmd"
-	echo 'kill TERM' >"$MNT/box/exec/q$i/ctl"
-done
-for i in $(seq 20); do
-	[ "$(timeout 10 cat "$MNT/box/exec/q$i/wait")" = "killed 15" ] || fail "q$i: $(cat "$MNT/box/exec/q$i/status")"
-	rmdir "$MNT/box/exec/q$i"
-done
-# Many sessions at once, outputs kept apart.
-for i in $(seq 12); do
-	mkdir "$MNT/box/exec/c$i"
-	echo "i=0; while [ \$i -lt 300 ]; do echo c$i-\$i; i=\$((i+1)); done" >"$MNT/box/exec/c$i/cmd" &
-done
-wait
-for i in $(seq 12); do
-	[ "$(cat "$MNT/box/exec/c$i/wait")" = "exited 0" ] || fail "c$i did not exit 0"
-	out=$(cat "$MNT/box/exec/c$i/stdout")
-	[ "$(grep -c "^c$i-" <<<"$out")" = 300 ] && [ "$(wc -l <<<"$out")" = 300 ] || fail "c$i output mixed or short"
-done
+check_quick_kills box
+check_concurrent_sessions box
 # Ctrl-C on a reader blocked on a stream ends the read, not the daemon.
 mkdir "$MNT/box/exec/long"
 echo 'sleep 30' >"$MNT/box/exec/long/cmd"

@@ -231,6 +231,37 @@ print(sum(1 for c in json.load(sys.stdin) for n in c["Names"] if n.startswith("/
 	fi
 }
 
+# check_quick_kills BOTTLE: 20 commands killed right after their start all
+# end "killed 15" (a kill must land even before the command's exec).
+check_quick_kills() {
+	local i
+	for i in $(seq 20); do
+		mkdir "$MNT/$1/exec/q$i"
+		echo 'sleep 100' >"$MNT/$1/exec/q$i/cmd"
+		echo 'kill TERM' >"$MNT/$1/exec/q$i/ctl"
+	done
+	for i in $(seq 20); do
+		[ "$(timeout 10 cat "$MNT/$1/exec/q$i/wait")" = "killed 15" ] || fail "q$i: $(cat "$MNT/$1/exec/q$i/status")"
+		rmdir "$MNT/$1/exec/q$i"
+	done
+}
+
+# check_concurrent_sessions BOTTLE: 12 sessions at once keep their outputs
+# apart.
+check_concurrent_sessions() {
+	local i out
+	for i in $(seq 12); do
+		mkdir "$MNT/$1/exec/c$i"
+		echo "i=0; while [ \$i -lt 300 ]; do echo c$i-\$i; i=\$((i+1)); done" >"$MNT/$1/exec/c$i/cmd" &
+	done
+	wait
+	for i in $(seq 12); do
+		[ "$(cat "$MNT/$1/exec/c$i/wait")" = "exited 0" ] || fail "c$i did not exit 0"
+		out=$(cat "$MNT/$1/exec/c$i/stdout")
+		[ "$(grep -c "^c$i-" <<<"$out")" = 300 ] && [ "$(wc -l <<<"$out")" = 300 ] || fail "c$i output mixed or short"
+	done
+}
+
 # mount_fs [extra bottlefs args...]: mounts on $MNT with state $STATE.
 mount_fs() {
 	if [ "$BACKEND" = docker ] && ! [ -S "$DOCKER_SOCK" ]; then

@@ -110,16 +110,7 @@ echo 'sleep 100' >"$MNT/box/exec/k/cmd"
 echo 'kill TERM' >"$MNT/box/exec/k/ctl" || fail "kill TERM write failed: $(tail -2 "$MNT/errors")"
 [ "$(timeout 10 cat "$MNT/box/exec/k/wait")" = "killed 15" ] || fail "kill TERM: $(cat "$MNT/box/exec/k/status") $(run_in box "ps -eo pid,pgid,sid,stat,args")"
 if echo 'explode' >"$MNT/box/exec/k/ctl" 2>/dev/null; then fail "bad session ctl accepted"; fi
-# A kill right after the start must land even before the command's exec.
-for i in $(seq 20); do
-	mkdir "$MNT/box/exec/q$i"
-	echo 'sleep 100' >"$MNT/box/exec/q$i/cmd"
-	echo 'kill TERM' >"$MNT/box/exec/q$i/ctl"
-done
-for i in $(seq 20); do
-	[ "$(timeout 10 cat "$MNT/box/exec/q$i/wait")" = "killed 15" ] || fail "q$i: $(cat "$MNT/box/exec/q$i/status")"
-	rmdir "$MNT/box/exec/q$i"
-done
+check_quick_kills box
 ok "20 commands killed right after their start all end with 'killed 15'"
 
 # Ctrl-C on a reader blocked on a stream ends the read, not the daemon.
@@ -148,17 +139,7 @@ if mkdir "$MNT/box/exec/run" 2>/dev/null; then fail "a session named run was mad
 if echo 'true' >"$MNT/box/exec/k/stdout" 2>/dev/null; then fail "stdout was writable"; fi
 ok "bad session names (EINVAL, reported), an existing name and run (EEXIST) and writes to stdout are refused"
 
-# Many sessions at once, outputs kept apart.
-for i in $(seq 12); do
-	mkdir "$MNT/box/exec/c$i"
-	echo "i=0; while [ \$i -lt 300 ]; do echo c$i-\$i; i=\$((i+1)); done" >"$MNT/box/exec/c$i/cmd" &
-done
-wait
-for i in $(seq 12); do
-	[ "$(cat "$MNT/box/exec/c$i/wait")" = "exited 0" ] || fail "c$i did not exit 0"
-	out=$(cat "$MNT/box/exec/c$i/stdout")
-	[ "$(grep -c "^c$i-" <<<"$out")" = 300 ] && [ "$(wc -l <<<"$out")" = 300 ] || fail "c$i output mixed or short"
-done
+check_concurrent_sessions box
 ok "12 concurrent sessions keep their outputs apart"
 
 out=$(run_in box 'echo one-shot; exit 5')
