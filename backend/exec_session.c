@@ -534,6 +534,18 @@ ssize_t bf_exec_write_stdin(struct bf_exec_session *s, const char *data, size_t 
 	return n;
 }
 
+static struct winsize size_of(unsigned cols, unsigned rows)
+{
+	return (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+}
+
+static void close_stdin_locked(struct bf_exec_session *s)
+{
+	if (s->stdin_fd >= 0)
+		close(s->stdin_fd);
+	s->stdin_fd = -1;
+}
+
 int bf_exec_set_pty(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err)
 {
 	int r = 0;
@@ -544,20 +556,10 @@ int bf_exec_set_pty(struct bf_exec_session *s, unsigned cols, unsigned rows, str
 				 s->name);
 	} else {
 		s->pty = true;
-		s->size = (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+		s->size = size_of(cols, rows);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
-}
-
-bool bf_exec_has_pty(struct bf_exec_session *s)
-{
-	bool pty;
-
-	pthread_mutex_lock(&s->lock);
-	pty = s->pty;
-	pthread_mutex_unlock(&s->lock);
-	return pty;
 }
 
 int bf_exec_resize(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err)
@@ -569,7 +571,7 @@ int bf_exec_resize(struct bf_exec_session *s, unsigned cols, unsigned rows, stru
 		r = bf_error_set(err, ENOTTY, "session %s has no terminal (write \"pty COLSxROWS\" before cmd)",
 				 s->name);
 	} else {
-		s->size = (struct winsize){ .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+		s->size = size_of(cols, rows);
 		/* Before the start the size waits for it; after the end there
 		 * is nobody to tell. */
 		if (s->stdin_fd >= 0 && ioctl(s->stdin_fd, TIOCSWINSZ, &s->size) < 0)
@@ -590,9 +592,7 @@ int bf_exec_eof(struct bf_exec_session *s, struct bf_error *err)
 		return bf_error_set(err, ESRCH, "session %s is not running", s->name);
 	}
 	if (!s->pty) {
-		if (s->stdin_fd >= 0)
-			close(s->stdin_fd);
-		s->stdin_fd = -1;
+		close_stdin_locked(s);
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
@@ -615,16 +615,16 @@ int bf_exec_eof(struct bf_exec_session *s, struct bf_error *err)
 
 void bf_exec_stdin_released(struct bf_exec_session *s)
 {
-	if (!bf_exec_has_pty(s))
-		bf_exec_close_stdin(s);
+	pthread_mutex_lock(&s->lock);
+	if (!s->pty)
+		close_stdin_locked(s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void bf_exec_close_stdin(struct bf_exec_session *s)
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->stdin_fd >= 0)
-		close(s->stdin_fd);
-	s->stdin_fd = -1;
+	close_stdin_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -70,7 +70,6 @@ off_t bf_exec_size(struct bf_exec_session *s, enum bf_exec_stream stream);
  * stderr stays empty, and stdin is the keyboard: it may be opened and
  * closed any number of times, and ends only with bf_exec_eof. */
 int bf_exec_set_pty(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err);
-bool bf_exec_has_pty(struct bf_exec_session *s);
 /* A new terminal size; the command's foreground group gets SIGWINCH. */
 int bf_exec_resize(struct bf_exec_session *s, unsigned cols, unsigned rows, struct bf_error *err);
 /* The end of input: stdin is closed, or with a terminal its EOF
