@@ -14,7 +14,7 @@
 #include "copy_tree.h"
 #include "spawn.h"
 
-static int run_tool(const char *prog, char **args, struct bf_error *err)
+static int run_tool(const char *prog, char **args, int out_fd, struct bf_error *err)
 {
 	char path[PATH_MAX];
 	int status;
@@ -22,10 +22,17 @@ static int run_tool(const char *prog, char **args, struct bf_error *err)
 	if (bf_find_program(prog, path, sizeof(path)) < 0)
 		return bf_error_set(err, ENOENT, "%s is not installed", prog);
 	args[0] = path;
-	status = bf_spawn_wait(args, -1);
+	status = bf_spawn_wait(args, out_fd);
 	if (status != 0)
 		return bf_error_set(err, EIO, "%s failed (status %d)", prog, status);
 	return 0;
+}
+
+int bf_loop_mount(const char *img, const char *dir, int out_fd, struct bf_error *err)
+{
+	char *args[] = { NULL, "-o", "loop,nosuid,nodev", (char *)img, (char *)dir, NULL };
+
+	return run_tool("mount", args, out_fd, err);
 }
 
 /* The copy workspace (WHAT "work", from `src`) and the guest user's home
@@ -61,15 +68,12 @@ static int make_image(const struct bf_bottle *b, const char *run_dir, const char
 		char *mkfs[] = { NULL, "-q", "-F", "-m", "0", "-E",
 				 "lazy_itable_init=1,lazy_journal_init=1", tmp, NULL };
 
-		r = run_tool("mkfs.ext4", mkfs, err);
+		r = run_tool("mkfs.ext4", mkfs, -1, err);
 	}
 	if (r == 0 && mkdir(mnt, 0700) < 0 && errno != EEXIST)
 		r = bf_error_set(err, errno, "mkdir %s: %s", mnt, strerror(errno));
-	if (r == 0) {
-		char *mount_args[] = { NULL, "-o", "loop,nosuid,nodev", tmp, mnt, NULL };
-
-		r = run_tool("mount", mount_args, err);
-	}
+	if (r == 0)
+		r = bf_loop_mount(tmp, mnt, -1, err);
 	if (r == 0 && !src) {
 		/* An empty tree of the guest user's (a home). */
 		if (mkdir(dst, 0700) < 0 || chown(dst, uid, gid) < 0)

@@ -265,16 +265,14 @@ static int resolve_user(const struct bf_bottle *b, const char *run_dir, bool use
 
 static void mount_image(const char *run_dir, const char *what, struct bf_error *err, int *r)
 {
-	char img[PATH_MAX], dir[PATH_MAX], prog[PATH_MAX];
-	char *argv[] = { prog, "-o", "loop,nosuid,nodev", img, dir, NULL };
+	char img[PATH_MAX], dir[PATH_MAX];
 
 	if (*r < 0)
 		return;
 	snprintf(img, sizeof(img), "%s/%s.img", run_dir, what);
 	snprintf(dir, sizeof(dir), "%s/%sfs", run_dir, what);
 	umount2(dir, MNT_DETACH);       /* left by a daemon that crashed */
-	if (bf_find_program("mount", prog, sizeof(prog)) < 0 || bf_spawn_wait(argv, -1) != 0)
-		*r = bf_error_set(err, EIO, "cannot mount %s", img);
+	*r = bf_loop_mount(img, dir, -1, err);
 }
 
 /* The idmapped workspace at RUN_DIR/workspace in the host's namespace

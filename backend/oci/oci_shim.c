@@ -21,6 +21,7 @@
 #include "../backends.h"
 #include "../cleanup.h"
 #include "../bind_workspace.h"
+#include "../disk_image.h"
 #include "../idmap.h"
 #include "../log_pump.h"
 #include "../spawn.h"
@@ -128,22 +129,18 @@ static int shim_attach_workspace(const char *spec, const char *bundle)
 static int mount_images(const char *bundle)
 {
 	static const char *const images[] = { "work", "home" };
-	char img[4200], dir[4200], mount_path[4096];
-	char *args[] = { mount_path, "-o", "loop,nosuid,nodev", img, dir, NULL };
+	char img[4200], dir[4200];
 	size_t i;
 
-	if (bf_find_program("mount", mount_path, sizeof(mount_path)) < 0)
-		return -1;
 	for (i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
-		int status;
+		struct bf_error err = { 0 };
 
 		snprintf(img, sizeof(img), "%s/%s.img", bundle, images[i]);
 		snprintf(dir, sizeof(dir), "%s/%sfs", bundle, images[i]);
 		if (access(img, F_OK) < 0)
 			continue;
-		status = bf_spawn_wait(args, 2);
-		if (status != 0) {
-			fprintf(stderr, "%s: mounting %s failed (status %d)\n", BF_OCI_SHIM_NAME, img, status);
+		if (bf_loop_mount(img, dir, 2, &err) < 0) {
+			fprintf(stderr, "%s: mounting %s failed: %s\n", BF_OCI_SHIM_NAME, img, err.msg);
 			return -1;
 		}
 	}
