@@ -264,7 +264,7 @@ static int read_file_at(int dirfd, const char *file, char **out, size_t *out_len
 /* The run section; absent in records of bottles never started. The
  * backend reads its own part. */
 static const char *json_to_run(json_object *record, const struct bf_backend *backend,
-			       struct bf_run *run)
+			       unsigned long long id_base, struct bf_run *run)
 {
 	json_object *o, *flag;
 	const char *s;
@@ -305,7 +305,10 @@ static const char *json_to_run(json_object *record, const struct bf_backend *bac
 		run->launched = json_object_get_boolean(flag);
 	else
 		run->launched = (s = bf_json_str(o, "container_id")) && *s;
-	run->id_offset = bf_json_uint64(o, "id_offset");
+	/* Runs recorded before id_offset were all in the bottle's own user
+	 * namespace. */
+	run->id_offset = json_object_object_get_ex(o, "id_offset", &flag) ? bf_json_uint64(o, "id_offset")
+									   : id_base;
 	/* Absent in older records: zero, which re-attach never trusts. */
 	run->guest_start = bf_json_uint64(o, "guest_start");
 	run->guest_userns = bf_json_uint64(o, "guest_userns");
@@ -362,17 +365,7 @@ static const char *json_to_meta(json_object *o, const char *name, struct bf_meta
 		return "missing manifest";
 	*text = json_object_get_string(manifest);
 	*len = (size_t)json_object_get_string_len(manifest);
-	{
-		const char *problem = json_to_run(o, bf_backend_find(meta->backend), &meta->run);
-		json_object *run, *v;
-
-		/* Runs recorded before id_offset were all in the bottle's own
-		 * user namespace. */
-		if (!problem && json_object_object_get_ex(o, "run", &run) &&
-		    !json_object_object_get_ex(run, "id_offset", &v))
-			meta->run.id_offset = meta->id_base;
-		return problem;
-	}
+	return json_to_run(o, bf_backend_find(meta->backend), meta->id_base, &meta->run);
 }
 
 static int load_one(int dirfd, const char *file, bf_store_record_fn record,
