@@ -47,9 +47,9 @@ struct bf_backend {
 	const struct bf_helper_entry *helpers;
 	/* The seeds' preflight: 0 if usable, else -errno with err saying
 	 * what is missing (a binary, a reachable socket). */
-	int (*preflight)(struct bf_error *err);
-	/* After a preflight that passed: what runs (a version), or NULL. */
-	void (*about)(char *out, size_t len);
+	/* When usable, what runs (a version) may be put in about[0..len),
+	 * which is "" otherwise. */
+	int (*preflight)(char *about, size_t len, struct bf_error *err);
 	/* Backend-specific manifest checks (image form, ...). */
 	int (*check_manifest)(const struct bf_manifest *m, struct bf_error *err);
 	/* The address the guest dials for its sidecars: guest loopback for

@@ -500,11 +500,9 @@ int bf_registry_render_backends(struct bf_registry *reg, struct bf_buf *out)
 		struct bf_error err = { 0 };
 		const char *dflt = strcmp(all[i]->name, reg->cfg.backend) == 0 ? " (default)" : "";
 
-		if (all[i]->preflight(&err) == 0) {
-			char about[256] = "";
+		char about[256] = "";
 
-			if (all[i]->about)
-				all[i]->about(about, sizeof(about));
+		if (all[i]->preflight(about, sizeof(about), &err) == 0) {
 			bf_buf_printf(out, "%s: available%s%s%s\n", all[i]->name, dflt, about[0] ? ": " : "",
 				      about);
 		} else {

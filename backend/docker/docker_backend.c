@@ -46,7 +46,7 @@
 /* The first guest id given to a user the image does not name. */
 #define AGENT_UID 1000
 
-static int docker_preflight(struct bf_error *err)
+static int docker_preflight(char *about, size_t len, struct bf_error *err)
 {
 	char version[128];
 	int r = bf_probe_unix_socket(bf_docker_socket());
@@ -54,16 +54,10 @@ static int docker_preflight(struct bf_error *err)
 	if (r < 0)
 		return bf_error_set(err, -r, "docker engine not reachable at %s: %s",
 				    bf_docker_socket(), strerror(-r));
-	return bf_docker_version(version, sizeof(version), err);
-}
-
-static void docker_about(char *out, size_t len)
-{
-	struct bf_error err = { 0 };
-	char version[128];
-
-	if (bf_docker_version(version, sizeof(version), &err) == 0)
-		snprintf(out, len, "Docker Engine %s at %s", version, bf_docker_socket());
+	r = bf_docker_version(version, sizeof(version), err);
+	if (r == 0)
+		snprintf(about, len, "Docker Engine %s at %s", version, bf_docker_socket());
+	return r;
 }
 
 static int docker_check_manifest(const struct bf_manifest *m, struct bf_error *err)
@@ -741,7 +735,6 @@ const struct bf_backend bf_backend_docker = {
 	.name = "docker",
 	.helpers = docker_helpers,
 	.preflight = docker_preflight,
-	.about = docker_about,
 	.check_manifest = docker_check_manifest,
 	.guest_sidecar_host = docker_guest_sidecar_host,
 	.run_save = bf_docker_run_save,

@@ -50,11 +50,13 @@ static int find_runtime(char *path, size_t len, const char **name)
 	return -ENOENT;
 }
 
-static int oci_preflight(struct bf_error *err)
+static int oci_preflight(char *about, size_t len, struct bf_error *err)
 {
 	char path[PATH_MAX];
 	const char *name;
 
+	(void)about;
+	(void)len;
 	if (find_runtime(path, sizeof(path), &name) == 0)
 		return 0;
 	return bf_error_set(err, ENOENT, "no OCI runtime: neither runc nor crun is installed (apt-get install runc)");
@@ -153,7 +155,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	int r, status;
 
 	if (find_runtime(runtime, sizeof(runtime), &runtime_name) < 0)
-		return oci_preflight(err);
+		return oci_preflight(NULL, 0, err);
 	if (mkdir(p->runtime_root, 0700) < 0 && errno != EEXIST)
 		return bf_error_set(err, errno, "mkdir %s: %s", p->runtime_root, strerror(errno));
 	r = bf_oci_prepare(b, p->run_dir, &user, err);

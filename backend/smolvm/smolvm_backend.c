@@ -6,8 +6,10 @@
 #include "../backends.h"
 #include "../manifest.h"
 
-static int smolvm_preflight(struct bf_error *err)
+static int smolvm_preflight(char *about, size_t len, struct bf_error *err)
 {
+	(void)about;
+	(void)len;
 	char path[PATH_MAX];
 
 	if (bf_find_program("smolvm", path, sizeof(path)) < 0)
