@@ -10,11 +10,7 @@ command -v dockerd >/dev/null || { echo "SKIP: dockerd not installed (docker.io)
 BUSYBOX=$(command -v busybox) || { echo "SKIP: busybox-static not installed"; exit 77; }
 
 BACKEND=docker
-SOCK=$DOCKER_SOCK
-api() { docker_api "$@"; }
-start_dockerd() { docker_up; }
-stop_dockerd() { docker_stop || fail "dockerd did not stop"; }
-start_dockerd
+docker_up
 
 ROOTFS=$TMP/rootfs
 mkdir -p "$ROOTFS/bin" "$ROOTFS/etc"
@@ -43,7 +39,7 @@ assert_contains status "$status" "engine: docker 20"
 assert_contains status "$status" "container_name: bottlefs-box-"
 cid=$(sed -n 's/^container_id: //p' <<<"$status")
 [ ${#cid} = 64 ] || fail "container id: $cid"
-labels=$(api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["Config"]["Labels"]; print(l["org.bottlefs.name"], l["org.bottlefs.state-dir"], l["org.bottlefs.identity"])')
+labels=$(docker_api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)["Config"]["Labels"]; print(l["org.bottlefs.name"], l["org.bottlefs.state-dir"], l["org.bottlefs.identity"])')
 [ "$labels" = "box $STATE $(sed -n 's/^identity: //p' <<<"$status")" ] || fail "labels: $labels"
 for _ in $(seq 50); do grep -q "guest: hello-docker" "$MNT/box/log" && break; sleep 0.1; done
 assert_contains log "$(cat "$MNT/box/log")" "guest: hello-docker"
@@ -51,7 +47,7 @@ assert_contains log "$(cat "$MNT/box/log")" "running: docker container bottlefs-
 ok "start runs a labelled container (name, state dir, identity); status shows engine and id; its output reaches log as guest: lines"
 
 # --- limits: the engine enforces the manifest's pids and memory
-hc=$(api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; h=json.load(sys.stdin)["HostConfig"]; print(h["PidsLimit"], h["Memory"], h["ReadonlyRootfs"], h["NetworkMode"], ",".join(h["CapDrop"]), ",".join(h["SecurityOpt"]))')
+hc=$(docker_api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; h=json.load(sys.stdin)["HostConfig"]; print(h["PidsLimit"], h["Memory"], h["ReadonlyRootfs"], h["NetworkMode"], ",".join(h["CapDrop"]), ",".join(h["SecurityOpt"]))')
 [ "$hc" = "64 536870912 True none ALL no-new-privileges" ] || fail "HostConfig: $hc"
 out=$(run_in box '(i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); echo $i; done) 2>/dev/null | tail -n 1')
 n=$(sed -n '1p' <<<"$out")
@@ -140,7 +136,7 @@ if echo start >"$MNT/rooted/ctl" 2>"$TMP/err"; then fail "guest root started on 
 assert_contains errno "$(cat "$TMP/err")" "Operation not permitted"
 assert_contains errors "$(tail -1 "$MNT/errors")" "needs an engine with user namespaces"
 [ "$(cat "$MNT/rooted/ctl")" = failed ] || fail "rooted: $(cat "$MNT/rooted/ctl")"
-[ -z "$(api GET "/containers/json?all=1" | grep -o bottlefs-rooted || true)" ] || fail "a container was left for rooted"
+[ -z "$(docker_api GET "/containers/json?all=1" | grep -o bottlefs-rooted || true)" ] || fail "a container was left for rooted"
 ok "a user the image names runs as its id in the bottle's range; user root is refused (EPERM, a reason in errors) and leaves no container"
 
 # --- engine errors: a missing image
@@ -194,7 +190,7 @@ ok "bind workspace on docker: idmapped, the owner's files are the guest's and th
 
 # --- stop, re-attach, rmdir
 unmount_fs
-[ "$(api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["Running"])')" = True ] ||
+[ "$(docker_api GET "/containers/$cid/json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["State"]["Running"])')" = True ] ||
 	fail "the container ended with the mount"
 mount_fs
 [ "$(cat "$MNT/box/ctl")" = running ] || fail "not re-attached: $(tail -3 "$MNT/errors")"
@@ -205,13 +201,13 @@ echo stop >"$MNT/box/ctl"
 assert_contains log "$(cat "$MNT/box/log")" "guest: got-term"
 assert_contains status "$(cat "$MNT/box/status")" "exit: exited 0"
 for b in box named rooted ghost cp; do rmdir "$MNT/$b" || fail "rmdir $b: $(tail -2 "$MNT/errors")"; done
-[ -z "$(api GET "/containers/json?all=1" | grep -o 'bottlefs-[a-z]*' || true)" ] || fail "containers left: $(api GET "/containers/json?all=1")"
+[ -z "$(docker_api GET "/containers/json?all=1" | grep -o 'bottlefs-[a-z]*' || true)" ] || fail "containers left: $(docker_api GET "/containers/json?all=1")"
 ok "unmount leaves the container running; a new mount re-attaches; stop forwards TERM through bottlefs-init (exit 0); rmdir leaves no container"
 
 # --- the engine goes away while a bottle runs, and comes back
 dmanifest gone
 echo start >"$MNT/gone/ctl" || fail "start gone: $(tail -2 "$MNT/errors")"
-stop_dockerd
+docker_stop || fail "dockerd did not stop"
 for _ in $(seq 150); do [ "$(cat "$MNT/gone/ctl")" != running ] && break; sleep 0.1; done
 assert_alive
 [ "$(cat "$MNT/gone/ctl")" != running ] || fail "still running without an engine"
@@ -220,7 +216,7 @@ assert_contains errors "$(cat "$MNT/errors")" "gone: the guest ended (docker eng
 assert_contains backends "$(cat "$MNT/backends")" "docker: unavailable (default): docker engine not reachable"
 if echo start >"$MNT/gone/ctl" 2>"$TMP/err"; then fail "started without an engine"; fi
 assert_contains errno "$(cat "$TMP/err")" "Connection refused"
-start_dockerd
+docker_up
 echo start >"$MNT/gone/ctl" || fail "start after the engine came back: $(tail -2 "$MNT/errors")"
 [ "$(output_of gone 'echo back')" = back ] || fail "exec after the engine came back"
 echo stop >"$MNT/gone/ctl"
@@ -232,7 +228,7 @@ dmanifest lost
 echo start >"$MNT/lost/ctl" || fail "start lost"
 lost_id=$(sed -n 's/^container_id: //p' "$MNT/lost/status")
 unmount_fs
-api DELETE "/containers/$lost_id?force=1" >/dev/null || fail "could not remove the container"
+docker_api DELETE "/containers/$lost_id?force=1" >/dev/null || fail "could not remove the container"
 mount_fs
 [ "$(cat "$MNT/lost/ctl")" = failed ] || fail "lost: $(cat "$MNT/lost/ctl")"
 assert_contains errors "$(cat "$MNT/errors")" "lost: docker container bottlefs-lost-"
@@ -243,13 +239,13 @@ ok "a container removed while unmounted is not re-attached: failed, and errors s
 # --- cleanup: labelled containers and volumes whose bottle is gone
 dmanifest live
 echo start >"$MNT/live/ctl" || fail "start live"
-orphan=$(api POST "/containers/create?name=bottlefs-old-0000" -H "Content-Type: application/json" \
+orphan=$(docker_api POST "/containers/create?name=bottlefs-old-0000" -H "Content-Type: application/json" \
 	-d "{\"Image\":\"$IMAGE\",\"Cmd\":[\"sleep\",\"100\"],\"Labels\":{\"org.bottlefs.state-dir\":\"$STATE\",\"org.bottlefs.identity\":\"old-0000\",\"org.bottlefs.name\":\"old\"}}" |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
-api POST "/volumes/create" -H "Content-Type: application/json" \
+docker_api POST "/volumes/create" -H "Content-Type: application/json" \
 	-d "{\"Name\":\"bottlefs-old-vol\",\"Labels\":{\"org.bottlefs.state-dir\":\"$STATE\",\"org.bottlefs.identity\":\"old-0000\"}}" >/dev/null
 # Another mount's container (another state dir) is not this one's to take.
-other=$(api POST "/containers/create?name=bottlefs-theirs-1111" -H "Content-Type: application/json" \
+other=$(docker_api POST "/containers/create?name=bottlefs-theirs-1111" -H "Content-Type: application/json" \
 	-d "{\"Image\":\"$IMAGE\",\"Cmd\":[\"sleep\",\"100\"],\"Labels\":{\"org.bottlefs.state-dir\":\"/elsewhere\",\"org.bottlefs.identity\":\"theirs-1111\"}}" |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
 plan=$(cat "$MNT/cleanup")
@@ -261,11 +257,11 @@ live_id=$(sed -n 's/^container_id: //p' "$MNT/live/status")
 grep -q "$live_id" <<<"$plan" && fail "the live container is in the plan"
 echo run >"$MNT/cleanup" || fail "cleanup run: $(tail -2 "$MNT/errors")"
 [ -z "$(cat "$MNT/cleanup")" ] || fail "left: $(cat "$MNT/cleanup")"
-! api GET "/containers/$orphan/json" >/dev/null 2>&1 || fail "the orphan container remains"
-! api GET "/volumes/bottlefs-old-vol" >/dev/null 2>&1 || fail "the orphan volume remains"
-api GET "/containers/$other/json" >/dev/null || fail "another state dir's container was removed"
+! docker_api GET "/containers/$orphan/json" >/dev/null 2>&1 || fail "the orphan container remains"
+! docker_api GET "/volumes/bottlefs-old-vol" >/dev/null 2>&1 || fail "the orphan volume remains"
+docker_api GET "/containers/$other/json" >/dev/null || fail "another state dir's container was removed"
 [ "$(output_of live 'echo ok')" = ok ] || fail "the live bottle after cleanup"
-api DELETE "/containers/$other?force=1" >/dev/null
+docker_api DELETE "/containers/$other?force=1" >/dev/null
 echo stop >"$MNT/live/ctl"
 rmdir "$MNT/live"
 ok "cleanup lists and removes labelled containers and volumes of this state dir whose bottle is gone; another state dir's and live ones are untouched"

@@ -7,6 +7,19 @@
 
 [ "$BACKEND" != oci ] || command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
 
+# kill_all PID...: SIGKILL to each, then up to 5 s until none is left.
+kill_all() {
+	local p left _
+	kill -9 "$@" 2>/dev/null || true
+	for _ in $(seq 100); do
+		left=0
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
+		[ "$left" = 0 ] && return 0
+		sleep 0.05
+	done
+	fail "$left readers could not be killed"
+}
+
 threads_of() {
 	awk '/^Threads:/ {print $2}' "/proc/$1/status"
 }
@@ -50,14 +63,7 @@ ok "2000 blocked readers: daemon threads $before -> $during, VmRSS $rss KiB; ls,
 
 # Every reader ends at once when killed.
 t0=$(date +%s%N)
-kill -9 "${readers[@]}" 2>/dev/null || true
-for _ in $(seq 100); do
-	left=0
-	for p in "${readers[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
-	[ "$left" = 0 ] && break
-	sleep 0.05
-done
-[ "$left" = 0 ] || fail "$left readers could not be killed"
+kill_all "${readers[@]}"
 ok "SIGKILL ends all 2000 blocked readers in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # A reader put aside is answered when the command ends; Ctrl-C ends one.
@@ -84,13 +90,6 @@ t0=$(date +%s%N)
 timeout 10 umount "$MNT" 2>/dev/null && fail "umount succeeded under open files (test assumption)"
 [ $? != 124 ] || fail "umount hangs with 200 blocked readers"
 busy_ms=$((($(date +%s%N) - t0) / 1000000))
-kill -9 "${late[@]}" 2>/dev/null || true
-for _ in $(seq 100); do
-	left=0
-	for p in "${late[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
-	[ "$left" = 0 ] && break
-	sleep 0.05
-done
-[ "$left" = 0 ] || fail "$left readers could not be killed"
+kill_all "${late[@]}"
 unmount_fs
 ok "umount answers in $busy_ms ms with 200 readers waiting (busy); killed, they let it unmount and the daemon exit"
