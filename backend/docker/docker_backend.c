@@ -29,6 +29,7 @@
 #include "../guest_caps.h"
 #include "../guest_process.h"
 #include "../guest_user.h"
+#include "../host_mounts.h"
 #include "../image_view.h"
 #include "../json_get.h"
 #include "../manifest.h"
@@ -492,6 +493,8 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	strlcpy(d->version, engine.version, sizeof(d->version));
 	if (r == 0 && mkdir(p->run_dir, 0700) < 0 && errno != EEXIST)
 		r = bf_error_set(err, errno, "mkdir %s: %s", p->run_dir, strerror(errno));
+	if (r == 0)
+		r = bf_check_mount_sources(&b->manifest, p->run_dir, err);
 	if (r == 0)
 		r = resolve_user(b, p->run_dir, userns, &user, err);
 	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_BIND)

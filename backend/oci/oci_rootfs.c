@@ -21,6 +21,7 @@
 #include "../copy_tree.h"
 #include "../disk_image.h"
 #include "../guest_user.h"
+#include "../host_mounts.h"
 #include "../spawn.h"
 
 const char *const bf_oci_host_dirs[] = {
@@ -258,26 +259,6 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* `path` is `dir` or below it ("/" holds everything). */
-static bool path_within(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return strcmp(dir, "/") == 0 ||
-	       (strncmp(path, dir, n) == 0 && (path[n] == '/' || !path[n]));
-}
-
-/* The real path of the state directory: run_dir is STATE/run/NAME. */
-static bool real_state_dir(const char *run_dir, char *out)
-{
-	char state[PATH_MAX], *cut;
-
-	strlcpy(state, run_dir, sizeof(state));
-	for (int i = 0; i < 2 && (cut = strrchr(state, '/')); i++)
-		*cut = '\0';
-	return realpath(state, out) != NULL;
-}
-
 /* The image must be a directory bottlefs never writes into: not the host's
  * root, not inside the state directory. */
 static int check_image(const char *image, const char *run_dir, struct bf_error *err)
@@ -289,24 +270,8 @@ static int check_image(const char *image, const char *run_dir, struct bf_error *
 				    strerror(errno));
 	if (strcmp(real, "/") == 0)
 		return bf_error_set(err, EINVAL, "image may not be / (use image = \"host\")");
-	if (real_state_dir(run_dir, state) && path_within(real, state))
+	if (bf_state_dir_of(run_dir, state) && bf_path_within(real, state))
 		return bf_error_set(err, EINVAL, "image %s is inside the state directory", image);
-	return 0;
-}
-
-/* Nothing of bottlefs's own state goes into a guest through [[mount]]. */
-static int check_mount_sources(const struct bf_manifest *m, const char *run_dir,
-			       struct bf_error *err)
-{
-	char real[PATH_MAX], state[PATH_MAX];
-
-	if (!m->mounts_len || !real_state_dir(run_dir, state))
-		return 0;
-	for (size_t i = 0; i < m->mounts_len; i++)
-		if (realpath(m->mounts[i].source, real) &&
-		    (path_within(real, state) || path_within(state, real)))
-			return bf_error_set(err, EPERM, "[[mount]] source %s holds or is in the state directory",
-					    m->mounts[i].source);
 	return 0;
 }
 
@@ -334,7 +299,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	if ((mkdir(run_dir, 0710) < 0 && errno != EEXIST) || chown(run_dir, 0, root_gid) < 0 ||
 	    chmod(run_dir, 0710) < 0)
 		return bf_error_set(err, errno, "mkdir %s: %s", run_dir, strerror(errno));
-	r = check_mount_sources(m, run_dir, err);
+	r = bf_check_mount_sources(m, run_dir, err);
 	if (r < 0)
 		return r;
 	if (!host) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../backend/guest_caps.h"
+#include "../../backend/host_mounts.h"
 #include "../../backend/idmap.h"
 #include "../../backend/proc_ident.h"
 #include "../../backend/seccomp_policy.h"
@@ -190,6 +191,38 @@ static void test_idrange_accounts(void)
 	unlink(path);
 }
 
+static void test_mount_sources(void)
+{
+	char dir[] = "/tmp/bottlefs-state-XXXXXX", run[256], sub[300], real[4096];
+	struct bf_manifest m = { 0 };
+	struct bf_mount mounts[1] = { 0 };
+	struct bf_error err = { 0 };
+
+	CU_ASSERT(bf_path_within("/a/b", "/a"));
+	CU_ASSERT(bf_path_within("/a", "/a"));
+	CU_ASSERT(bf_path_within("/anything", "/"));
+	CU_ASSERT(!bf_path_within("/ab", "/a"));
+	CU_ASSERT(!bf_path_within("/a", "/a/b"));
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(run, sizeof(run), "%s/run/box", dir);
+	CU_ASSERT(bf_state_dir_of(run, real));
+	CU_ASSERT_STRING_EQUAL(real, dir);
+	m.mounts = mounts;
+	m.mounts_len = 1;
+	/* The state dir itself, a directory in it, and one holding it. */
+	snprintf(sub, sizeof(sub), "%s/run", dir);
+	CU_ASSERT_EQUAL(mkdir(sub, 0700), 0);
+	const char *bad[] = { dir, sub, "/tmp" };
+	for (size_t i = 0; i < 3; i++) {
+		m.mounts[0].source = (char *)bad[i];
+		CU_ASSERT_EQUAL(bf_check_mount_sources(&m, run, &err), -EPERM);
+	}
+	m.mounts[0].source = "/usr/bin";
+	CU_ASSERT_EQUAL(bf_check_mount_sources(&m, run, &err), 0);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -200,6 +233,7 @@ int main(void)
 		{ "filter render", test_filter_render },
 		{ "root caps mask", test_caps_mask },
 		{ "id range vs accounts", test_idrange_accounts },
+		{ "mount sources vs state dir", test_mount_sources },
 		{ NULL, NULL },
 	};
 
