@@ -413,6 +413,10 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 		 m->tmp, user->id_base + user->uid, user->id_base + user->gid);
 	json_object_object_add(tmpfs, "/tmp", json_object_new_string(tmp_opts));
 	add_bind(binds, init_path, BF_OCI_INIT_PATH, false);
+	/* The engine's resolv.conf would name the host's nameservers; the
+	 * guest has no resolver (as on oci): an empty one of ours. */
+	snprintf(text, sizeof(text), "%s/resolv.conf", run_dir);
+	add_bind(binds, text, "/etc/resolv.conf", false);
 	bf_guest_home(m, home, sizeof(home));
 	snprintf(text, sizeof(text), "%s/homefs/home", run_dir);
 	add_bind(binds, text, home, true);
@@ -431,6 +435,19 @@ static json_object *make_create(const struct bf_bottle *b, const char *run_dir,
 	json_object_object_add(host, "Binds", binds);
 	json_object_object_add(c, "HostConfig", host);
 	return c;
+}
+
+static int write_empty_resolv_conf(const char *run_dir, struct bf_error *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/resolv.conf", run_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	close(fd);
+	return 0;
 }
 
 /* What proves the guest ours later: its start time and user namespace. */
@@ -509,6 +526,8 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		r = bf_disk_image_ensure(b, p->run_dir, "work", b->manifest.workspace_path, (uid_t)host_uid,
 					 (gid_t)host_gid, err);
+	if (r == 0)
+		r = write_empty_resolv_conf(p->run_dir, err);
 	mount_image(p->run_dir, "home", err, &r);
 	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		mount_image(p->run_dir, "work", err, &r);

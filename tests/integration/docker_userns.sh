@@ -8,16 +8,8 @@
 command -v dockerd >/dev/null || { echo "SKIP: dockerd not installed (docker.io)"; exit 77; }
 BUSYBOX=$(command -v busybox) || { echo "SKIP: busybox-static not installed"; exit 77; }
 
-# dockerd makes the dockremap account and its subordinate ids itself; one
-# this test made goes with it.
-had_dockremap=false
-getent passwd dockremap >/dev/null && had_dockremap=true
-test_cleanup() {
-	docker_down
-	$had_dockremap || userdel dockremap 2>/dev/null || true
-}
 BACKEND=docker
-DOCKERD_ARGS=--userns-remap=default
+docker_userns_engine
 docker_up
 root_dir=$(docker_api GET /info | $PY -c 'import json,sys; print(json.load(sys.stdin)["DockerRootDir"])')
 remap=${root_dir##*/}

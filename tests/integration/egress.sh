@@ -49,11 +49,7 @@ done
 mount_fs
 # The host image on oci; elsewhere an image of the host's curl, getent and
 # python3 (the guest's tools here).
-IMAGE_TOML=
-if [ "$BACKEND" != oci ]; then
-	host_tools_rootfs "$TMP/tools" curl getent
-	IMAGE_TOML="image = \"$(backend_image "$TMP/tools")\""
-fi
+IMAGE_TOML=$(tools_image_toml curl getent)
 cat >"$MNT/new/net" <<TOML
 agent = "test"
 $IMAGE_TOML

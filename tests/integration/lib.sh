@@ -78,6 +78,7 @@ cleanup() {
 		test_cleanup || rc=1
 	fi
 	docker_down || rc=1
+	[ "${HAD_DOCKREMAP:-true}" = true ] || userdel dockremap 2>/dev/null || true
 	kill_tracked || rc=1
 	kill_leftover_guests
 	for m in $(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
@@ -186,7 +187,8 @@ host_tools_rootfs() {
 	mkdir -p "$dir/bin" "$dir/usr/bin" "$dir/etc" "$dir/tmp" "$dir/usr/lib"
 	chmod 1777 "$dir/tmp"
 	cp "$(command -v busybox)" "$dir/bin/busybox"
-	for a in sh ls cat echo id sleep seq head tail wc tr grep env printf sed awk stat kill true; do
+	for a in sh ls cat echo id sleep seq head tail wc tr grep env printf sed awk stat kill true \
+		hostname ps mknod touch cp mkdir rm chmod df find cut fold unshare readlink tty stty; do
 		ln -sf busybox "$dir/bin/$a"
 	done
 	for prog in python3 "$@"; do
@@ -219,6 +221,23 @@ image_toml() {
 		backend_image "$dir" >/dev/null
 	fi
 	printf 'image = "bottlefs-test/busybox-root"\n'
+}
+
+# tools_image_toml PROG...: the manifest line for an image with python3,
+# busybox and PROGs: none on oci (the host image has them); elsewhere the
+# host's own programs in a root made once per test (host_tools_rootfs).
+tools_image_toml() {
+	[ "$BACKEND" != oci ] || return 0
+	[ -d "$TMP/tools" ] || { host_tools_rootfs "$TMP/tools" "$@"; backend_image "$TMP/tools" >/dev/null; }
+	printf 'image = "bottlefs-test/tools"\n'
+}
+
+# docker_userns_engine: the test's dockerd maps user namespaces
+# (--userns-remap=default), so that guest root may run on docker. dockerd
+# makes the dockremap account; one the test made goes with it.
+docker_userns_engine() {
+	if getent passwd dockremap >/dev/null; then HAD_DOCKREMAP=true; else HAD_DOCKREMAP=false; fi
+	DOCKERD_ARGS=--userns-remap=default
 }
 
 # How many containers of bottle NAME the backend has (running or not).
