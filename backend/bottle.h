@@ -55,6 +55,8 @@ struct bf_run {
 	 * engine without userns-remap, whose guests run as host ids of the
 	 * bottle's range). */
 	unsigned long long id_offset;
+	unsigned long long gid_offset;  /* the same for group ids */
+	unsigned id_count;      /* ids the guest's map holds; 0: no map */
 	time_t started_at;
 	time_t stopped_at;
 	int exit_code;          /* valid when exit_signal == 0 and stopped */

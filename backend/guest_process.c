@@ -87,7 +87,7 @@ int bf_guest_process_exec(const struct bf_exec_request *req, struct bf_exec_sess
 		/* A terminal is the guest user's, of group tty (5), as login
 		 * would make it. */
 		.pty_uid = (uid_t)(run->id_offset + run->guest_uid),
-		.pty_gid = (gid_t)(run->id_offset + (run->id_offset ? 5 : run->guest_gid)),
+		.pty_gid = (gid_t)(run->gid_offset + (run->id_count ? 5 : run->guest_gid)),
 	};
 	int r;
 

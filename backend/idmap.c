@@ -140,3 +140,41 @@ bool bf_idrange_free_of_accounts(const char *passwd_path, unsigned long long bas
 	}
 	return true;
 }
+
+bool bf_idmap_parse_root(const char *text, struct bf_idmap_line *out)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		unsigned inside, outside, count;
+
+		if (sscanf(line, " %u %u %u", &inside, &outside, &count) == 3 && count > 0 &&
+		    inside == 0) {
+			out->inside = inside;
+			out->outside = outside;
+			out->count = count;
+			return true;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return false;
+}
+
+int bf_idmap_read_root(pid_t pid, const char *which, struct bf_idmap_line *out)
+{
+	char path[64], text[1024];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	return bf_idmap_parse_root(text, out) ? 0 : -ENOENT;
+}

@@ -24,6 +24,13 @@ struct bf_idmap_line {
 	unsigned inside, outside, count;
 };
 
+/* The line of a uid_map/gid_map text that maps id 0 (false if none). */
+bool bf_idmap_parse_root(const char *text, struct bf_idmap_line *out);
+
+/* That line of /proc/PID/`which` ("uid_map", "gid_map"): -errno if it
+ * cannot be read, -ENOENT if it maps no id 0. */
+int bf_idmap_read_root(pid_t pid, const char *which, struct bf_idmap_line *out);
+
 /* A user namespace with these maps, as an fd (setns or MOUNT_ATTR_IDMAP).
  * Forks a child briefly: call it from a single-threaded process (the
  * shim). Returns the fd or -errno with err set. */

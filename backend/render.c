@@ -216,9 +216,19 @@ int bf_render_status(const struct bf_bottle *b, struct bf_buf *out)
 	status_line(out, "subnet", b->subnet.cidr);
 	status_line(out, "created_at", created);
 	bf_buf_printf(out, "owner_uid: %u\n", (unsigned)b->meta.owner);
-	/* Guest ids 0..65535 are these host ids: never a host account. */
-	bf_buf_printf(out, "uid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
-	bf_buf_printf(out, "gid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
+	/* Guest ids 0..65535 are these host ids: never a host account. The
+	 * map of a launched guest is the one it got (a docker engine's own,
+	 * or none); before that, the bottle's planned one. */
+	if (!b->meta.run.launched) {
+		bf_buf_printf(out, "uid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
+		bf_buf_printf(out, "gid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
+	} else if (b->meta.run.id_count) {
+		bf_buf_printf(out, "uid_map: 0 %llu %u\n", b->meta.run.id_offset, b->meta.run.id_count);
+		bf_buf_printf(out, "gid_map: 0 %llu %u\n", b->meta.run.gid_offset, b->meta.run.id_count);
+	} else {
+		status_line(out, "uid_map", "none (guest ids are host ids)");
+		status_line(out, "gid_map", "none (guest ids are host ids)");
+	}
 	render_run(b, out);
 	return bf_buf_finish(out);
 }

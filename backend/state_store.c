@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "idmap.h"
 #include "json_get.h"
 
 #define STATE_VERSION 1
@@ -79,6 +80,8 @@ static json_object *run_to_json(const struct bf_backend *backend, const struct b
 	    json_object_object_add(o, "guest_uid", json_object_new_int64(run->guest_uid)) ||
 	    json_object_object_add(o, "guest_gid", json_object_new_int64(run->guest_gid)) ||
 	    json_object_object_add(o, "id_offset", json_object_new_uint64(run->id_offset)) ||
+	    json_object_object_add(o, "gid_offset", json_object_new_uint64(run->gid_offset)) ||
+	    json_object_object_add(o, "id_count", json_object_new_uint64(run->id_count)) ||
 	    json_object_object_add(o, "started_at", json_object_new_int64(run->started_at)) ||
 	    json_object_object_add(o, "stopped_at", json_object_new_int64(run->stopped_at)) ||
 	    json_object_object_add(o, "exit_code", json_object_new_int(run->exit_code)) ||
@@ -309,6 +312,12 @@ static const char *json_to_run(json_object *record, const struct bf_backend *bac
 	 * namespace. */
 	run->id_offset = json_object_object_get_ex(o, "id_offset", &flag) ? bf_json_uint64(o, "id_offset")
 									   : id_base;
+	/* ... and the same for group ids, in a map of the bottle's size. */
+	run->gid_offset = json_object_object_get_ex(o, "gid_offset", &flag) ? bf_json_uint64(o, "gid_offset")
+									     : run->id_offset;
+	run->id_count = json_object_object_get_ex(o, "id_count", &flag)
+				? (unsigned)bf_json_uint64(o, "id_count")
+				: (run->id_offset ? BF_IDS_PER_BOTTLE : 0);
 	/* Absent in older records: zero, which re-attach never trusts. */
 	run->guest_start = bf_json_uint64(o, "guest_start");
 	run->guest_userns = bf_json_uint64(o, "guest_userns");

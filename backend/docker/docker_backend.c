@@ -30,6 +30,7 @@
 #include "../guest_process.h"
 #include "../guest_user.h"
 #include "../host_mounts.h"
+#include "../idmap.h"
 #include "../image_view.h"
 #include "../json_get.h"
 #include "../manifest.h"
@@ -580,6 +581,20 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	run->guest_uid = (uid_t)(user.id_base + user.uid);
 	run->guest_gid = (gid_t)(user.id_base + user.gid);
 	run->id_offset = userns ? engine.remap_uid : 0;
+	run->gid_offset = userns ? engine.remap_gid : 0;
+	if (userns) {
+		struct bf_idmap_line uids, gids;
+
+		/* The engine's map, as the guest got it (its size for status);
+		 * dockremap's usual size if the guest ended already. */
+		run->id_count = BF_IDS_PER_BOTTLE;
+		if (bf_idmap_read_root(run->pid, "uid_map", &uids) == 0 &&
+		    bf_idmap_read_root(run->pid, "gid_map", &gids) == 0) {
+			run->id_offset = uids.outside;
+			run->gid_offset = gids.outside;
+			run->id_count = uids.count < gids.count ? uids.count : gids.count;
+		}
+	}
 	run->started_at = time(NULL);
 	return 0;
 }

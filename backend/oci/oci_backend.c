@@ -23,6 +23,7 @@
 #include "../copy_tree.h"
 #include "../exec_session.h"
 #include "../guest_process.h"
+#include "../idmap.h"
 #include "../netns_listen.h"
 #include "../nsexec.h"
 #include "../image_view.h"
@@ -218,6 +219,8 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	run->guest_uid = user.uid;
 	run->guest_gid = user.gid;
 	run->id_offset = b->meta.id_base;
+	run->gid_offset = b->meta.id_base;
+	run->id_count = BF_IDS_PER_BOTTLE;
 	oci_run(run)->shim_pid = (pid_t)shim;
 	run->started_at = time(NULL);
 	run->workspace_idmapped = user.ws_idmap;

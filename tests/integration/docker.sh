@@ -128,8 +128,11 @@ ok "restart stops (TERM through bottlefs-init) and starts a new container; tail 
 # --- the image's own user, and root refused without the engine's userns
 dmanifest named 'user = "builder"'
 echo start >"$MNT/named/ctl" || fail "start named: $(tail -2 "$MNT/errors")"
-base=$(sed -n 's/^uid_map: 0 \([0-9]*\) .*/\1/p' "$MNT/named/status")
+# No user namespace: the guest's ids are host ids of the bottle's range.
+base=$(sed -n 's/^uid_map = "0 \([0-9]*\) .*/\1/p' "$MNT/named/plan.toml")
 [ "$(output_of named 'id -u')" = $((base + 2000)) ] || fail "named user: $(output_of named 'id -u'), base $base"
+assert_contains status "$(cat "$MNT/named/status")" "uid_map: none (guest ids are host ids)"
+assert_contains status "$(cat "$MNT/named/status")" "guest_user: $((base + 2000)) (host $((base + 2000)))"
 echo stop >"$MNT/named/ctl"
 dmanifest rooted 'user = "root"'
 if echo start >"$MNT/rooted/ctl" 2>"$TMP/err"; then fail "guest root started on an engine without userns"; fi

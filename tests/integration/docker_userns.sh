@@ -40,6 +40,7 @@ gpid=$(sed -n 's/^pid: //p' "$MNT/rootg/status")
 [ "$(awk '/^Uid:/ {print $2}' "/proc/$gpid/status")" = "$remap" ] || fail "guest root is host uid $(awk '/^Uid:/ {print $2}' "/proc/$gpid/status"), not $remap"
 ! getent passwd "$remap" >/dev/null || fail "the remapped root $remap is a host account"
 assert_contains status "$(cat "$MNT/rootg/status")" "guest_user: 0 (host $remap)"
+assert_contains status "$(cat "$MNT/rootg/status")" "uid_map: 0 $remap $(awk '$1 == 0 {print $3}' "/proc/$gpid/uid_map")"
 upid=$(sed -n 's/^pid: //p' "$MNT/userg/status")
 [ "$(output_of userg 'id -u')" = 1000 ] || fail "guest user inside: $(output_of userg 'id -u')"
 [ "$(awk '/^Uid:/ {print $2}' "/proc/$upid/status")" = $((remap + 1000)) ] || fail "guest user's host uid"

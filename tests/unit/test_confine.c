@@ -191,6 +191,26 @@ static void test_idrange_accounts(void)
 	unlink(path);
 }
 
+static void test_idmap_root_line(void)
+{
+	struct bf_idmap_line l = { 0 };
+
+	CU_ASSERT(bf_idmap_parse_root("         0     231072      65536\n", &l));
+	CU_ASSERT_EQUAL(l.outside, 231072);
+	CU_ASSERT_EQUAL(l.count, 65536);
+	CU_ASSERT(bf_idmap_parse_root("1000 1000 1\n0 100000 1000\n", &l));
+	CU_ASSERT_EQUAL(l.outside, 100000);
+	CU_ASSERT_EQUAL(l.count, 1000);
+	CU_ASSERT(!bf_idmap_parse_root("1000 1000 1\n", &l));
+	CU_ASSERT(!bf_idmap_parse_root("0 5 0\n", &l));
+	CU_ASSERT(!bf_idmap_parse_root("", &l));
+	CU_ASSERT(!bf_idmap_parse_root("garbage", &l));
+	/* The host's own namespace maps everything. */
+	CU_ASSERT_EQUAL(bf_idmap_read_root(getpid(), "uid_map", &l), 0);
+	CU_ASSERT_EQUAL(l.outside, 0);
+	CU_ASSERT_EQUAL(bf_idmap_read_root(-5, "uid_map", &l), -ENOENT);
+}
+
 static void test_mount_sources(void)
 {
 	char dir[] = "/tmp/bottlefs-state-XXXXXX", run[256], sub[300], real[4096];
@@ -234,6 +254,7 @@ int main(void)
 		{ "root caps mask", test_caps_mask },
 		{ "id range vs accounts", test_idrange_accounts },
 		{ "mount sources vs state dir", test_mount_sources },
+		{ "id map root line", test_idmap_root_line },
 		{ NULL, NULL },
 	};
 
