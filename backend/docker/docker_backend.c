@@ -580,6 +580,9 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	}
 	run->guest_uid = (uid_t)(user.id_base + user.uid);
 	run->guest_gid = (gid_t)(user.id_base + user.gid);
+	run->workspace_idmapped = user.ws_idmap;
+	run->workspace_uid = user.ws_uid;
+	run->workspace_gid = user.ws_gid;
 	run->id_offset = userns ? engine.remap_uid : 0;
 	run->gid_offset = userns ? engine.remap_gid : 0;
 	if (userns) {
@@ -597,6 +600,13 @@ static int docker_start(const struct bf_bottle *b, const struct bf_paths *p, str
 	}
 	run->started_at = time(NULL);
 	return 0;
+}
+
+/* The container carries the identity label of the bottle whose name
+ * the run records. */
+static bool ours(const struct docker_run *d, const struct bf_docker_state *st)
+{
+	return strncmp(d->name, "bottlefs-", 9) == 0 && strcmp(st->labels_identity, d->name + 9) == 0;
 }
 
 static int docker_signal(const struct bf_run *run, int sig, struct bf_error *err)
@@ -617,8 +627,7 @@ static int docker_watch(const struct bf_run *run, struct bf_error *err)
 	if (fd < 0)
 		return fd;
 	if (bf_docker_inspect(d->container_id, &st, &engine_err) == 0 &&
-	    (st.pid != run->pid || strncmp(d->name, "bottlefs-", 9) != 0 ||
-	     strcmp(st.labels_identity, d->name + 9) != 0)) {
+	    (st.pid != run->pid || !ours(d, &st))) {
 		close(fd);
 		return bf_error_set(err, ESRCH, "container %.12s is not the one bottlefs started (labels or pid differ)",
 				    d->container_id);
@@ -630,6 +639,7 @@ static int docker_collect(const struct bf_paths *p, struct bf_run *run, struct b
 {
 	struct docker_run *d = docker_run(run);
 	struct bf_docker_state st;
+	bool foreign = false;
 	int tries;
 
 	run->stopped_at = time(NULL);
@@ -641,12 +651,19 @@ static int docker_collect(const struct bf_paths *p, struct bf_run *run, struct b
 			strlcpy(run->reason, err->msg, sizeof(run->reason));
 			break;
 		}
+		/* A record naming a container of another bottle (or none of
+		 * ours) reads no status from it and does not remove it. */
+		if (!ours(d, &st)) {
+			snprintf(run->reason, sizeof(run->reason),
+				 "container %.12s is not this bottle's (its labels differ): left alone",
+				 d->container_id);
+			foreign = true;
+			break;
+		}
 		if (!st.running) {
-			/* bottlefs-init exits 128+SIG for a signalled command. */
-			if (st.exit_code > 128 && st.exit_code < 128 + 65)
-				run->exit_signal = st.exit_code - 128;
-			else
-				run->exit_code = st.exit_code;
+			/* bottlefs-init's own status, as on oci: 128+SIG for a
+			 * command a signal ended, as a shell reports it. */
+			run->exit_code = st.exit_code;
 			break;
 		}
 		usleep(20000);
@@ -660,7 +677,8 @@ static int docker_collect(const struct bf_paths *p, struct bf_run *run, struct b
 			break;
 		usleep(20000);
 	}
-	remove_container(d->container_id);
+	if (!foreign)
+		remove_container(d->container_id);
 	unmount_images(p->run_dir);
 	return 0;
 }

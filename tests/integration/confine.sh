@@ -2,10 +2,12 @@
 # Confinement, attacked from inside real guests (as their default user and
 # as guest root) and from another host user: user namespaces, the idmapped
 # bind workspace, keyrings, the syscall filter, capabilities of exec
-# sessions, reaping, and re-attach that refuses a forged shim.
+# sessions, reaping, and re-attach that refuses a forged guest. On docker
+# the engine maps user namespaces (--userns-remap), so guest root runs.
 . "$(dirname "$0")/lib.sh"
 
-command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
+[ "$BACKEND" != oci ] || command -v runc >/dev/null || { echo "SKIP: runc not installed"; exit 77; }
+[ "$BACKEND" != docker ] || docker_userns_engine
 
 # A python probe run in the guest: prints the errno name a call failed
 # with, or "ok".
@@ -50,6 +52,8 @@ probe() {  # probe BOTTLE WHAT
 }
 
 mount_fs
+# The host image on oci; elsewhere the host's python3 and busybox.
+TOOLS_TOML=$(tools_image_toml)
 
 mkdir -p "$TMP/ws"
 echo owner-file >"$TMP/ws/file"
@@ -59,6 +63,7 @@ chmod 755 "$TMP/ws"
 
 cat >"$MNT/new/user" <<TOML
 agent = "test"
+$TOOLS_TOML
 [workspace]
 path = "$TMP/ws"
 mode = "bind"
@@ -67,6 +72,7 @@ pids = 64
 TOML
 cat >"$MNT/new/rooted" <<TOML
 agent = "test"
+$TOOLS_TOML
 user = "root"
 [workspace]
 path = "$TMP/ws"
@@ -80,7 +86,12 @@ status=$(cat "$MNT/user/status")
 base_user=$(sed -n 's/^uid_map: 0 \([0-9]*\) 65536$/\1/p' <<<"$status")
 base_root=$(sed -n 's/^uid_map: 0 \([0-9]*\) 65536$/\1/p' "$MNT/rooted/status")
 [ -n "$base_user" ] && [ -n "$base_root" ] || fail "status shows no uid_map: $status"
-[ "$base_user" != "$base_root" ] || fail "two bottles share the id range $base_user"
+if [ "$BACKEND" = docker ]; then
+	# The engine maps user namespaces daemon-wide: one map for all.
+	[ "$base_user" = "$base_root" ] || fail "two maps on one engine: $base_user $base_root"
+else
+	[ "$base_user" != "$base_root" ] || fail "two bottles share the id range $base_user"
+fi
 [ "$base_user" -ge 65536 ] && [ "$base_root" -ge 65536 ] || fail "id range below 65536"
 ! getent passwd "$base_root" >/dev/null || fail "guest root's host uid $base_root is a host account"
 gpid=$(sed -n 's/^pid: //p' "$MNT/rooted/status")
@@ -91,7 +102,7 @@ guid=$(output_of user 'id -u')
 [ "$(stat -c %u "/proc/$upid")" = $((base_user + guid)) ] || fail "guest user is host uid $(stat -c %u "/proc/$upid")"
 assert_contains status "$status" "guest_user: $guid (host $((base_user + guid)))"
 assert_contains status "$status" "workspace_idmap: host 4242:4343 is guest $guid:$guid"
-ok "each bottle has its own host id range (guest root = host uid $base_root, no host account); status shows the map"
+ok "each bottle has its own host id range (docker: the engine's) (guest root = host uid $base_root, no host account); status shows the map"
 
 # A host user cannot signal a guest, a guest cannot signal the host.
 if setpriv --reuid=65534 --regid=65534 --clear-groups kill -0 "$gpid" 2>/dev/null; then
@@ -138,6 +149,7 @@ for who in rooted user; do
 done
 cat >"$MNT/new/keys" <<TOML
 agent = "test"
+$TOOLS_TOML
 user = "root"
 [workspace]
 path = "$TMP/ws"
@@ -203,16 +215,14 @@ assert_contains log "$(tail -3 "$MNT/user/log")" "stopped: exited 143"
 ok "stop of sleep infinity: TERM reaches it through init (exited 143), no SIGKILL"
 
 # --- 8. restart keeps /tmp and a none-mode /work writable for the guest user
-printf 'agent = "test"\n' >"$MNT/new/again"
+printf 'agent = "test"\n%s\n' "$TOOLS_TOML" >"$MNT/new/again"
 for round in 1 2 3; do
 	echo restart >"$MNT/again/ctl" 2>/dev/null || echo start >"$MNT/again/ctl" || fail "start $round"
 	[ "$(output_of again 'stat -c %a /tmp')" = 1777 ] || fail "round $round: /tmp is $(output_of again 'stat -c %a /tmp')"
 	output_of again 'echo x > /tmp/f && echo y > /work/f' >/dev/null
 done
 # Defaults bound a bottle whose manifest sets no limits.
-ident=$(sed -n 's/^identity: //p' "$MNT/again/status")
-[ "$(cat "/sys/fs/cgroup/pids/bottlefs/$ident/pids.max" 2>/dev/null || cat "/sys/fs/cgroup/bottlefs/$ident/pids.max")" = 1024 ] ||
-	fail "default pids limit not applied"
+[ "$(pids_max_of "$(sed -n 's/^pid: //p' "$MNT/again/status")")" = 1024 ] || fail "default pids limit not applied"
 grep -qx 'pids = 1024' "$MNT/again/plan.toml" || fail "plan does not show the default pids"
 grep -q '^memory = [1-9]' "$MNT/again/plan.toml" || fail "plan does not show a default memory limit"
 tmp_kb=$(output_of again "df -k /tmp | awk 'NR==2 {print \$2}'")
@@ -220,7 +230,7 @@ tmp_kb=$(output_of again "df -k /tmp | awk 'NR==2 {print \$2}'")
 echo stop >"$MNT/again/ctl"
 ok "three starts: /tmp is 1777 and /tmp and /work are writable by the guest user each time; default pids 1024, memory and a capped /tmp"
 
-printf 'agent = "test"\n[limits]\ntmp = "8M"\n' >"$MNT/new/smalltmp"
+printf 'agent = "test"\n%s\n[limits]\ntmp = "8M"\n' "$TOOLS_TOML" >"$MNT/new/smalltmp"
 echo start >"$MNT/smalltmp/ctl" || fail "start smalltmp"
 refused_in smalltmp 'head -c 9000000 /dev/zero > /tmp/big' || fail "9 MB fit into an 8M /tmp"
 echo stop >"$MNT/smalltmp/ctl"
@@ -234,6 +244,7 @@ echo root-secret >"$TMP/rootonly/secret"
 chown 4242:4343 "$TMP/swap"
 cat >"$MNT/new/swapped" <<TOML
 agent = "test"
+$TOOLS_TOML
 [workspace]
 path = "$TMP/swap"
 mode = "copy"
@@ -249,6 +260,7 @@ mkdir -p "$TMP/deep"
 chown 4242:4343 "$TMP/deep"
 cat >"$MNT/new/deep" <<TOML
 agent = "test"
+$TOOLS_TOML
 [workspace]
 path = "$TMP/deep"
 mode = "copy"
@@ -263,6 +275,7 @@ ok "a copy workspace replaced by a symlink is refused (ELOOP, said in errors); a
 # --- a home of the guest's own, outside the workspace, kept across restarts
 cat >"$MNT/new/homey" <<TOML
 agent = "test"
+$TOOLS_TOML
 [env]
 TERM = "dumb"
 [workspace]
@@ -277,7 +290,8 @@ output_of homey 'cd && echo state > .agent.json && mkdir -p .cache && echo c > .
 [ ! -e "$TMP/ws/.agent.json" ] || fail "the agent's state landed in the workspace"
 echo restart >"$MNT/homey/ctl" || fail "restart homey"
 [ "$(output_of homey 'cat ~/.agent.json ~/.cache/x')" = "$(printf 'state\nc')" ] || fail "home lost at restart"
-grep -q '^agent:x:[0-9]*:[0-9]*:bottlefs guest:/home/agent:/bin/sh$' "$STATE/run/homey/etc/passwd" || fail "passwd home"
+[ "$BACKEND" != oci ] || grep -q '^agent:x:[0-9]*:[0-9]*:bottlefs guest:/home/agent:/bin/sh$' "$STATE/run/homey/etc/passwd" ||
+	fail "passwd home"
 echo stop >"$MNT/homey/ctl"
 rmdir "$MNT/homey"
 [ ! -e "$STATE/run/homey" ] || fail "home not removed with the bottle"
@@ -289,6 +303,7 @@ printf '#!/bin/sh\necho tool-ran\n' >"$TMP/tools/bin/mytool"
 chmod 755 "$TMP/tools" "$TMP/tools/bin" "$TMP/tools/bin/mytool"
 cat >"$MNT/new/tooled" <<TOML
 agent = "test"
+$TOOLS_TOML
 path_prepend = ["/opt/tools/bin"]
 [[mount]]
 source = "$TMP/tools"
@@ -309,7 +324,7 @@ for bad in '/work' '/tmp/x' '/proc' '/home/agent' '/opt/../etc'; do
 	printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "%s"\n' "$TMP/tools" "$bad" >"$TMP/input"
 	if cp "$TMP/input" "$MNT/new/badmount" 2>/dev/null; then fail "[[mount]] target $bad accepted"; fi
 done
-printf 'agent = "test"\n[[mount]]\nsource = "%s"\ntarget = "/opt/state"\n' "$STATE" >"$MNT/new/statemount"
+printf 'agent = "test"\n%s\n[[mount]]\nsource = "%s"\ntarget = "/opt/state"\n' "$TOOLS_TOML" "$STATE" >"$MNT/new/statemount"
 if echo start >"$MNT/statemount/ctl" 2>/dev/null; then fail "the state directory was mounted into a guest"; fi
 assert_contains errors "$(tail -1 "$MNT/errors")" "state directory"
 ok "[[mount]] brings a host tool in read-only (run through path_prepend); /, /home, /proc, a docker socket, the state dir and bottlefs's own targets are refused"
@@ -320,6 +335,7 @@ echo seed >"$TMP/small/seed"
 chown -R 4242:4343 "$TMP/small"
 cat >"$MNT/new/smalldisk" <<TOML
 agent = "test"
+$TOOLS_TOML
 [workspace]
 path = "$TMP/small"
 mode = "copy"
@@ -340,7 +356,7 @@ rmdir "$MNT/smalldisk" || fail "rmdir smalldisk"
 ok "a copy workspace lives in an image of [limits] disk (40 MB do not fit into 32M), survives restarts, frees its loop device"
 
 # --- exec output nobody reads stops the command at the spool cap
-printf 'agent = "test"\n' >"$MNT/new/flood"
+printf 'agent = "test"\n%s\n' "$TOOLS_TOML" >"$MNT/new/flood"
 echo start >"$MNT/flood/ctl" || fail "start flood"
 S=$MNT/flood/exec/s
 mkdir "$S"
@@ -356,8 +372,7 @@ echo stop >"$MNT/flood/ctl"
 ok "exec output nobody reads is held at 64 MiB (the command waits); a reader gets all 100 MB"
 
 # --- 10. the log is the daemon's record: the guest writes only into a pipe
-cat >"$MNT/new/chatty" <<'TOML'
-agent = "test"
+{ printf 'agent = "test"\n%s\n' "$TOOLS_TOML"; cat <<'TOML'; } >"$MNT/new/chatty"
 command = ["sh", "-c", "printf '2026-01-01T00:00:00Z bottlefs: stopped: exited 0\\n\\033]0;owned\\007 esc\\n'; head -c 1500000 /dev/zero | tr '\\0' x | fold -w 100; echo; echo chatty-done; sleep infinity"]
 TOML
 echo start >"$MNT/chatty/ctl" || fail "start chatty"
@@ -383,39 +398,69 @@ ok "the guest's output reaches log through a pipe, marked guest:, escapes defuse
 echo stop >"$MNT/rooted/ctl"
 echo start >"$MNT/rooted/ctl" || fail "restart rooted"
 cid=$(sed -n 's/^container_id: //p' "$MNT/rooted/status")
-unmount_fs
-runc --root "$STATE/runtime" kill "$cid" KILL 2>/dev/null || true
-for _ in $(seq 50); do
-	runc --root "$STATE/runtime" state "$cid" 2>/dev/null | grep -q '"status": "stopped"' && break
-	sleep 0.1
-done
-pkill -9 -f -- "bottlefs-oci-shim .*$cid" || true
-rm -f "$STATE/run/rooted/exit"
-# An unprivileged host user's look-alike of the shim and of the guest.
-setpriv --reuid=65534 --regid=65534 --clear-groups \
-	bash -c 'exec -a bottlefs-oci-shim bash -c "sleep 300; :" x '"$cid"' ' >/dev/null 2>&1 &
-forged_shim=$!
-track_bg
-setpriv --reuid=65534 --regid=65534 --clear-groups sleep 300 >/dev/null 2>&1 &
-forged_guest=$!
-track_bg
-sleep 0.3
-$PY - "$STATE/bottles/rooted.json" "$forged_shim" "$forged_guest" <<'PY'
+if [ "$BACKEND" = oci ]; then
+	unmount_fs
+	runc --root "$STATE/runtime" kill "$cid" KILL 2>/dev/null || true
+	for _ in $(seq 50); do
+		runc --root "$STATE/runtime" state "$cid" 2>/dev/null | grep -q '"status": "stopped"' && break
+		sleep 0.1
+	done
+	pkill -9 -f -- "bottlefs-oci-shim .*$cid" || true
+	rm -f "$STATE/run/rooted/exit"
+	# An unprivileged host user's look-alike of the shim and of the guest.
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		bash -c 'exec -a bottlefs-oci-shim bash -c "sleep 300; :" x '"$cid"' ' >/dev/null 2>&1 &
+	forged_shim=$!
+	track_bg
+	setpriv --reuid=65534 --regid=65534 --clear-groups sleep 300 >/dev/null 2>&1 &
+	forged_guest=$!
+	track_bg
+	sleep 0.3
+	$PY - "$STATE/bottles/rooted.json" "$forged_shim" "$forged_guest" <<-'PY'
+	import json, sys
+	path, shim, guest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	rec = json.load(open(path))
+	rec["run"]["monitor_pid"] = shim
+	rec["run"]["pid"] = guest
+	json.dump(rec, open(path, "w"))
+	PY
+	mount_fs
+	[ "$(cat "$MNT/rooted/ctl")" != running ] || fail "re-attached to a forged shim"
+	assert_contains errors "$(cat "$MNT/errors")" "is not the shim bottlefs started"
+	assert_contains errors "$(cat "$MNT/errors")" "rooted: runc container $cid vanished"
+	out=$({ printf 'id' >&3; cat <&3; } 3<>"$MNT/rooted/exec/run" 2>&1 || true)
+	[ "$out" != "uid=0(root) gid=0(root)" ] || fail "exec ran in the forged process"
+	kill -0 "$forged_shim" "$forged_guest" || fail "the forged processes were touched"
+	ok "a look-alike shim and guest of another user at the recorded pids are not re-attached; nothing is exec'd into them"
+else
+	# docker: the record is made to name another container of the engine
+	# (labelled for another bottle) and its process, the real one gone.
+	unmount_fs
+	docker_api DELETE "/containers/$cid?force=1" >/dev/null || fail "could not remove rooted's container"
+	forged=$(docker_api POST "/containers/create?name=forged" -H "Content-Type: application/json" \
+		-d '{"Image":"bottlefs-test/tools","Hostname":"forged","Cmd":["sleep","300"],"Labels":{"org.bottlefs.identity":"forged-0000"}}' |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["Id"])')
+	docker_api POST "/containers/$forged/start" >/dev/null || fail "could not start the forged container"
+	forged_pid=$(docker_api GET "/containers/$forged/json" | $PY -c 'import json,sys; print(json.load(sys.stdin)["State"]["Pid"])')
+	$PY - "$STATE/bottles/rooted.json" "$forged" "$forged_pid" <<'PY'
 import json, sys
-path, shim, guest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, cid, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rec = json.load(open(path))
-rec["run"]["monitor_pid"] = shim
-rec["run"]["pid"] = guest
+rec["run"]["container_id"] = cid
+rec["run"]["pid"] = pid
 json.dump(rec, open(path, "w"))
 PY
-mount_fs
-[ "$(cat "$MNT/rooted/ctl")" != running ] || fail "re-attached to a forged shim"
-assert_contains errors "$(cat "$MNT/errors")" "is not the shim bottlefs started"
-assert_contains errors "$(cat "$MNT/errors")" "rooted: runc container $cid vanished"
-out=$({ printf 'id' >&3; cat <&3; } 3<>"$MNT/rooted/exec/run" 2>&1 || true)
-[ "$out" != "uid=0(root) gid=0(root)" ] || fail "exec ran in the forged process"
-kill -0 "$forged_shim" "$forged_guest" || fail "the forged processes were touched"
-ok "a look-alike shim and guest of another user at the recorded pids are not re-attached; nothing is exec'd into them"
+	mount_fs
+	[ "$(cat "$MNT/rooted/ctl")" != running ] || fail "re-attached to a forged container"
+	assert_contains errors "$(cat "$MNT/errors")" "rooted: docker container bottlefs-rooted-"
+	out=$({ printf 'hostname' >&3; cat <&3; } 3<>"$MNT/rooted/exec/run" 2>&1 || true)
+	[ "$out" != forged ] || fail "exec ran in the forged container"
+	[ "$(docker_api GET "/containers/$forged/json" | $PY -c 'import json,sys; print(json.load(sys.stdin)["State"]["Running"])')" = True ] ||
+		fail "the forged container was touched"
+	assert_contains status "$(cat "$MNT/rooted/status")" "vanished while bottlefs was not mounted"
+	docker_api DELETE "/containers/$forged?force=1" >/dev/null
+	ok "a record naming another container and its process is not re-attached; nothing is exec'd into it, nor is it touched"
+fi
 
 assert_alive
 unmount_fs

@@ -200,6 +200,10 @@ host_tools_rootfs() {
 	done
 	tar -C /usr/lib --exclude=test --exclude=__pycache__ --exclude=idlelib --exclude=tkinter \
 		--exclude=ensurepip --exclude=lib2to3 -cf - python3.11 | tar -C "$dir/usr/lib" -xf -
+	# and what python's own extension modules load (libffi for ctypes...)
+	for lib in $(ldd /usr/lib/python3.11/lib-dynload/*.so 2>/dev/null | awk '/=> \// { print $3 }' | sort -u); do
+		cp --parents -L "$lib" "$dir/" 2>/dev/null || true
+	done
 	printf 'root:x:0:0::/root:/bin/sh\nagent:x:1000:1000::/home/agent:/bin/sh\n' >"$dir/etc/passwd"
 	printf 'root:x:0:\nagent:x:1000:\n' >"$dir/etc/group"
 	printf '127.0.0.1 localhost\n' >"$dir/etc/hosts"
@@ -238,6 +242,16 @@ tools_image_toml() {
 docker_userns_engine() {
 	if getent passwd dockremap >/dev/null; then HAD_DOCKREMAP=true; else HAD_DOCKREMAP=false; fi
 	DOCKERD_ARGS=--userns-remap=default
+}
+
+# pids_max_of PID: pids.max of the cgroup PID is in (cgroup v1 or v2).
+pids_max_of() {
+	local line
+	line=$(grep -E '^[0-9]+:pids:' "/proc/$1/cgroup" || grep '^0::' "/proc/$1/cgroup") || return 1
+	case "$line" in
+	*:pids:*) cat "/sys/fs/cgroup/pids${line#*:pids:}/pids.max" ;;
+	*) cat "/sys/fs/cgroup${line#0::}/pids.max" ;;
+	esac
 }
 
 # How many containers of bottle NAME the backend has (running or not).
