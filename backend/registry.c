@@ -14,6 +14,7 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "cleanup.h"
 #include "copy_tree.h"
 #include "idmap.h"
 #include "log_pump.h"
@@ -31,19 +32,33 @@ void bf_registry_report(struct bf_registry *reg, const char *who, const char *fm
 	bf_errors_log_add(&reg->errors, who ? who : "-", "%s", msg);
 }
 
+/* bottles[] is sorted by name: the first index whose name is not below
+ * `name` (where it is, or would go). */
+static size_t lower_bound_locked(const struct bf_registry *reg, const char *name)
+{
+	size_t lo = 0, hi = reg->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(reg->bottles[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* A bottle being removed is found only by name_taken_locked. */
 static struct bf_bottle *find_any_locked(struct bf_registry *reg, const char *name, size_t *index)
 {
-	size_t i;
+	size_t i = lower_bound_locked(reg, name);
 
-	for (i = 0; i < reg->count; i++) {
-		if (strcmp(reg->bottles[i]->name, name) == 0) {
-			if (index)
-				*index = i;
-			return reg->bottles[i];
-		}
-	}
-	return NULL;
+	if (i == reg->count || strcmp(reg->bottles[i]->name, name) != 0)
+		return NULL;
+	if (index)
+		*index = i;
+	return reg->bottles[i];
 }
 
 static struct bf_bottle *find_locked(struct bf_registry *reg, const char *name, size_t *index)
@@ -58,38 +73,38 @@ static bool name_taken_locked(struct bf_registry *reg, const char *name)
 	return find_any_locked(reg, name, NULL) != NULL;
 }
 
-static void used_octets_locked(struct bf_registry *reg, bool used[256], const char *except)
-{
-	size_t i;
-
-	memset(used, 0, 256 * sizeof(bool));
-	used[0] = used[255] = used[BF_SUBNET_SKIP] = true;
-	for (i = 0; i < reg->count; i++)
-		if (!except || strcmp(reg->bottles[i]->name, except) != 0)
-			used[reg->bottles[i]->meta.octet] = true;
-}
-
 /* The lowest slot of the mount's id range that overlaps no other
  * bottle's ids: two bottles never share a host id, live or not, since a
- * stopped bottle's files (copy workspace) keep its ids. */
+ * stopped bottle's files (copy workspace) keep its ids. One pass marks
+ * the slots the others' ranges touch (a range off the slot grid, from
+ * another idbase=, touches two). */
 static int pick_id_base_locked(struct bf_registry *reg, const char *except,
 			       unsigned long long *out)
 {
+	const unsigned long long first = reg->cfg.id_base;
+	const unsigned long long end = first + (unsigned long long)reg->cfg.id_slots * BF_IDS_PER_BOTTLE;
+	cleanup_free unsigned char *taken = calloc(reg->cfg.id_slots, 1);
 	unsigned slot;
 	size_t i;
 
+	if (!taken)
+		return -ENOMEM;
+	for (i = 0; i < reg->count; i++) {
+		unsigned long long other = reg->bottles[i]->meta.id_base, last;
+
+		if (!other || (except && strcmp(reg->bottles[i]->name, except) == 0))
+			continue;
+		last = other + BF_IDS_PER_BOTTLE - 1;
+		if (last < first || other >= end)
+			continue;
+		if (other >= first)
+			taken[(other - first) / BF_IDS_PER_BOTTLE] = 1;
+		if (last < end)
+			taken[(last - first) / BF_IDS_PER_BOTTLE] = 1;
+	}
 	for (slot = 0; slot < reg->cfg.id_slots; slot++) {
-		unsigned long long base = reg->cfg.id_base + (unsigned long long)slot * BF_IDS_PER_BOTTLE;
-		bool taken = false;
-
-		for (i = 0; i < reg->count && !taken; i++) {
-			unsigned long long other = reg->bottles[i]->meta.id_base;
-
-			if (other && (!except || strcmp(reg->bottles[i]->name, except) != 0))
-				taken = other < base + BF_IDS_PER_BOTTLE && base < other + BF_IDS_PER_BOTTLE;
-		}
-		if (!taken) {
-			*out = base;
+		if (!taken[slot]) {
+			*out = first + (unsigned long long)slot * BF_IDS_PER_BOTTLE;
 			return 0;
 		}
 	}
@@ -156,14 +171,25 @@ int bf_registry_file_path(struct bf_registry *reg, const char *name, enum bf_fil
 	return 0;
 }
 
-static int append_locked(struct bf_registry *reg, struct bf_bottle *b)
+/* Puts `b` in its place by name (its name is not in bottles[]). The
+ * array grows by half, so that 10 000 creations do not copy it 10 000
+ * times. */
+static int insert_locked(struct bf_registry *reg, struct bf_bottle *b)
 {
-	struct bf_bottle **v = reallocarray(reg->bottles, reg->count + 1, sizeof(*v));
+	size_t at = lower_bound_locked(reg, b->name);
 
-	if (!v)
-		return -ENOMEM;
-	reg->bottles = v;
-	reg->bottles[reg->count++] = b;
+	if (reg->count == reg->capacity) {
+		size_t cap = reg->capacity < 16 ? 16 : reg->capacity + reg->capacity / 2;
+		struct bf_bottle **v = reallocarray(reg->bottles, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		reg->bottles = v;
+		reg->capacity = cap;
+	}
+	memmove(&reg->bottles[at + 1], &reg->bottles[at], (reg->count - at) * sizeof(*reg->bottles));
+	reg->bottles[at] = b;
+	reg->count++;
 	return 0;
 }
 
@@ -248,7 +274,6 @@ int bf_registry_create(struct bf_registry *reg, const char *name, const char *te
 {
 	struct bf_bottle *b;
 	struct bf_meta meta = { 0 };
-	bool used[256];
 	char what[BF_NAME_MAX + 8];
 	int r;
 
@@ -269,13 +294,10 @@ int bf_registry_create(struct bf_registry *reg, const char *name, const char *te
 		report_manifest_error(reg, name, what, 0, err);
 		goto out;
 	}
-	used_octets_locked(reg, used, NULL);
-	r = bf_subnet_pick(name, used, &meta.octet);
-	if (r < 0) {
-		r = bf_error_set(err, ENOSPC, "no free per-bottle subnet left (253 in use)");
-		report_manifest_error(reg, name, what, 0, err);
-		goto out;
-	}
+	/* No backend puts the subnet on a network another bottle shares (oci
+	 * and docker guests have no interface, a VM has user networking of
+	 * its own): the name's own, shared or not. */
+	meta.octet = bf_subnet_preferred_octet(name);
 	if (pick_id_base_locked(reg, NULL, &meta.id_base) < 0) {
 		r = bf_error_set(err, ENOSPC, "no free guest id range left (%u bottles of %u ids from %llu)",
 				 reg->cfg.id_slots, BF_IDS_PER_BOTTLE, reg->cfg.id_base);
@@ -291,7 +313,7 @@ int bf_registry_create(struct bf_registry *reg, const char *name, const char *te
 	if (r < 0)
 		goto out;
 	r = bf_store_save(&reg->store, name, b->manifest_text, b->manifest_len, &b->meta, err);
-	if (r == 0 && (r = append_locked(reg, b)) < 0) {
+	if (r == 0 && (r = insert_locked(reg, b)) < 0) {
 		bf_store_remove(&reg->store, name, NULL);
 		bf_error_set(err, ENOMEM, "out of memory");
 	}
@@ -397,8 +419,7 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 		pthread_mutex_unlock(&reg->lock);
 		return r;
 	}
-	for (i = 0; i < reg->count && reg->bottles[i] != b; i++)
-		;
+	find_any_locked(reg, name, &i);
 	memmove(&reg->bottles[i], &reg->bottles[i + 1], (reg->count - i - 1) * sizeof(*reg->bottles));
 	reg->count--;
 	pthread_mutex_unlock(&reg->lock);
@@ -415,11 +436,6 @@ bool bf_registry_exists(struct bf_registry *reg, const char *name)
 	found = find_locked(reg, name, NULL) != NULL;
 	pthread_mutex_unlock(&reg->lock);
 	return found;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 void bf_strv_free(char **v)
@@ -448,7 +464,6 @@ int bf_registry_names(struct bf_registry *reg, char ***names)
 	pthread_mutex_unlock(&reg->lock);
 	if (!v)
 		return -ENOMEM;
-	qsort(v, i, sizeof(*v), cmp_str);
 	*names = v;
 	return 0;
 }
@@ -542,7 +557,7 @@ static int load_record(void *ctx, const char *name, const char *text, size_t len
 	}
 	apply_mount_defaults(reg, b);
 	bf_registry_allow_load_locked(reg, b);
-	if (find_locked(reg, name, NULL) || append_locked(reg, b) < 0) {
+	if (find_any_locked(reg, name, NULL) || insert_locked(reg, b) < 0) {
 		bf_bottle_free(b);
 		free(b);
 		return -ENOMEM;
@@ -550,53 +565,52 @@ static int load_record(void *ctx, const char *name, const char *text, size_t len
 	return 0;
 }
 
-/* Two records claiming one subnet can only come from a damaged state dir;
- * the later one moves so that live bottles never share a subnet. */
-static void fix_octet_clashes(struct bf_registry *reg)
-{
-	size_t i, j;
-
-	for (i = 1; i < reg->count; i++) {
-		struct bf_bottle *b = reg->bottles[i];
-		bool clash = false, used[256];
-
-		for (j = 0; j < i && !clash; j++)
-			clash = reg->bottles[j]->meta.octet == b->meta.octet;
-		if (!clash)
-			continue;
-		used_octets_locked(reg, used, NULL);
-		if (bf_subnet_pick(b->name, used, &b->meta.octet) == 0 &&
-		    bf_subnet_from_octet(b->meta.octet, &b->subnet) == 0) {
-			bf_registry_report(reg, b->name, "state: subnet clash, moved to %s", b->subnet.cidr);
-			bf_store_save(&reg->store, b->name, b->manifest_text, b->manifest_len, &b->meta, NULL);
-		}
-	}
-}
-
 /* Records from before user namespaces have no id range, and two records
  * sharing one can only come from a damaged state dir: give a fresh range
  * (to bottles not running: a running guest keeps the ids it has). */
+static int cmp_id_base(const void *a, const void *b)
+{
+	unsigned long long x = (*(struct bf_bottle *const *)a)->meta.id_base;
+	unsigned long long y = (*(struct bf_bottle *const *)b)->meta.id_base;
+
+	return x < y ? -1 : x > y;
+}
+
 static void fix_id_ranges(struct bf_registry *reg)
 {
-	size_t i, j;
+	cleanup_free struct bf_bottle **by_base = reallocarray(NULL, reg->count + 1, sizeof(*by_base));
+	unsigned long long kept_end = 0;
+	size_t i, n_moving = 0;
 
+	if (!by_base) {
+		bf_registry_report(reg, NULL, "state: out of memory checking id ranges");
+		return;
+	}
+	/* In order of id_base: a range that starts before the end of the
+	 * last one kept overlaps it. Those (and records without one) get a
+	 * fresh range afterwards; by_base's front holds them meanwhile. */
+	memcpy(by_base, reg->bottles, reg->count * sizeof(*by_base));
+	qsort(by_base, reg->count, sizeof(*by_base), cmp_id_base);
 	for (i = 0; i < reg->count; i++) {
-		struct bf_bottle *b = reg->bottles[i];
-		bool clash = !b->meta.id_base;
+		struct bf_bottle *b = by_base[i];
 
-		for (j = 0; j < i && !clash; j++) {
-			unsigned long long other = reg->bottles[j]->meta.id_base;
-
-			clash = other < b->meta.id_base + BF_IDS_PER_BOTTLE &&
-				b->meta.id_base < other + BF_IDS_PER_BOTTLE;
-		}
-		if (!clash || busy(b->meta.state))
+		if ((!b->meta.id_base || b->meta.id_base < kept_end) && !busy(b->meta.state)) {
+			by_base[n_moving++] = b;
 			continue;
+		}
+		if (b->meta.id_base + BF_IDS_PER_BOTTLE > kept_end)
+			kept_end = b->meta.id_base + BF_IDS_PER_BOTTLE;
+	}
+	for (i = 0; i < n_moving; i++) {
+		struct bf_bottle *b = by_base[i];
+
 		b->meta.id_base = 0;
 		if (pick_id_base_locked(reg, b->name, &b->meta.id_base) < 0) {
 			bf_registry_report(reg, b->name, "state: no free guest id range left");
 			continue;
 		}
+		bf_registry_report(reg, b->name, "state: guest id range missing or shared, moved to %llu",
+				   b->meta.id_base);
 		bf_store_save(&reg->store, b->name, b->manifest_text, b->manifest_len, &b->meta, NULL);
 	}
 }
@@ -654,7 +668,6 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 	r = bf_store_load(&reg->store, load_record, load_problem, &lc, err);
 	if (r < 0)
 		goto fail;
-	fix_octet_clashes(reg);
 	fix_id_ranges(reg);
 	*out = reg;
 	return 0;

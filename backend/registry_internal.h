@@ -17,8 +17,8 @@ struct bf_registry {
 	struct bf_config cfg;
 	struct bf_store store;
 	struct bf_errors_log errors;
-	struct bf_bottle **bottles;
-	size_t count;
+	struct bf_bottle **bottles;     /* sorted by name */
+	size_t count, capacity;
 	int shutdown_fd;        /* eventfd: watchers leave when it fires */
 	unsigned watchers;      /* running watcher threads */
 };

@@ -28,20 +28,6 @@ unsigned bf_subnet_preferred_octet(const char *name)
 	return octet == BF_SUBNET_SKIP ? next_octet(octet) : octet;
 }
 
-int bf_subnet_pick(const char *name, const bool used[256], unsigned *octet)
-{
-	unsigned o = bf_subnet_preferred_octet(name);
-	unsigned tries;
-
-	for (tries = 0; tries < 253; tries++, o = next_octet(o)) {
-		if (!used[o]) {
-			*octet = o;
-			return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
 int bf_subnet_from_octet(unsigned octet, struct bf_subnet *out)
 {
 	if (octet < 1 || octet > 254 || octet == BF_SUBNET_SKIP)

@@ -1,7 +1,7 @@
 /* The per-bottle subnet (the seeds' derivation): 192.168.X.0/24 with X from
  * a stable hash of the bottle name mod 254, never 17 (Docker's default
- * bridge range), gateway .1, proxy .2. Beyond the seeds, live bottles
- * never share X: on a collision the next free octet is taken. */
+ * bridge range), gateway .1, proxy .2. It is private to each guest on
+ * every backend, so two bottles may have the same X. */
 #ifndef BOTTLEFS_SUBNET_H
 #define BOTTLEFS_SUBNET_H
 
@@ -18,9 +18,6 @@ struct bf_subnet {
 
 /* 1 + (FNV-1a-32(name) mod 254), stepped past 17. */
 unsigned bf_subnet_preferred_octet(const char *name);
-/* Picks the preferred octet, or the next one not marked in `used` (indexed
- * by octet). Returns 0, or -ENOSPC when all 253 are taken. */
-int bf_subnet_pick(const char *name, const bool used[256], unsigned *octet);
 /* Fills the addresses for an octet; -EINVAL if it is not a valid one. */
 int bf_subnet_from_octet(unsigned octet, struct bf_subnet *out);
 

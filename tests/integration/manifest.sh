@@ -273,7 +273,9 @@ if echo run >"$MNT/errors" 2>/dev/null || echo run >"$MNT/backends" 2>/dev/null;
 if mkdir "$MNT/made" 2>/dev/null; then fail "mkdir at the root succeeded"; fi
 ok "generated files and mkdir refuse changes"
 
-# --- subnets never shared: two names with the same preferred octet
+# --- subnets are the name's own (private to each guest): two names with
+# the same preferred octet share it, and a mount holds more bottles than
+# there are subnets
 read -r n1 n2 < <($PY - <<'PY'
 def octet(name):
     h = 2166136261
@@ -297,8 +299,16 @@ manifest >"$MNT/new/$n1"
 manifest >"$MNT/new/$n2"
 s1=$(grep '^subnet' "$MNT/$n1/plan.toml")
 s2=$(grep '^subnet' "$MNT/$n2/plan.toml")
-[ "$s1" != "$s2" ] || fail "$n1 and $n2 share $s1"
-ok "colliding names $n1 and $n2 get different subnets ($s1 / $s2)"
+[ "$s1" = "$s2" ] || fail "$n1 and $n2: $s1 / $s2"
+for i in $(seq 300); do manifest >"$MNT/new/many$i" || fail "bottle many$i: $(tail -1 "$MNT/errors")"; done
+[ "$(ls "$MNT" | grep -c '^many')" = 300 ] || fail "300 bottles not listed"
+[ "$(ls -f "$MNT" | grep '^many' | head -3 | tr '\n' ' ')" = "many1 many10 many100 " ] || fail "listing not in name order"
+rmdir "$MNT/many150" || fail "rmdir among many"
+[ ! -e "$MNT/many150" ] && [ -e "$MNT/many151" ] && [ -e "$MNT/many149" ] || fail "rmdir among many removed the wrong one"
+bases=$(cat "$MNT"/many*/plan.toml | sed -n 's/^uid_map = "0 \([0-9]*\) .*/\1/p' | sort | uniq -d)
+[ -z "$bases" ] || fail "bottles share guest id ranges: $bases"
+for i in $(seq 300); do [ $i = 150 ] || rmdir "$MNT/many$i"; done
+ok "colliding names $n1 and $n2 share their subnet ($s1); 300 bottles (more than 253 subnets) are created, listed in name order, each with its own id range"
 
 # --- rmdir removes
 rmdir "$MNT/pieces" || fail "rmdir failed"

@@ -62,6 +62,28 @@ ls -A "$STATE/bottles" | grep '^\.' && fail "temp files left in the state dir"
 unmount_fs
 ok "state writes replace records whole and leave no temp files"
 
+# Two records claiming one guest id range (a damaged state dir): one moves
+# to a free range, is rewritten and reported; the other keeps its own.
+$PY - "$STATE/bottles/alpha.json" "$STATE/bottles/beta.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+b = json.load(open(sys.argv[2]))
+b["id_base"] = a["id_base"]
+json.dump(b, open(sys.argv[2], "w"))
+PY
+mount_fs
+ua=$(sed -n 's/^uid_map: 0 \([0-9]*\) .*/\1/p' "$MNT/alpha/status")
+ub=$(sed -n 's/^uid_map: 0 \([0-9]*\) .*/\1/p' "$MNT/beta/status")
+[ -n "$ua" ] && [ -n "$ub" ] && [ "$ua" != "$ub" ] || fail "shared id range kept: $ua $ub"
+assert_contains errors "$(cat "$MNT/errors")" "state: guest id range missing or shared, moved to"
+unmount_fs
+mount_fs
+[ "$(sed -n 's/^uid_map: 0 \([0-9]*\) .*/\1/p' "$MNT/beta/status")" = "$ub" ] &&
+	[ "$(sed -n 's/^uid_map: 0 \([0-9]*\) .*/\1/p' "$MNT/alpha/status")" = "$ua" ] || fail "the move was not saved"
+! grep -q "moved to" "$MNT/errors" || fail "moved again at the next mount"
+unmount_fs
+ok "two records sharing a guest id range: one is moved, rewritten and reported"
+
 # Unwritable state dir: the mount fails with a reason.
 if out=$("$BOTTLEFS" -o state=/proc/nonexistent "$MNT" 2>&1); then
 	fail "mounted with an unusable state dir"

@@ -27,39 +27,6 @@ static void test_known_value(void)
 	CU_ASSERT_EQUAL(bf_subnet_preferred_octet("demo"), 25);
 }
 
-static void test_collision_takes_next_free(void)
-{
-	bool used[256] = { false };
-	unsigned o = bf_subnet_preferred_octet("demo"), got;
-
-	used[o] = true;
-	CU_ASSERT_EQUAL(bf_subnet_pick("demo", used, &got), 0);
-	CU_ASSERT_NOT_EQUAL(got, o);
-	CU_ASSERT_NOT_EQUAL(got, BF_SUBNET_SKIP);
-	CU_ASSERT_FALSE(used[got]);
-}
-
-static void test_wraps_and_skips_17(void)
-{
-	bool used[256] = { false };
-	unsigned o, got;
-
-	/* Everything from 1 to 254 but 18 is taken: 17 must be skipped. */
-	for (o = 1; o <= 254; o++)
-		used[o] = o != 18;
-	CU_ASSERT_EQUAL(bf_subnet_pick("demo", used, &got), 0);
-	CU_ASSERT_EQUAL(got, 18);
-}
-
-static void test_full(void)
-{
-	bool used[256];
-	unsigned got;
-
-	memset(used, 1, sizeof(used));
-	CU_ASSERT_EQUAL(bf_subnet_pick("demo", used, &got), -ENOSPC);
-}
-
 static void test_addresses(void)
 {
 	struct bf_subnet s;
@@ -78,9 +45,6 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "stable and in range", test_stable_and_in_range },
 		{ "known value", test_known_value },
-		{ "collision takes next free", test_collision_takes_next_free },
-		{ "wraps and skips 17", test_wraps_and_skips_17 },
-		{ "full", test_full },
 		{ "addresses", test_addresses },
 		{ NULL, NULL },
 	};
