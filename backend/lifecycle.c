@@ -151,6 +151,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	 * not have re-attach watch an old shim. */
 	memset(&b->meta.run, 0, sizeof(b->meta.run));
 	b->meta.state = BF_STATE_STARTING;
+	bf_registry_changed_locked(reg, b->name);
 	bf_registry_workspace_view_drop_locked(b);
 	b->stop_requested = false;
 	/* Not saved: a record written now would know no shim to re-attach
@@ -227,6 +228,7 @@ static int do_stop(struct bf_registry *reg, struct bf_bottle *b, struct bf_error
 	if (b->meta.state != BF_STATE_RUNNING)
 		return 0;   /* stopping a stopped bottle is done already */
 	b->meta.state = BF_STATE_STOPPING;
+	bf_registry_changed_locked(reg, b->name);
 	b->stop_requested = true;
 	run = b->meta.run;
 	bf_registry_log_event(reg, b->name, "stopping: SIGTERM, SIGKILL after %llds",

@@ -127,10 +127,25 @@ void bf_registry_paths(const struct bf_registry *reg, const char *name, struct b
 	p->log_max = reg->cfg.log_max > 0 ? reg->cfg.log_max : BF_LOG_MAX;
 }
 
+void bf_registry_changed_locked(struct bf_registry *reg, const char *name)
+{
+	if (reg->change_hook)
+		reg->change_hook(reg->change_ctx, name);
+}
+
+void bf_registry_set_change_hook(struct bf_registry *reg, bf_change_hook hook, void *ctx)
+{
+	pthread_mutex_lock(&reg->lock);
+	reg->change_hook = hook;
+	reg->change_ctx = ctx;
+	pthread_mutex_unlock(&reg->lock);
+}
+
 void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b)
 {
 	struct bf_error err = { 0 };
 
+	bf_registry_changed_locked(reg, b->name);
 	if (bf_store_save(&reg->store, b->name, b->manifest_text, b->manifest_len, &b->meta, &err) < 0)
 		bf_registry_report(reg, b->name, "%s", err.msg);
 }
@@ -322,6 +337,7 @@ int bf_registry_create(struct bf_registry *reg, const char *name, const char *te
 		bf_bottle_free(b);
 		goto out;
 	}
+	bf_registry_changed_locked(reg, name);
 	b = NULL;
 out:
 	pthread_mutex_unlock(&reg->lock);
@@ -367,6 +383,7 @@ int bf_registry_update(struct bf_registry *reg, const char *name, const char *te
 	bf_registry_allow_reset_locked(reg, old);
 	bf_bottle_free(old);
 	*old = fresh;
+	bf_registry_changed_locked(reg, name);
 out:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
@@ -422,6 +439,7 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 	find_any_locked(reg, name, &i);
 	memmove(&reg->bottles[i], &reg->bottles[i + 1], (reg->count - i - 1) * sizeof(*reg->bottles));
 	reg->count--;
+	bf_registry_changed_locked(reg, name);
 	pthread_mutex_unlock(&reg->lock);
 	bf_bottle_free(b);
 	free(b);

@@ -43,6 +43,12 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
  * threads: call it in the process that serves the mount (after the daemon
  * has forked away from the terminal; threads do not survive a fork). */
 void bf_registry_start(struct bf_registry *reg);
+/* Called (under the registry lock: it may only take note) whenever what a
+ * bottle's generated files say may have changed, and when a bottle
+ * appears or goes: the FUSE layer then tells the kernel to drop what it
+ * cached of them. */
+typedef void (*bf_change_hook)(void *ctx, const char *name);
+void bf_registry_set_change_hook(struct bf_registry *reg, bf_change_hook hook, void *ctx);
 void bf_registry_close(struct bf_registry *reg);
 
 int bf_registry_create(struct bf_registry *reg, const char *name, const char *text,

@@ -237,6 +237,7 @@ int bf_registry_allow_set(struct bf_registry *reg, const char *name, const char 
 		b->allow_live = rules;
 		b->n_allow_live = n;
 		rules = NULL;
+		bf_registry_changed_locked(reg, name);
 		bf_registry_log_event(reg, name, "allowlist replaced: %zu rules", n);
 	}
 	pthread_mutex_unlock(&reg->lock);

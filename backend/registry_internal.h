@@ -21,12 +21,18 @@ struct bf_registry {
 	size_t count, capacity;
 	int shutdown_fd;        /* eventfd: watchers leave when it fires */
 	unsigned watchers;      /* running watcher threads */
+	bf_change_hook change_hook;
+	void *change_ctx;
 };
 
 struct bf_bottle *bf_registry_find_locked(struct bf_registry *reg, const char *name);
 void bf_registry_paths(const struct bf_registry *reg, const char *name, struct bf_paths *p);
-/* Persists a bottle's record; failures go to `errors`. */
+/* Persists a bottle's record (failures go to `errors`), and says it
+ * changed. */
 void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b);
+/* What a bottle's files say changed (its state, manifest, allowlist), or
+ * the bottle came or went. */
+void bf_registry_changed_locked(struct bf_registry *reg, const char *name);
 /* Appends a lifecycle event to a bottle's log. */
 void bf_registry_log_event(struct bf_registry *reg, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

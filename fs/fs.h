@@ -12,6 +12,7 @@
 
 struct bf_fs {
 	struct bf_registry *reg;
+	struct fuse_session *se;        /* for the cache's invalidations */
 	uid_t owner;            /* the mounting user: may create and control */
 	gid_t read_gid;         /* with allow_other: this group may read */
 	bool has_read_gid;

@@ -1,6 +1,6 @@
-/* The low-level FUSE session: inodes are names for paths (the tree is
- * small and changes behind the kernel's back, so nothing is cached), and
- * each request is passed to the path operations of fs_ops.c.
+/* The low-level FUSE session: inodes are names for paths, and each
+ * request is passed to the path operations of fs_ops.c. What the kernel
+ * may cache, and how it learns of changes, is fs_cache.c's.
  *
  * What it adds over the high-level API: a read that would wait for a
  * command (its output, its end) does not hold a worker thread. It is put
@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <bsd/string.h>
 
+#include "fs_cache.h"
 #include "fs_ops.h"
 #include "../backend/exec_session.h"
 
@@ -100,6 +101,21 @@ static fuse_ino_t remember(const char *path)
 	return n->ino;
 }
 
+/* The inode the kernel knows `path` by, or 0 (for fs_cache.c). */
+static fuse_ino_t inode_of(const char *path)
+{
+	struct inode *n;
+	fuse_ino_t ino = 0;
+
+	pthread_mutex_lock(&inodes_lock);
+	for (n = by_path[hash_path(path)]; n && strcmp(n->path, path) != 0; n = n->next_path)
+		;
+	if (n)
+		ino = n->ino;
+	pthread_mutex_unlock(&inodes_lock);
+	return ino;
+}
+
 static void forget_one(fuse_ino_t ino, uint64_t count)
 {
 	struct inode **pp, *n;
@@ -151,8 +167,7 @@ static void reply_entry(fuse_req_t req, const char *path, struct fuse_file_info 
 		return;
 	}
 	e.attr.st_ino = e.ino;
-	/* entry_timeout and attr_timeout 0: names and sizes change behind
-	 * the kernel's back. */
+	e.entry_timeout = e.attr_timeout = fs_cache_timeout(path);
 	if (fi) {
 		if (fuse_reply_create(req, &e, fi) != 0)
 			forget_one(e.ino, 1);
@@ -212,7 +227,7 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
-/* The attributes of `path` as inode `ino`, or the error; attr_timeout 0. */
+/* The attributes of `path` as inode `ino`, or the error. */
 static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 		       struct fuse_file_info *fi)
 {
@@ -224,7 +239,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 		return;
 	}
 	st.st_ino = ino;
-	fuse_reply_attr(req, &st, 0);
+	fuse_reply_attr(req, &st, fs_cache_timeout(path));
 }
 
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -244,6 +259,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		r = -EROFS;
 	else if (to_set & FUSE_SET_ATTR_SIZE)
 		r = bf_truncate(path, attr->st_size, fi);
+	fs_cache_sync();
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -369,6 +385,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	WITH_CHILD(req, parent, name, path);
 
 	r = bf_create(path, mode, fi);
+	fs_cache_sync();
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -420,6 +437,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	WITH_CHILD(req, parent, name, path);
 
 	r = bf_mkdir(path, mode);
+	fs_cache_sync();
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -429,8 +447,12 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void ll_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int (*op)(const char *))
 {
+	int r;
 	WITH_CHILD(req, parent, name, path);
-	fuse_reply_err(req, -op(path));
+
+	r = op(path);
+	fs_cache_sync();
+	fuse_reply_err(req, -r);
 }
 
 static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -451,6 +473,7 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	(void)ino;
 	fs_ops_begin(req);
 	r = bf_write(NULL, buf, size, off, fi);
+	fs_cache_sync();
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -460,8 +483,12 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	int r;
+
 	fs_ops_begin(req);
-	fuse_reply_err(req, -bf_flush(NULL, fi));
+	r = bf_flush(NULL, fi);
+	fs_cache_sync();
+	fuse_reply_err(req, -r);
 }
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -469,6 +496,7 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	fs_ops_begin(req);
 	bf_release(NULL, fi);
+	fs_cache_sync();
 	fuse_reply_err(req, 0);
 }
 
@@ -626,6 +654,10 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 		bf_exec_on_change(wake);
 		answerer_running = pthread_create(&answerer, NULL, answer_waiting, NULL) == 0;
 	}
+	/* Before the re-attach: its changes are invalidations too. Without
+	 * the notifier nothing is cached. */
+	if (fs_cache_start(fs->se, fs->reg, inode_of) == 0)
+		bf_registry_set_change_hook(fs->reg, fs_cache_changed, fs->reg);
 	bf_registry_start(fs->reg);
 }
 
@@ -633,6 +665,7 @@ void bf_fs_shutdown(void)
 {
 	struct waiting_read *w;
 
+	fs_cache_stop();
 	if (!answerer_running)
 		return;
 	pthread_mutex_lock(&waiting_lock);

@@ -2,7 +2,9 @@
  * these). Each one classifies the path and calls the registry;
  * no bottle logic lives here. Generated files are rendered into a
  * per-open buffer (one consistent snapshot per reader) and served with
- * direct_io; manifests written to new/NAME or NAME/manifest are collected
+ * direct_io, except a bottle's rendered files, which the kernel caches
+ * (fs_cache.c): their reads render afresh, so that no page the kernel
+ * keeps predates the last invalidation; manifests written to new/NAME or NAME/manifest are collected
  * per open and committed when the file is closed (flush), which is where
  * a bad manifest's error reaches close(2). */
 #include "fs_ops.h"
@@ -17,6 +19,7 @@
 #include <unistd.h>
 #include <bsd/string.h>
 
+#include "fs_cache.h"
 #include "fs_path.h"
 #include "fs_pending.h"
 #include "fs_workspace.h"
@@ -37,6 +40,9 @@ enum handle_kind {
 struct handle {
 	enum handle_kind kind;
 	char name[BF_NAME_MAX + 1];
+	bool fresh;             /* HANDLE_SNAPSHOT of a cached file: reads
+				 * render the file now */
+	enum bf_file file;      /* ... which one */
 	struct bf_buf buf;
 	struct bf_caller who;
 	bool dirty;             /* written since the last commit */
@@ -587,6 +593,19 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 		h = handle_new(HANDLE_SNAPSHOT, p.name);
 		if (!h)
 			return -ENOMEM;
+		if (fs_cache_keeps_pages(path)) {
+			/* Rendered by the reads; the bottle must exist now. */
+			if (!bf_registry_exists(fs_ctx()->reg, p.name)) {
+				handle_free(h);
+				return -ENOENT;
+			}
+			h->fresh = true;
+			h->file = p.file;
+			attach_handle(fi, h);
+			fi->direct_io = 0;
+			fi->keep_cache = 1;
+			return 0;
+		}
 		r = render(&p, &h->buf);
 		if (r < 0) {
 			handle_free(h);
@@ -773,6 +792,14 @@ int bf_read(const char *path, char *buf, size_t size, off_t off,
 		return read_session(h, buf, size, off);
 	if (h->kind == HANDLE_WORKSPACE)
 		return fs_workspace_read(fs_ctx()->reg, h->name, h->workspace_rel, buf, size, off);
+	if (h->fresh) {
+		int r;
+
+		bf_buf_free(&h->buf);
+		r = bf_registry_render(fs_ctx()->reg, h->name, h->file, &h->buf);
+		if (r < 0)
+			return r;
+	}
 	return read_buffer(h, buf, size, off);
 }
 

@@ -118,6 +118,7 @@ static int run(struct fuse_args *args, struct bf_options *opts)
 	se = fuse_session_new(args, bf_fs_lowlevel_ops(), sizeof(struct fuse_lowlevel_ops), &fsctx);
 	if (!se)
 		goto out;
+	fsctx.se = se;
 	if (fuse_session_mount(se, cmd.mountpoint) != 0)
 		goto out;
 	if (fuse_set_signal_handlers(se) != 0 || handle_interrupt_signal() < 0)
