@@ -37,7 +37,7 @@ static bool cached_file(enum bf_file f)
 	return f != BF_FILE_LOG && f != BF_FILE_EGRESS;
 }
 
-double fs_cache_timeout(const char *path)
+double fs_cache_entry_timeout(const char *path)
 {
 	struct fs_path p;
 
@@ -45,12 +45,42 @@ double fs_cache_timeout(const char *path)
 		return 0;
 	fs_path_parse(path, &p);
 	switch (p.node) {
+	case NODE_ROOT:
+	case NODE_NEW_DIR:
+	case NODE_ERRORS:
+	case NODE_BACKENDS:
+	case NODE_CLEANUP:
+	case NODE_BOTTLE_DIR:
+	case NODE_BOTTLE_FILE:
+	case NODE_EXEC_DIR:
+	case NODE_EXEC_RUN:
+		/* Names that stay while their bottle does (rmdir drops the
+		 * bottle's dentry and all below). */
+		return CACHE_SECONDS;
+	default:
+		/* new/NAME, sessions, the workspace view come and go. */
+		return 0;
+	}
+}
+
+double fs_cache_attr_timeout(const char *path)
+{
+	struct fs_path p;
+
+	if (!running)
+		return 0;
+	fs_path_parse(path, &p);
+	switch (p.node) {
+	case NODE_ROOT:
+	case NODE_NEW_DIR:
 	case NODE_BOTTLE_DIR:
 	case NODE_EXEC_DIR:
+	case NODE_EXEC_RUN:
 		return CACHE_SECONDS;
 	case NODE_BOTTLE_FILE:
 		return cached_file(p.file) ? CACHE_SECONDS : 0;
 	default:
+		/* errors, backends, cleanup, log, egress: honest sizes. */
 		return 0;
 	}
 }

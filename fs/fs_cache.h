@@ -1,15 +1,16 @@
 /* What the kernel may keep of the tree, and telling it when that changed.
  *
- * A bottle's directory, its exec/ directory and its rendered files
- * (manifest, plan.toml, env, network.yaml, status, ctl, allow) stay the
- * same until the registry says the bottle changed: the kernel keeps their
- * names, attributes and pages, so `ls -l`, `stat` and `cat` of an
- * unchanged file do not reach the daemon. A notifier thread drops them
+ * The root, new/, a bottle's directory, its exec/ directory and its
+ * rendered files (manifest, plan.toml, env, network.yaml, status, ctl,
+ * allow) stay the same until the registry says the bottle changed: the
+ * kernel keeps their names, attributes and pages, so `ls -l`, `stat` and
+ * `cat` of an unchanged file do not reach the daemon. The names of the
+ * other fixed files (errors, backends, cleanup, log, egress, exec/run)
+ * are kept too, not their sizes. A notifier thread drops them
  * (fuse_lowlevel_notify_inval_inode) when the registry's change hook
  * names the bottle; it never runs in a request's own path (libfuse's
- * notify_inval_inode example). Everything else (log, egress, errors,
- * backends, cleanup, sessions, new/, the workspace view) changes on its
- * own and is never cached. A request that may have changed something (a
+ * notify_inval_inode example). Sessions, new/NAME and the workspace view
+ * come and go and are never cached. A request that may have changed something (a
  * write, a close, mkdir, rmdir) is answered only once the invalidations
  * due so far are done, so the writer's next stat or read sees the
  * change. */
@@ -20,9 +21,10 @@
 
 #include "fs.h"
 
-/* Seconds the kernel may keep the name and attributes of `path`: 0 for
- * what is never cached. */
-double fs_cache_timeout(const char *path);
+/* Seconds the kernel may keep the name of `path`, and its attributes: 0
+ * for what is never cached. */
+double fs_cache_entry_timeout(const char *path);
+double fs_cache_attr_timeout(const char *path);
 
 /* A read-only open of `path` may keep the pages read before. */
 bool fs_cache_keeps_pages(const char *path);

@@ -167,7 +167,8 @@ static void reply_entry(fuse_req_t req, const char *path, struct fuse_file_info 
 		return;
 	}
 	e.attr.st_ino = e.ino;
-	e.entry_timeout = e.attr_timeout = fs_cache_timeout(path);
+	e.entry_timeout = fs_cache_entry_timeout(path);
+	e.attr_timeout = fs_cache_attr_timeout(path);
 	if (fi) {
 		if (fuse_reply_create(req, &e, fi) != 0)
 			forget_one(e.ino, 1);
@@ -239,7 +240,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 		return;
 	}
 	st.st_ino = ino;
-	fuse_reply_attr(req, &st, fs_cache_timeout(path));
+	fuse_reply_attr(req, &st, fs_cache_attr_timeout(path));
 }
 
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -375,7 +375,10 @@ static struct handle *handle_new(enum handle_kind kind, const char *name)
 	pthread_mutex_init(&h->lock, NULL);
 	h->kind = kind;
 	strlcpy(h->name, name, sizeof(h->name));
-	h->who = caller();
+	/* Who commits a manifest (its workspace is checked as them); the
+	 * groups cost a read of /proc, so only for those. */
+	if (kind == HANDLE_NEW || kind == HANDLE_MANIFEST || kind == HANDLE_ALLOW)
+		h->who = caller();
 	return h;
 }
 
@@ -397,6 +400,8 @@ static int attach_handle(struct fuse_file_info *fi, struct handle *h)
 {
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
+	/* close(2) waits for a flush only where it commits a manifest. */
+	fi->noflush = h->kind != HANDLE_NEW && h->kind != HANDLE_MANIFEST && h->kind != HANDLE_ALLOW;
 	return 0;
 }
 
