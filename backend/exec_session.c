@@ -24,6 +24,8 @@
  * the command's pipe fills and it waits for a reader (backpressure), so
  * a command nobody reads cannot fill the host's disk. */
 #define SPOOL_UNREAD_MAX (64LL * 1024 * 1024)
+/* The most the pump moves at once (and its pipes' size). */
+#define PUMP_CHUNK (128 * 1024)
 
 enum session_state { SESSION_NEW, SESSION_RUNNING, SESSION_ENDED, SESSION_FAILED };
 
@@ -143,17 +145,32 @@ struct pump {
 	int report;             /* helper's report pipe: the wait status */
 };
 
-static void append(struct bf_exec_session *s, int which, const char *data, size_t n)
+/* Moves what the command wrote into the stream's storage, past `len`:
+ * spliced from a pipe (no copy through the daemon), read and written from
+ * a terminal. Only the pump writes the storage and `len`, so it does so
+ * without the lock; readers see the bytes once `len` says so. Returns
+ * what read(2) would: bytes moved, 0 at the end, -1 with errno. */
+static ssize_t pump_some(struct bf_exec_session *s, int which, int fd, char *buf, size_t size)
 {
 	struct stream *st = &s->streams[which];
+	off_t at = st->len;
+	ssize_t n = -1;
+	char last = 0;
 
-	pthread_mutex_lock(&s->lock);
-	if (pwrite(st->file, data, n, st->len) == (ssize_t)n) {
-		st->len += (off_t)n;
-		st->last = data[n - 1];
+	n = read(fd, buf, size);
+	if (n > 0) {
+		if (pwrite(st->file, buf, (size_t)n, at) != n)
+			return -1;
+		last = buf[n - 1];
 	}
-	changed_locked(s);
-	pthread_mutex_unlock(&s->lock);
+	if (n > 0) {
+		pthread_mutex_lock(&s->lock);
+		st->len = at + n;
+		st->last = last;
+		changed_locked(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
 }
 
 /* Moves the command's output into the session's files as it comes, and
@@ -164,12 +181,18 @@ static void *pump_output(void *arg)
 	struct pump *p = arg;
 	struct bf_exec_session *s = p->s;
 	struct pollfd fds[3];
-	char buf[65536];
+	cleanup_free char *buf = malloc(PUMP_CHUNK);
 	int status = 0, open_fds = 3, i;
 	bool have_status = false;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		fds[i] = (struct pollfd){ p->pipes[i], POLLIN, 0 };
+		/* Fewer, larger moves (the default pipe holds 64 KiB). */
+		if (p->pipes[i] >= 0 && !s->pty)
+			fcntl(p->pipes[i], F_SETPIPE_SZ, PUMP_CHUNK);
+	}
+	if (!buf)
+		open_fds = 0;   /* cannot pump: the session fails below */
 	fds[2] = (struct pollfd){ p->report, POLLIN, 0 };
 	for (i = 0; i < 3; i++)
 		if (fds[i].fd < 0)
@@ -197,17 +220,15 @@ static void *pump_output(void *arg)
 			if (fds[i].fd < 0 || !fds[i].revents)
 				continue;
 			if (i < 2)
-				n = read(fds[i].fd, buf, sizeof(buf));
+				n = pump_some(s, i, fds[i].fd, buf, PUMP_CHUNK);
 			else
 				n = read(fds[i].fd, &status, sizeof(status));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			/* A terminal's master reads EIO once no process holds the
 			 * terminal: the end of its output, as EOF is a pipe's. */
-			if (n > 0 && i < 2) {
-				append(s, i, buf, (size_t)n);
+			if (n > 0 && i < 2)
 				continue;
-			}
 			if (n == (ssize_t)sizeof(status) && i == 2)
 				have_status = true;
 			close(fds[i].fd);
@@ -502,6 +523,25 @@ ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char
 			n = -EINTR;
 			break;
 		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+ssize_t bf_exec_read_span(struct bf_exec_session *s, enum bf_exec_stream stream, size_t size,
+			  off_t off, int *fd)
+{
+	struct stream *st = &s->streams[stream];
+	ssize_t n = -EAGAIN;
+
+	pthread_mutex_lock(&s->lock);
+	if (off < st->len) {
+		n = (ssize_t)((size_t)(st->len - off) < size ? (size_t)(st->len - off) : size);
+		*fd = st->file;
+		if (off + n > st->read_to)
+			st->read_to = off + n;  /* the pump may go on */
+	} else if (st->closed && !s->combined) {
+		n = 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;

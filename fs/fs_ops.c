@@ -1015,6 +1015,24 @@ int bf_unlink(const char *path)
 	return p.node == NODE_NONE ? -ENOENT : -EPERM;
 }
 
+ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at)
+{
+	struct handle *h = handle_of(fi);
+	enum bf_exec_stream stream;
+	ssize_t n;
+
+	if (h->kind != HANDLE_SESSION ||
+	    (h->session_file != SESSION_STDOUT && h->session_file != SESSION_STDERR))
+		return -EAGAIN;
+	stream = h->session_file == SESSION_STDOUT ? BF_EXEC_STDOUT : BF_EXEC_STDERR;
+	*at = h->oneshot ? h->read_pos : off;
+	n = bf_exec_read_span(h->session, stream, size, *at, fd);
+	/* Taken before the reply: the reader's next read may come first. */
+	if (n > 0)
+		h->read_pos += n;
+	return n;
+}
+
 int fs_read_would_wait(struct fuse_file_info *fi, off_t off)
 {
 	struct handle *h = handle_of(fi);

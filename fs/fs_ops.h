@@ -31,5 +31,10 @@ bool bf_read_only(const char *path);
  * command (its output, its end): the adapter then puts it aside; 0 if it
  * answers now; -errno if the one-shot command could not start. */
 int fs_read_would_wait(struct fuse_file_info *fi, off_t off);
+/* A read of a session's output that can be answered from its storage
+ * without copies: bytes available (0 at its end) with their fd and
+ * offset; -EAGAIN where bf_read must serve it. Call after
+ * fs_read_would_wait said it will not wait. */
+ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at);
 
 #endif

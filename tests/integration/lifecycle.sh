@@ -161,7 +161,13 @@ out=$(run_in box 'echo one-shot; exit 5')
 [ "$out" = "$(printf 'one-shot\nexited 5')" ] || fail "one-shot: $out"
 out=$(run_in box 'printf no-newline')
 [ "$out" = "$(printf 'no-newline\nexited 0')" ] || fail "one-shot without newline: $out"
-ok "one-shot exec/run gives output then the status line"
+# Each byte exactly once, even when the reader's next read races the
+# reply to its last (a reply from the output's storage, by splice).
+for i in $(seq 100); do
+	out=$(run_in box "echo line-$i")
+	[ "$out" = "$(printf 'line-%s\nexited 0' "$i")" ] || fail "one-shot $i: $(od -c <<<"$out" | head -3)"
+done
+ok "one-shot exec/run gives output then the status line, each byte once (100 runs)"
 
 # --- log: main output and lifecycle, append-only, tail -f
 timeout 6 tail -f "$MNT/box/log" >"$TMP/tail" &
