@@ -285,15 +285,20 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/* `reason` may be err->msg itself: kept in the session first, and the
+ * error set from that copy. */
 static int fail_start(struct bf_exec_session *s, int r, const char *reason, struct bf_error *err)
 {
+	char why[sizeof(s->reason)];
+
+	strlcpy(why, reason, sizeof(why));
 	pthread_mutex_lock(&s->lock);
 	s->state = SESSION_FAILED;
-	strlcpy(s->reason, reason, sizeof(s->reason));
+	strlcpy(s->reason, why, sizeof(s->reason));
 	s->streams[0].closed = s->streams[1].closed = true;
 	changed_locked(s);
 	pthread_mutex_unlock(&s->lock);
-	return bf_error_set(err, -r, "%s", reason);
+	return bf_error_set(err, -r, "%s", why);
 }
 
 int bf_exec_start(struct bf_exec_session *s, const char *cmd, bf_exec_spawn_fn spawn, void *ctx,

@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -108,17 +111,42 @@ static int cgroup_dir(const char *controllers, const char *path, char *out, size
 	return -ENOENT;
 }
 
-/* Opens the cgroup.procs of every hierarchy the target is in, so that the
- * child can join them with a write of "0" (itself) before it execs. */
+/* The cgroup v1 controllers that hold a guest's limits (pids, memory,
+ * cpu) and its device rules: a command joins their hierarchies. Joining
+ * one costs a fifth of a millisecond (an RCU grace period), so not the
+ * others (name=systemd, blkio, freezer, cpuset...), which limit nothing
+ * bottlefs sets; the guest's pid namespace still ends every command with
+ * the guest. */
+static bool enforcing_v1(const char *controllers)
+{
+	static const char *const wanted[] = { "pids", "memory", "cpu", "cpuacct", "devices" };
+	char list[256], *save = NULL, *c;
+
+	snprintf(list, sizeof(list), "%s", controllers);
+	for (c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+			if (strcmp(c, wanted[i]) == 0)
+				return true;
+	return false;
+}
+
+/* Opens the cgroup.procs of the hierarchies the target is in that hold
+ * its limits, so that the child can join them with a write of "0"
+ * (itself) before it execs: on cgroup v2 the one hierarchy, on v1 (or
+ * hybrid) those of enforcing_v1. */
 static int open_cgroups(pid_t target, struct prepared *p, struct bf_error *err)
 {
 	char path[64], line[2048];
 	cleanup_fclose FILE *f = NULL;
+	bool v1 = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)target);
 	f = fopen(path, "re");
 	if (!f)
 		return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		v1 = v1 || strncmp(line, "0::", 3) != 0;
+	rewind(f);
 	while (fgets(line, sizeof(line), f) && p->n_cgroups < MAX_CGROUPS) {
 		char *controllers = strchr(line, ':'), *cgpath, procs[4096];
 		int fd;
@@ -127,6 +155,8 @@ static int open_cgroups(pid_t target, struct prepared *p, struct bf_error *err)
 			continue;
 		*cgpath++ = '\0';
 		cgpath[strcspn(cgpath, "\n")] = '\0';
+		if (v1 ? !enforcing_v1(controllers) : *controllers != '\0')
+			continue;
 		if (cgroup_dir(controllers, cgpath, procs, sizeof(procs)) < 0)
 			continue;   /* a hierarchy we cannot see cannot hold us either */
 		fd = open(procs, O_WRONLY | O_CLOEXEC);
@@ -279,12 +309,27 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* Closes every fd from 3 up but those in keep[] (which it sorts). */
+static void close_except(int *keep, int n)
+{
+	int from = 3, i;
+
+	qsort(keep, (size_t)n, sizeof(int), cmp_int);
+	for (i = 0; i < n; i++) {
+		if (keep[i] > from)
+			close_range((unsigned)from, (unsigned)keep[i] - 1, 0);
+		if (keep[i] >= from)
+			from = keep[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+}
+
 /* The helper never execs, so close-on-exec does not apply: close every
  * inherited fd it does not need, or it would hold other sessions' pipes
  * (and their EOF) open for as long as its command runs. */
 static void close_other_fds(const struct launch *l, const struct prepared *p, int report_fd)
 {
-	int keep[N_NS + MAX_CGROUPS + 6], n = 0, from = 3, i;
+	int keep[N_NS + MAX_CGROUPS + 6], n = 0;
 	size_t j;
 
 	keep[n++] = report_fd;
@@ -296,14 +341,7 @@ static void close_other_fds(const struct launch *l, const struct prepared *p, in
 		keep[n++] = p->ns[j];
 	for (j = 0; j < p->n_cgroups; j++)
 		keep[n++] = p->cgroups[j];
-	qsort(keep, (size_t)n, sizeof(int), cmp_int);
-	for (i = 0; i < n; i++) {
-		if (keep[i] > from)
-			close_range((unsigned)from, (unsigned)keep[i] - 1, 0);
-		if (keep[i] >= from)
-			from = keep[i] + 1;
-	}
-	close_range((unsigned)from, ~0U, 0);
+	close_except(keep, n);
 }
 
 /* The daemon's handlers (libfuse's for SIGTERM, SIGINT...) were copied
@@ -331,6 +369,7 @@ static void helper(const struct launch *l, const struct prepared *p, int report_
 
 	default_signals();
 	close_other_fds(l, p, report_fd);
+	/* A zygote's child is in the cgroups already (n_cgroups 0). */
 	for (i = 0; i < p->n_cgroups; i++)
 		write_all(p->cgroups[i], "0\n", 2);
 	for (i = 0; i < N_NS; i++)
@@ -362,6 +401,303 @@ static void helper(const struct launch *l, const struct prepared *p, int report_
 	_exit(0);
 }
 
+/* --- the zygote: a process per guest, forked once, that has joined the
+ * guest's cgroups (each join costs an RCU grace period, a fifth of a
+ * millisecond per cgroup v1 hierarchy) and forks the helper of each
+ * command from there. It stays a host process outside the guest's pid
+ * namespace (the guest cannot see or signal it), holds the guest's
+ * namespace fds, and ends with the guest (its pidfd) or the daemon (its
+ * socket). One request is one SOCK_SEQPACKET message: struct zygote_req,
+ * then the seccomp filter, the command, the workdir and the environment;
+ * stdin, stdout, stderr and the report pipe go along as SCM_RIGHTS. The
+ * answer is the helper's pid. */
+
+#define ZYGOTE_MSG_MAX (128 * 1024)
+
+struct zygote_req {
+	uint32_t uid, gid;
+	uint64_t caps;
+	uint32_t n_filter;      /* struct sock_filter entries */
+	uint32_t cmd_len, workdir_len, n_env, env_len;  /* with their NULs */
+};
+
+struct zygote {
+	pid_t target;
+	unsigned long long target_start;
+	int sock;
+	pid_t pid;
+	struct zygote *next;
+};
+
+static pthread_mutex_t zygotes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zygote *zygotes;
+
+/* In the zygote (a fork of the threaded daemon): async-signal-safe calls
+ * only, and no allocation: the request lands in this buffer. */
+static _Alignas(8) unsigned char zygote_msg[ZYGOTE_MSG_MAX];
+
+static void zygote_serve(int sock, const struct prepared *p, int guest_pidfd)
+{
+	char *envp[1024];
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+
+	for (;;) {
+		struct pollfd fds[2] = { { sock, POLLIN, 0 }, { guest_pidfd, POLLIN, 0 } };
+		struct iovec iov = { zygote_msg, sizeof(zygote_msg) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+				      .msg_controllen = sizeof(control.buf) };
+		struct zygote_req req;
+		struct bf_seccomp_prog filter;
+		struct bf_nsexec x;
+		struct launch l;
+		struct cmsghdr *c;
+		int got[4] = { -1, -1, -1, -1 }, i;
+		size_t at, need;
+		ssize_t n;
+		pid_t pid;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(0);
+		}
+		if (fds[1].revents || (fds[0].revents & (POLLHUP | POLLERR)))
+			_exit(0);       /* the guest or the daemon is gone */
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n <= 0)
+			_exit(0);
+		c = CMSG_FIRSTHDR(&msg);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(4 * sizeof(int)))
+			memcpy(got, CMSG_DATA(c), sizeof(got));
+		memset(&req, 0, sizeof(req));
+		if ((size_t)n >= sizeof(req))
+			memcpy(&req, zygote_msg, sizeof(req));
+		at = sizeof(req);
+		need = at + (size_t)req.n_filter * sizeof(struct sock_filter) + req.cmd_len +
+		       req.workdir_len + req.env_len;
+		pid = -1;
+		if ((size_t)n < sizeof(req) || need != (size_t)n || got[3] < 0 || !req.cmd_len ||
+		    !req.workdir_len || req.n_env >= sizeof(envp) / sizeof(envp[0]) ||
+		    zygote_msg[n - 1] != '\0') {
+			write_all(sock, &pid, sizeof(pid));
+			for (i = 0; i < 4; i++)
+				if (got[i] >= 0)
+					close(got[i]);
+			continue;
+		}
+		filter.prog.len = (unsigned short)req.n_filter;
+		filter.prog.filter = (struct sock_filter *)(void *)(zygote_msg + at);
+		at += (size_t)req.n_filter * sizeof(struct sock_filter);
+		x = (struct bf_nsexec){ .seccomp = &filter, .caps = req.caps, .uid = req.uid,
+					.gid = req.gid, .env = envp };
+		l = (struct launch){ &x, (const char *)zygote_msg + at, { got[0], got[1], got[2] }, false };
+		at += req.cmd_len;
+		x.workdir = (const char *)zygote_msg + at;
+		at += req.workdir_len;
+		for (i = 0; i < (int)req.n_env; i++) {
+			envp[i] = (char *)zygote_msg + at;
+			at += strlen(envp[i]) + 1;
+		}
+		envp[req.n_env] = NULL;
+		pid = fork();
+		if (pid == 0) {
+			close(sock);
+			close(guest_pidfd);
+			helper(&l, p, got[3]);
+		}
+		if (pid < 0)
+			pid = -errno;   /* the guest's pids limit, most likely */
+		for (i = 0; i < 4; i++)
+			close(got[i]);
+		write_all(sock, &pid, sizeof(pid));
+	}
+}
+
+/* Forks the zygote of the guest `x` names; its socket in *sock. */
+static pid_t zygote_start(const struct bf_nsexec *x, int *sock, struct bf_error *err)
+{
+	struct prepared p;
+	int pair[2], pidfd;
+	pid_t pid;
+	int r = prepare(x, &p, err);
+
+	if (r < 0) {
+		prepared_close(&p);
+		return r;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, x->target, 0);
+	if (pidfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		r = bf_error_set(err, errno, "zygote: %s", strerror(errno));
+		if (pidfd >= 0)
+			close(pidfd);
+		prepared_close(&p);
+		return r;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct sigaction ignore = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+		int keep_fds[N_NS + 3], n = 0;
+		size_t i;
+
+		default_signals();
+		/* Its helpers are reaped by the kernel; each helper resets
+		 * SIGCHLD (default_signals) to wait for its command. */
+		sigaction(SIGCHLD, &ignore, NULL);
+		keep_fds[n++] = pair[1];
+		keep_fds[n++] = pidfd;
+		keep_fds[n++] = p.root;
+		for (i = 0; i < N_NS; i++)
+			keep_fds[n++] = p.ns[i];
+		for (i = 0; i < p.n_cgroups; i++)
+			write_all(p.cgroups[i], "0\n", 2);
+		for (i = 0; i < p.n_cgroups; i++)
+			close(p.cgroups[i]);
+		p.n_cgroups = 0;
+		close_except(keep_fds, n);
+		zygote_serve(pair[1], &p, pidfd);
+	}
+	r = pid < 0 ? bf_error_set(err, errno, "fork: %s", strerror(errno)) : pid;
+	close(pair[1]);
+	close(pidfd);
+	prepared_close(&p);
+	if (r < 0)
+		close(pair[0]);
+	else
+		*sock = pair[0];
+	return r;
+}
+
+/* Sends one command to a zygote; returns the helper's pid, -EPIPE if the
+ * zygote is gone, or the -errno its fork failed with. */
+static pid_t zygote_request(int sock, const struct bf_nsexec *x, const char *cmd,
+			    const struct bf_exec_io *io, int report_fd)
+{
+	struct zygote_req req = { .uid = x->uid, .gid = x->gid, .caps = x->caps };
+	size_t filter_len = x->seccomp->prog.len * sizeof(struct sock_filter), env_len = 0, i;
+	int fds[4] = { io->stdin_fd, io->stdout_fd, io->stderr_fd, report_fd };
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} control;
+	struct cmsghdr *c;
+	cleanup_free char *env = NULL;
+	pid_t pid;
+	ssize_t n;
+
+	for (i = 0; x->env && x->env[i]; i++)
+		env_len += strlen(x->env[i]) + 1;
+	env = malloc(env_len ? env_len : 1);
+	if (!env)
+		return -ENOMEM;
+	for (env_len = 0, i = 0; x->env && x->env[i]; i++) {
+		memcpy(env + env_len, x->env[i], strlen(x->env[i]) + 1);
+		env_len += strlen(x->env[i]) + 1;
+	}
+	req.n_filter = x->seccomp->prog.len;
+	req.cmd_len = (uint32_t)strlen(cmd) + 1;
+	req.workdir_len = (uint32_t)strlen(x->workdir) + 1;
+	req.n_env = (uint32_t)i;
+	req.env_len = (uint32_t)env_len;
+	if (sizeof(req) + filter_len + req.cmd_len + req.workdir_len + env_len > ZYGOTE_MSG_MAX ||
+	    req.n_env >= 1024)
+		return -E2BIG;
+	struct iovec iov[] = {
+		{ &req, sizeof(req) },
+		{ x->seccomp->prog.filter, filter_len },
+		{ (void *)cmd, req.cmd_len },
+		{ (void *)x->workdir, req.workdir_len },
+		{ env, env_len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 5, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		return errno == EMSGSIZE ? -E2BIG : -EPIPE;
+	do
+		n = read(sock, &pid, sizeof(pid));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(pid))
+		return -EPIPE;
+	return pid > 0 ? pid : pid < 0 ? pid : -EIO;
+}
+
+/* The zygote of x's guest, started if there is none (or it has gone):
+ * locked, so that one request at a time uses its socket. Gone ones are
+ * dropped on the way. */
+static pid_t zygote_spawn(const struct bf_nsexec *x, const char *cmd, const struct bf_exec_io *io,
+			  int report_fd, struct bf_error *err)
+{
+	struct zygote **zp, *z = NULL;
+	pid_t pid;
+	int tries;
+
+	pthread_mutex_lock(&zygotes_lock);
+	for (zp = &zygotes; *zp;) {
+		struct pollfd hup = { (*zp)->sock, 0, 0 };
+
+		if (poll(&hup, 1, 0) == 1 && (hup.revents & (POLLHUP | POLLERR))) {
+			struct zygote *gone = *zp;
+
+			*zp = gone->next;
+			close(gone->sock);
+			free(gone);
+			continue;
+		}
+		if ((*zp)->target == x->target && (*zp)->target_start == x->target_start)
+			z = *zp;
+		zp = &(*zp)->next;
+	}
+	for (tries = 0; tries < 2; tries++) {
+		if (!z) {
+			z = calloc(1, sizeof(*z));
+			if (!z) {
+				pid = bf_error_set(err, ENOMEM, "out of memory");
+				break;
+			}
+			z->pid = zygote_start(x, &z->sock, err);
+			if (z->pid < 0) {
+				pid = z->pid;
+				free(z);
+				z = NULL;
+				break;
+			}
+			z->target = x->target;
+			z->target_start = x->target_start;
+			z->next = zygotes;
+			zygotes = z;
+		}
+		pid = zygote_request(z->sock, x, cmd, io, report_fd);
+		if (pid > 0 || pid == -E2BIG)
+			break;
+		if (pid != -EPIPE) {
+			pid = bf_error_set(err, -pid, "cannot start a process in the guest: %s%s",
+					   strerror(-pid),
+					   pid == -EAGAIN ? " (its pids limit is reached)" : "");
+			break;
+		}
+		/* Gone (its guest ended, or it died): once more with a new one,
+		 * which checks the guest afresh. */
+		for (zp = &zygotes; *zp != z; zp = &(*zp)->next)
+			;
+		*zp = z->next;
+		close(z->sock);
+		free(z);
+		z = NULL;
+		pid = bf_error_set(err, ESRCH, "the guest's zygote is gone");
+	}
+	pthread_mutex_unlock(&zygotes_lock);
+	return pid;
+}
+
 pid_t bf_nsexec_spawn(const struct bf_nsexec *x, const char *cmd, const struct bf_exec_io *io,
 		      int report_fd, struct bf_error *err)
 {
@@ -370,6 +706,13 @@ pid_t bf_nsexec_spawn(const struct bf_nsexec *x, const char *cmd, const struct b
 	struct prepared p;
 	pid_t pid;
 
+	/* Pipes through the guest's zygote; a terminal (opened in the
+	 * guest's devpts) or a request too big for it, directly. */
+	if (!io->pty_size && x->seccomp) {
+		pid = zygote_spawn(x, cmd, io, report_fd, err);
+		if (pid != -E2BIG)
+			return pid;
+	}
 	r = prepare(x, &p, err);
 	if (r == 0 && io->pty_size) {
 		r = bf_guest_pty_open(p.root, io->pty_size, x->pty_uid, x->pty_gid, &master, &slave,

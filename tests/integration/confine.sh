@@ -208,6 +208,29 @@ zombies=$(output_of user 'grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null |
 output_of user 'i=0; while [ $i -lt 40 ]; do sleep 0 & i=$((i+1)); done; wait' >/dev/null
 ok "200 orphans and a fork bomb leave no zombies; the pids limit is free again"
 
+# --- 6b. a guest at its pids limit: an exec fails with EAGAIN and says
+# why, and works again once the guest frees some; the daemon's spawner in
+# the guest's cgroups (counted there) is not the guest's to see
+printf 'agent = "test"\n%s\ncommand = ["sleep", "infinity"]\n[limits]\npids = 12\n' "$TOOLS_TOML" >"$MNT/new/full"
+echo start >"$MNT/full/ctl" || fail "start full"
+[ -z "$(output_of full 'ls /proc | grep "^[0-9]" | while read p; do tr "\0" " " </proc/$p/cmdline; echo; done 2>/dev/null | grep "stat[e]=" || true')" ] ||
+	fail "the guest sees a bottlefs process"
+mkdir "$MNT/full/exec/fill"
+printf '%s' 'exec python3 -c "exec(\"import os,time\\nwhile 1:\\n try:\\n  os.fork() or (time.sleep(1000), os._exit(0))\\n except OSError:\\n  time.sleep(1000)\")" >/dev/null 2>&1' >"$MNT/full/exec/fill/cmd"
+sleep 2   # the filler forks until the limit refuses
+if out=$({ printf 'echo should-not-run' >&3; cat <&3; } 3<>"$MNT/full/exec/run" 2>"$TMP/err"); then
+	fail "an exec ran in a guest at its pids limit: $out"
+fi
+assert_contains errno "$(cat "$TMP/err")" "Resource temporarily unavailable"
+assert_contains errors "$(tail -1 "$MNT/errors")" "its pids limit is reached"
+echo 'kill KILL' >"$MNT/full/exec/fill/ctl"
+echo stop >"$MNT/full/ctl"
+echo start >"$MNT/full/ctl" || fail "restart full"
+[ "$(output_of full 'echo back')" = back ] || fail "exec after the limit was freed"
+echo stop >"$MNT/full/ctl"
+rmdir "$MNT/full"
+ok "at its pids limit a guest's exec fails with EAGAIN and a reason in errors; no bottlefs process is visible in the guest"
+
 # --- 7. a clean stop: init forwards TERM to `sleep infinity`
 echo stop >"$MNT/user/ctl"
 assert_contains status "$(cat "$MNT/user/status")" "exit: exited 143"
