@@ -1,10 +1,12 @@
 /* One thread accepts for a bottle; each connection gets a thread of its
- * own. An agent opens tens of connections, not tens of thousands, and a
- * thread per connection keeps the blocking parts simple and isolated: the
- * host-side name lookup (getaddrinfo blocks), a slow client that never
- * finishes its request head, a peer that vanishes. None of it runs on a
- * FUSE thread, and a connection's failure ends only that connection. The
- * relay copies with read/write through a 256 KiB buffer per direction,
+ * own for as long as it lasts. An agent opens tens of connections, not
+ * tens of thousands, and a thread per connection keeps the blocking parts
+ * simple and isolated: the host-side name lookup (getaddrinfo blocks), a
+ * slow client that never finishes its request head, a peer that vanishes.
+ * None of it runs on a FUSE thread, and a connection's failure ends only
+ * that connection. Threads are kept for the next connection (a few, for
+ * a while): starting one per short request cost more than the request.
+ * The relay copies with read/write through the thread's 256 KiB buffer,
  * which measured faster here than splice for loopback peers. */
 #include "egress_proxy.h"
 
@@ -36,12 +38,16 @@
 #define HEAD_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
 #define RELAY_BUF (256 * 1024)
+/* Threads kept waiting for a connection, and for how long. */
+#define IDLE_WORKERS_MAX 8
+#define WORKER_IDLE_SECONDS 30
 
 struct conn {
 	struct bf_egress *e;
 	int client;
 	enum bf_sidecar_kind kind;
 	struct conn *next;
+	struct conn *next_queued;
 };
 
 struct bf_egress {
@@ -52,7 +58,10 @@ struct bf_egress {
 	pthread_t acceptor;
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
-	bool orphaned;          /* stopped: the last connection frees it */
+	struct conn *queue;     /* accepted, waiting for a worker */
+	unsigned queued, workers, idle_workers;
+	pthread_cond_t work;    /* a connection was queued, or the stop */
+	bool orphaned;          /* stopped: the last worker frees it */
 	char **rules;
 	size_t n_rules;
 	struct bf_egress_limits limits;
@@ -385,14 +394,11 @@ out:
 
 /* Copies both ways until both are done; a half-close is passed on. A
  * connection quiet both ways for `idle` seconds is ended. */
-static void relay(int client, int upstream, struct decision *d, int idle)
+static void relay(int client, int upstream, struct decision *d, int idle, char *buf)
 {
 	struct pollfd p[2] = { { client, POLLIN, 0 }, { upstream, POLLIN, 0 } };
-	char *buf = malloc(RELAY_BUF);
 	int open_dirs = 2;
 
-	if (!buf)
-		return;
 	while (open_dirs > 0) {
 		int i, ready = poll(p, 2, idle * 1000);
 
@@ -432,7 +438,6 @@ static void relay(int client, int upstream, struct decision *d, int idle)
 			open_dirs--;
 		}
 	}
-	free(buf);
 }
 
 /* 403 for the policy's refusals, 502 when the destination failed. */
@@ -444,7 +449,7 @@ static void refuse(int client, const struct decision *d)
 		   d->error ? d->error : "http_request_denied", d->reason);
 }
 
-static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
+static void serve_proxy(struct bf_egress *e, int client, struct decision *d, char *relay_buf)
 {
 	char *buf = malloc(HEAD_MAX + 1);
 	struct bf_http_request req;
@@ -501,7 +506,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d)
 	if (r < 0 || (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
 		goto done;
 	d->up += len - head_len;
-	relay(client, up, d, e->limits.idle_timeout);
+	relay(client, up, d, e->limits.idle_timeout, relay_buf);
 done:
 	if (up >= 0)
 		close(up);
@@ -510,11 +515,10 @@ done:
 
 static void destroy(struct bf_egress *e);
 
-static void *serve_connection(void *arg)
+/* Serves one connection; the worker's lock is not held. */
+static void serve_connection(struct conn *c, char *relay_buf)
 {
-	struct conn *c = arg;
 	struct bf_egress *e = c->e;
-	bool last;
 	struct decision d = { 0 };
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
@@ -528,7 +532,7 @@ static void *serve_connection(void *arg)
 	else
 		strlcpy(d.client, "-", sizeof(d.client));
 	if (c->kind == BF_SIDECAR_EGRESS) {
-		serve_proxy(e, c->client, &d);
+		serve_proxy(e, c->client, &d, relay_buf);
 		if (d.method[0])
 			log_decision(e, &d);
 	} else {
@@ -542,9 +546,59 @@ static void *serve_connection(void *arg)
 			break;
 		}
 	close(c->client);
-	last = --e->active == 0 && e->orphaned;
+	e->active--;
 	pthread_mutex_unlock(&e->lock);
 	free(c);
+}
+
+/* Takes queued connections one at a time; waits a while for more, then
+ * ends. The last worker to end after the stop frees the proxy. */
+static void *worker(void *arg)
+{
+	struct bf_egress *e = arg;
+	char *relay_buf = malloc(RELAY_BUF);
+	bool last;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		struct conn *c = e->queue;
+
+		if (c && relay_buf) {
+			e->queue = c->next_queued;
+			e->queued--;
+			pthread_mutex_unlock(&e->lock);
+			serve_connection(c, relay_buf);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if (c) {
+			/* No buffer: refuse what waits, as accept would. */
+			e->queue = c->next_queued;
+			e->queued--;
+			shutdown(c->client, SHUT_RDWR);
+			pthread_mutex_unlock(&e->lock);
+			serve_connection(c, NULL);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		if (e->orphaned || !relay_buf || e->idle_workers >= IDLE_WORKERS_MAX)
+			break;
+		{
+			struct timespec until;
+			int r;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += WORKER_IDLE_SECONDS;
+			e->idle_workers++;
+			r = pthread_cond_timedwait(&e->work, &e->lock, &until);
+			e->idle_workers--;
+			if (r == ETIMEDOUT && !e->queue)
+				break;
+		}
+	}
+	last = --e->workers == 0 && e->orphaned && e->active == 0;
+	pthread_mutex_unlock(&e->lock);
+	free(relay_buf);
 	if (last)
 		destroy(e);
 	return NULL;
@@ -594,20 +648,48 @@ static void *accept_loop(void *arg)
 				close(fd);
 				continue;
 			}
-			*c = (struct conn){ e, fd, e->listeners[i].kind, e->conns };
+			*c = (struct conn){ e, fd, e->listeners[i].kind, e->conns, NULL };
 			e->conns = c;
 			e->active++;
+			/* At the queue's tail: connections are served in order. */
+			{
+				struct conn **q = &e->queue;
+
+				while (*q)
+					q = &(*q)->next_queued;
+				*q = c;
+				e->queued++;
+			}
+			if (e->queued <= e->idle_workers) {
+				pthread_cond_signal(&e->work);
+				pthread_mutex_unlock(&e->lock);
+				continue;
+			}
+			e->workers++;
 			pthread_mutex_unlock(&e->lock);
 			pthread_attr_init(&attr);
 			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 			pthread_attr_setstacksize(&attr, 128 * 1024);
-			if (pthread_create(&t, &attr, serve_connection, c) != 0) {
+			if (pthread_create(&t, &attr, worker, e) != 0) {
+				struct conn **q;
+
 				pthread_mutex_lock(&e->lock);
-				e->conns = c->next;
-				e->active--;
+				e->workers--;
+				for (q = &e->queue; *q && *q != c; q = &(*q)->next_queued)
+					;
+				if (*q == c) {
+					/* Not taken by a worker meanwhile: ours to drop. */
+					*q = c->next_queued;
+					e->queued--;
+					for (q = &e->conns; *q && *q != c; q = &(*q)->next)
+						;
+					if (*q)
+						*q = c->next;
+					e->active--;
+					close(fd);
+					free(c);
+				}
 				pthread_mutex_unlock(&e->lock);
-				close(fd);
-				free(c);
 			}
 			pthread_attr_destroy(&attr);
 		}
@@ -672,6 +754,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	if (!e)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->work, NULL);
 	pthread_mutex_init(&e->log_lock, NULL);
 	strlcpy(e->log_path, log_path, sizeof(e->log_path));
 	e->log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -719,8 +802,9 @@ void bf_egress_stop(struct bf_egress *e)
 	pthread_mutex_lock(&e->lock);
 	for (c = e->conns; c; c = c->next)
 		shutdown(c->client, SHUT_RDWR);
-	idle = e->active == 0;
+	idle = e->active == 0 && e->workers == 0;
 	e->orphaned = true;
+	pthread_cond_broadcast(&e->work);       /* idle workers end */
 	pthread_mutex_unlock(&e->lock);
 	if (idle)
 		destroy(e);
@@ -734,6 +818,7 @@ static void destroy(struct bf_egress *e)
 	if (e->log_fd >= 0)
 		close(e->log_fd);
 	pthread_mutex_destroy(&e->log_lock);
+	pthread_cond_destroy(&e->work);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
