@@ -11,7 +11,9 @@
 
 #include "access_as.h"
 #include "backends.h"
+#include "cleanup.h"
 #include "copy_tree.h"
+#include "loop_device.h"
 #include "spawn.h"
 
 static int run_tool(const char *prog, char **args, int out_fd, struct bf_error *err)
@@ -28,11 +30,22 @@ static int run_tool(const char *prog, char **args, int out_fd, struct bf_error *
 	return 0;
 }
 
-int bf_loop_mount(const char *img, const char *dir, int out_fd, struct bf_error *err)
+int bf_loop_mount(const char *img, const char *dir, struct bf_error *err)
 {
-	char *args[] = { NULL, "-o", "loop,nosuid,nodev", (char *)img, (char *)dir, NULL };
+	cleanup_close int fd = open(img, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_close int loop = -1;
+	char dev[64];
 
-	return run_tool("mount", args, out_fd, err);
+	if (fd < 0)
+		return bf_error_set(err, errno, "%s: %s", img, strerror(errno));
+	/* Held only until the mount has it: autoclear frees the device with
+	 * the last unmount. */
+	loop = bf_loop_attach(fd, false, dev, sizeof(dev), err);
+	if (loop < 0)
+		return loop;
+	if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0)
+		return bf_error_set(err, errno, "mount %s on %s: %s", img, dir, strerror(errno));
+	return 0;
 }
 
 /* The copy workspace (WHAT "work", from `src`) and the guest user's home
@@ -73,7 +86,7 @@ static int make_image(const struct bf_bottle *b, const char *run_dir, const char
 	if (r == 0 && mkdir(mnt, 0700) < 0 && errno != EEXIST)
 		r = bf_error_set(err, errno, "mkdir %s: %s", mnt, strerror(errno));
 	if (r == 0)
-		r = bf_loop_mount(tmp, mnt, -1, err);
+		r = bf_loop_mount(tmp, mnt, err);
 	if (r == 0 && !src) {
 		/* An empty tree of the guest user's (a home). */
 		if (mkdir(dst, 0700) < 0 || chown(dst, uid, gid) < 0)

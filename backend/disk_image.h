@@ -17,9 +17,8 @@
 int bf_disk_image_ensure(const struct bf_bottle *b, const char *run_dir, const char *what,
 			 const char *src, uid_t uid, gid_t gid, struct bf_error *err);
 
-/* Mounts the image file `img` at `dir` through a loop device, nosuid and
- * nodev (mount(8)'s output to out_fd, -1 for none): in the caller's
- * mount namespace. 0, or -errno with err set. */
-int bf_loop_mount(const char *img, const char *dir, int out_fd, struct bf_error *err);
+/* Mounts the ext4 image file `img` at `dir` through a loop device, nosuid
+ * and nodev: in the caller's mount namespace. 0, or -errno with err set. */
+int bf_loop_mount(const char *img, const char *dir, struct bf_error *err);
 
 #endif

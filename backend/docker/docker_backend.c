@@ -268,7 +268,7 @@ static void mount_image(const char *run_dir, const char *what, struct bf_error *
 	snprintf(img, sizeof(img), "%s/%s.img", run_dir, what);
 	snprintf(dir, sizeof(dir), "%s/%sfs", run_dir, what);
 	umount2(dir, MNT_DETACH);       /* left by a daemon that crashed */
-	*r = bf_loop_mount(img, dir, -1, err);
+	*r = bf_loop_mount(img, dir, err);
 }
 
 /* The idmapped workspace at RUN_DIR/workspace in the host's namespace

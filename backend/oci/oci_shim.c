@@ -139,7 +139,7 @@ static int mount_images(const char *bundle)
 		snprintf(dir, sizeof(dir), "%s/%sfs", bundle, images[i]);
 		if (access(img, F_OK) < 0)
 			continue;
-		if (bf_loop_mount(img, dir, 2, &err) < 0) {
+		if (bf_loop_mount(img, dir, &err) < 0) {
 			fprintf(stderr, "%s: mounting %s failed: %s\n", BF_OCI_SHIM_NAME, img, err.msg);
 			return -1;
 		}

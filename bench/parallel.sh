@@ -1,0 +1,78 @@
+#!/bin/bash
+# N bottles started at once (one `echo start > ctl` each, all in parallel)
+# until all run, against N raw `runc run --detach` of the same config in
+# parallel, in the same run (two rounds each, alternating; the better of
+# each).
+# Usage: sudo bench/parallel.sh [BOTTLEFS] [N]   (defaults: build/bottlefs, 50)
+set -euo pipefail
+BOTTLEFS=${1:-$(dirname "$0")/../build/bottlefs}
+BOTTLEFS=$(realpath "$BOTTLEFS")
+N=${2:-50}
+
+. "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	remove_containers "$TMP/raw"
+	bench_teardown
+}
+trap cleanup EXIT
+
+"$BOTTLEFS" -o "state=$STATE" "$MNT"
+BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
+import json, os, shutil, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from benchlib import TRAP, read, write
+
+mnt, state, tmp, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+for i in range(n):
+    write(f"{mnt}/new/p{i}", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
+
+# The raw runs get the config bottlefs renders, without its home image
+# (mounted by the shim, not there for runc alone).
+write(f"{mnt}/p0/ctl", "start\n")
+write(f"{mnt}/p0/ctl", "stop\n")
+bundle = f"{tmp}/bundle"
+os.makedirs(bundle)
+cfg = json.load(open(f"{state}/run/p0/config.json"))
+cfg["mounts"] = [m for m in cfg["mounts"]
+                 if "/homefs/" not in m.get("source", "") and "/workfs/" not in m.get("source", "")]
+
+def ours():
+    t = time.perf_counter()
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(lambda i: write(f"{mnt}/p{i}/ctl", "start\n"), range(n)))
+    took = time.perf_counter() - t
+    for i in range(n):
+        assert read(f"{mnt}/p{i}/ctl") == b"running\n", i
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(lambda i: write(f"{mnt}/p{i}/ctl", "stop\n"), range(n)))
+    return took
+
+def raw(round_):
+    def one(i):
+        b = f"{bundle}-{round_}-{i}"
+        os.makedirs(b)
+        c = dict(cfg)
+        c["linux"] = dict(cfg["linux"], cgroupsPath=f"bottlefs/raw-{round_}-{i}")
+        json.dump(c, open(f"{b}/config.json", "w"))
+        return b
+    bundles = [one(i) for i in range(n)]
+    t = time.perf_counter()
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(lambda i: subprocess.run(
+            ["runc", "--root", f"{tmp}/raw", "run", "--detach", "--bundle", bundles[i], f"raw-{round_}-{i}"],
+            check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+            range(n)))
+    took = time.perf_counter() - t
+    for i in range(n):
+        subprocess.run(["runc", "--root", f"{tmp}/raw", "delete", "--force", f"raw-{round_}-{i}"], check=True)
+    return took
+
+o, r = [], []
+for k in range(2):
+    o.append(ours())
+    r.append(raw(k))
+print(f"{n} starts in parallel: bottlefs {min(o) * 1e3:.0f} ms, raw runc run -d {min(r) * 1e3:.0f} ms: "
+      f"{min(o) / min(r):.2f}x (goal <= 1.2x)")
+PY
