@@ -68,7 +68,7 @@ read_all brief
 rmdir "$MNT/brief"
 ! stat "$MNT/brief" 2>/dev/null || fail "a removed bottle still stats"
 ! ls "$MNT" | grep -qx brief || fail "a removed bottle is still listed"
-printf 'agent = "reborn"\n' >"$MNT/new/brief"
+printf 'agent = "reborn"\n%s\n' "$IMAGE_TOML" >"$MNT/new/brief" || fail "re-create brief: $(tail -1 "$MNT/errors")"
 grep -qx 'agent = "reborn"' "$MNT/brief/plan.toml" || fail "the old bottle's plan shows: $(head -2 "$MNT/brief/plan.toml")"
 [ "$(cat "$MNT/brief/ctl")" = planned ] || fail "the old bottle's ctl shows"
 for f in plan.toml status ctl manifest; do honest "$MNT/brief/$f"; done
