@@ -604,6 +604,8 @@ static void fix_id_ranges(struct bf_registry *reg)
 		bf_registry_report(reg, NULL, "state: out of memory checking id ranges");
 		return;
 	}
+	if (!reg->count)
+		return;
 	/* In order of id_base: a range that starts before the end of the
 	 * last one kept overlaps it. Those (and records without one) get a
 	 * fresh range afterwards; by_base's front holds them meanwhile. */
