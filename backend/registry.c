@@ -596,16 +596,17 @@ static int cmp_id_base(const void *a, const void *b)
 
 static void fix_id_ranges(struct bf_registry *reg)
 {
-	cleanup_free struct bf_bottle **by_base = reallocarray(NULL, reg->count + 1, sizeof(*by_base));
+	cleanup_free struct bf_bottle **by_base = NULL;
 	unsigned long long kept_end = 0;
 	size_t i, n_moving = 0;
 
+	if (!reg->count)
+		return;
+	by_base = reallocarray(NULL, reg->count, sizeof(*by_base));
 	if (!by_base) {
 		bf_registry_report(reg, NULL, "state: out of memory checking id ranges");
 		return;
 	}
-	if (!reg->count)
-		return;
 	/* In order of id_base: a range that starts before the end of the
 	 * last one kept overlaps it. Those (and records without one) get a
 	 * fresh range afterwards; by_base's front holds them meanwhile. */
