@@ -10,7 +10,9 @@
 
 #include "cleanup.h"
 
-#define LOOP_TRIES 8
+/* Concurrent starts are handed the same free device and all but one get
+ * EBUSY: each asks again, so as many tries as starts may run at once. */
+#define LOOP_TRIES 256
 
 int bf_loop_attach(int image, bool read_only, char *dev, size_t len, struct bf_error *err)
 {

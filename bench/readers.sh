@@ -53,6 +53,7 @@ read -r th0 rss0 <<<"$(state)"
 for i in $(seq "$N"); do
 	cat "$MNT/b/exec/idle/$([ $((i % 2)) = 0 ] && echo wait || echo stdout)" >/dev/null 2>&1 &
 	READERS+=("$!")
+	disown "$!"     # killed at the end without a notice each
 done
 sleep 2
 read -r lsn exn <<<"$(measure)"

@@ -312,5 +312,22 @@ assert_contains errors "$(tail -1 "$MNT/errors")" "broken: ctl start: "
 [ "$(containers_of broken)" = 0 ] || fail "a failed start left a container"
 ok "a failing start returns an errno, says why in status and errors"
 
+# --- bottles started at once all run (each takes a loop device for its
+# home: concurrent starts are handed the same free one and must ask again)
+for i in $(seq 16); do
+	printf 'agent = "t"\n%s\ncommand = ["sleep", "1000"]\n' "$TOOLS_TOML" >"$MNT/new/many$i"
+done
+for i in $(seq 16); do
+	echo start >"$MNT/many$i/ctl" 2>"$TMP/err-$i" &
+done
+wait
+for i in $(seq 16); do
+	[ "$(cat "$MNT/many$i/ctl")" = running ] || fail "many$i: $(cat "$MNT/many$i/ctl") $(cat "$TMP/err-$i") $(tail -2 "$MNT/errors")"
+done
+for i in $(seq 16); do echo stop >"$MNT/many$i/ctl" & done
+wait
+for i in $(seq 16); do rmdir "$MNT/many$i" || fail "rmdir many$i"; done
+ok "16 bottles started at once all run"
+
 assert_alive
 unmount_fs
