@@ -37,62 +37,54 @@ static bool cached_file(enum bf_file f)
 	return f != BF_FILE_LOG && f != BF_FILE_EGRESS;
 }
 
-double fs_cache_entry_timeout(const char *path)
+/* What the kernel may keep of a path: nothing; its name only; or its
+ * name and attributes (and, for a rendered file, its pages). */
+enum keep { KEEP_NOTHING, KEEP_NAME, KEEP_ALL };
+
+static enum keep what_is_kept(const char *path, bool *rendered_file)
 {
 	struct fs_path p;
 
+	*rendered_file = false;
 	if (!running)
-		return 0;
+		return KEEP_NOTHING;
 	fs_path_parse(path, &p);
 	switch (p.node) {
 	case NODE_ROOT:
 	case NODE_NEW_DIR:
+	case NODE_BOTTLE_DIR:
+	case NODE_EXEC_DIR:
+	case NODE_EXEC_RUN:
+		return KEEP_ALL;
+	case NODE_BOTTLE_FILE:
+		/* Names stay while their bottle does (rmdir drops the
+		 * bottle's dentry and all below); log and egress grow. */
+		*rendered_file = cached_file(p.file);
+		return *rendered_file ? KEEP_ALL : KEEP_NAME;
 	case NODE_ERRORS:
 	case NODE_BACKENDS:
 	case NODE_CLEANUP:
-	case NODE_BOTTLE_DIR:
-	case NODE_BOTTLE_FILE:
-	case NODE_EXEC_DIR:
-	case NODE_EXEC_RUN:
-		/* Names that stay while their bottle does (rmdir drops the
-		 * bottle's dentry and all below). */
-		return CACHE_SECONDS;
+		return KEEP_NAME;   /* honest sizes: rendered at each stat */
 	default:
 		/* new/NAME, sessions, the workspace view come and go. */
-		return 0;
+		return KEEP_NOTHING;
 	}
 }
 
-double fs_cache_attr_timeout(const char *path)
+void fs_cache_timeouts(const char *path, double *entry, double *attr)
 {
-	struct fs_path p;
+	bool rendered_file;
+	enum keep k = what_is_kept(path, &rendered_file);
 
-	if (!running)
-		return 0;
-	fs_path_parse(path, &p);
-	switch (p.node) {
-	case NODE_ROOT:
-	case NODE_NEW_DIR:
-	case NODE_BOTTLE_DIR:
-	case NODE_EXEC_DIR:
-	case NODE_EXEC_RUN:
-		return CACHE_SECONDS;
-	case NODE_BOTTLE_FILE:
-		return cached_file(p.file) ? CACHE_SECONDS : 0;
-	default:
-		/* errors, backends, cleanup, log, egress: honest sizes. */
-		return 0;
-	}
+	*entry = k != KEEP_NOTHING ? CACHE_SECONDS : 0;
+	*attr = k == KEEP_ALL ? CACHE_SECONDS : 0;
 }
 
 bool fs_cache_keeps_pages(const char *path)
 {
-	struct fs_path p;
+	bool rendered_file;
 
-	if (!running)
-		return false;
-	fs_path_parse(path, &p);
-	return p.node == NODE_BOTTLE_FILE && cached_file(p.file);
+	return what_is_kept(path, &rendered_file) == KEEP_ALL && rendered_file;
 }
 
 static void invalidate_bottle(const char *name)
@@ -213,6 +205,10 @@ void fs_cache_sync(void)
 
 	pthread_mutex_lock(&lock);
 	target = noted;
+	if (done >= target) {       /* the usual case: nothing pending */
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 1;
 	while (running && done < target)

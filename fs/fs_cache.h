@@ -21,10 +21,9 @@
 
 #include "fs.h"
 
-/* Seconds the kernel may keep the name of `path`, and its attributes: 0
- * for what is never cached. */
-double fs_cache_entry_timeout(const char *path);
-double fs_cache_attr_timeout(const char *path);
+/* Seconds the kernel may keep the name of `path` (entry) and its
+ * attributes (attr): 0 for what is never cached. */
+void fs_cache_timeouts(const char *path, double *entry, double *attr);
 
 /* A read-only open of `path` may keep the pages read before. */
 bool fs_cache_keeps_pages(const char *path);

@@ -167,8 +167,7 @@ static void reply_entry(fuse_req_t req, const char *path, struct fuse_file_info 
 		return;
 	}
 	e.attr.st_ino = e.ino;
-	e.entry_timeout = fs_cache_entry_timeout(path);
-	e.attr_timeout = fs_cache_attr_timeout(path);
+	fs_cache_timeouts(path, &e.entry_timeout, &e.attr_timeout);
 	if (fi) {
 		if (fuse_reply_create(req, &e, fi) != 0)
 			forget_one(e.ino, 1);
@@ -233,6 +232,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
+	double entry_timeout, attr_timeout;
 	int r = bf_getattr(path, &st, fi);
 
 	if (r < 0) {
@@ -240,7 +240,8 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path,
 		return;
 	}
 	st.st_ino = ino;
-	fuse_reply_attr(req, &st, fs_cache_attr_timeout(path));
+	fs_cache_timeouts(path, &entry_timeout, &attr_timeout);
+	fuse_reply_attr(req, &st, attr_timeout);
 }
 
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
