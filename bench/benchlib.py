@@ -1,6 +1,7 @@
 """What the benchmarks' Python parts share: writing and reading the tree's
 files in one system call each, medians in milliseconds, and the daemon's
 resident memory."""
+import json
 import os
 import statistics
 import subprocess
@@ -19,6 +20,16 @@ def write(path, text):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def raw_runc_config(state, name):
+    """The config.json bottlefs rendered for bottle NAME (started once), for
+    a raw `runc run` of the same guest: without the home and copy
+    workspace images, which the shim mounts in its own namespace."""
+    cfg = json.load(open(f"{state}/run/{name}/config.json"))
+    cfg["mounts"] = [m for m in cfg["mounts"]
+                     if "/homefs/" not in m.get("source", "") and "/workfs/" not in m.get("source", "")]
+    return cfg
 
 
 def median_ms(samples):

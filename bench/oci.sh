@@ -21,9 +21,9 @@ trap cleanup EXIT
 
 "$BOTTLEFS" -o "state=$STATE" "$MNT"
 BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
-import json, os, shutil, statistics, subprocess, sys, time
+import json, os, statistics, subprocess, sys, time
 sys.path.insert(0, os.environ["BENCH_DIR"])
-from benchlib import TRAP, daemon_rss_kib, median_ms, read, session_true, write
+from benchlib import TRAP, daemon_rss_kib, median_ms, raw_runc_config, read, session_true, write
 
 mnt, state, tmp, n_bottles = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ROUNDS = 20
@@ -36,13 +36,8 @@ write(f"{mnt}/bench/ctl", "start\n")
 write(f"{mnt}/bench/ctl", "stop\n")
 bundle = f"{tmp}/bundle"
 os.makedirs(bundle)
-shutil.copy(f"{state}/run/bench/config.json", f"{bundle}/config.json")
-cfg = json.load(open(f"{bundle}/config.json"))
+cfg = raw_runc_config(state, "bench")
 cfg["linux"]["cgroupsPath"] = "bottlefs/raw-bench"
-# The home and a copy workspace are images the shim mounts in its own
-# namespace: not there for a raw runc run.
-cfg["mounts"] = [m for m in cfg["mounts"]
-                 if "/homefs/" not in m.get("source", "") and "/workfs/" not in m.get("source", "")]
 json.dump(cfg, open(f"{bundle}/config.json", "w"))
 ours, raw = [], []
 for i in range(ROUNDS * 2):

@@ -19,24 +19,20 @@ trap cleanup EXIT
 
 "$BOTTLEFS" -o "state=$STATE" "$MNT"
 BENCH_DIR=$(dirname "$(realpath "$0")") /usr/bin/python3 - "$MNT" "$STATE" "$TMP" "$N" <<'PY'
-import json, os, shutil, subprocess, sys, time
+import json, os, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.environ["BENCH_DIR"])
-from benchlib import TRAP, read, write
+from benchlib import TRAP, raw_runc_config, read, write
 
 mnt, state, tmp, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 for i in range(n):
     write(f"{mnt}/new/p{i}", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
 
-# The raw runs get the config bottlefs renders, without its home image
-# (mounted by the shim, not there for runc alone).
+# The raw runs get the config bottlefs renders.
 write(f"{mnt}/p0/ctl", "start\n")
 write(f"{mnt}/p0/ctl", "stop\n")
 bundle = f"{tmp}/bundle"
-os.makedirs(bundle)
-cfg = json.load(open(f"{state}/run/p0/config.json"))
-cfg["mounts"] = [m for m in cfg["mounts"]
-                 if "/homefs/" not in m.get("source", "") and "/workfs/" not in m.get("source", "")]
+cfg = raw_runc_config(state, "p0")
 
 def ours():
     t = time.perf_counter()
