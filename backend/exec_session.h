@@ -64,12 +64,16 @@ void bf_exec_on_change(void (*fn)(void));
 ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char *buf,
 		     size_t size, off_t off, bool (*interrupted)(void));
 /* The same read, for a reply without copies: how many bytes at `off` are
- * in the stream's storage now (up to `size`), and that storage's fd in
- * *fd (valid while the session is referenced). -EAGAIN where
- * bf_exec_read must serve it (nothing there yet, or the combined stream's
- * status line); 0 at the end of a finished stream. */
+ * in the stream's storage now (up to `size`), that storage's fd in *fd
+ * (valid while the session is referenced) and their place in it in *pos.
+ * -EAGAIN where bf_exec_read must serve it (nothing there yet, or the
+ * combined stream's status line); 0 at the end of a finished stream. A
+ * span > 0 must be ended by bf_exec_read_span_done once it is copied out:
+ * until then its bytes are not overwritten. Both reads return -ENODATA for
+ * output older than the storage keeps (see SPOOL_RING). */
 ssize_t bf_exec_read_span(struct bf_exec_session *s, enum bf_exec_stream stream, size_t size,
-			  off_t off, int *fd);
+			  off_t off, int *fd, off_t *pos);
+void bf_exec_read_span_done(struct bf_exec_session *s, enum bf_exec_stream stream);
 off_t bf_exec_size(struct bf_exec_session *s, enum bf_exec_stream stream);
 
 /* Before the start: the command gets a terminal of `cols` x `rows`

@@ -549,6 +549,8 @@ static void answer(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t
 		data.buf[0].fd = fd;
 		data.buf[0].pos = at;
 		fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
+		if (span > 0)
+			fs_read_span_done(fi);
 		return;
 	}
 	buf = malloc(size ? size : 1);

@@ -1025,12 +1025,19 @@ ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd,
 	    (h->session_file != SESSION_STDOUT && h->session_file != SESSION_STDERR))
 		return -EAGAIN;
 	stream = h->session_file == SESSION_STDOUT ? BF_EXEC_STDOUT : BF_EXEC_STDERR;
-	*at = h->oneshot ? h->read_pos : off;
-	n = bf_exec_read_span(h->session, stream, size, *at, fd);
+	n = bf_exec_read_span(h->session, stream, size, h->oneshot ? h->read_pos : off, fd, at);
 	/* Taken before the reply: the reader's next read may come first. */
 	if (n > 0)
 		h->read_pos += n;
 	return n;
+}
+
+void fs_read_span_done(struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	bf_exec_read_span_done(h->session, h->session_file == SESSION_STDOUT ? BF_EXEC_STDOUT
+									      : BF_EXEC_STDERR);
 }
 
 int fs_read_would_wait(struct fuse_file_info *fi, off_t off)

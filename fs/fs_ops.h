@@ -34,7 +34,9 @@ int fs_read_would_wait(struct fuse_file_info *fi, off_t off);
 /* A read of a session's output that can be answered from its storage
  * without copies: bytes available (0 at its end) with their fd and
  * offset; -EAGAIN where bf_read must serve it. Call after
- * fs_read_would_wait said it will not wait. */
+ * fs_read_would_wait said it will not wait. A span > 0 is ended by
+ * fs_read_span_done once replied: until then its bytes stay as they are. */
 ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at);
+void fs_read_span_done(struct fuse_file_info *fi);
 
 #endif

@@ -169,6 +169,22 @@ for i in $(seq 100); do
 done
 ok "one-shot exec/run gives output then the status line, each byte once (100 runs)"
 
+# Output is kept in a 64 MiB ring per stream: a stream past it wraps, its
+# reader gets every byte in order, and what was read and overwritten is
+# refused (ENODATA), not served wrong.
+S=$MNT/box/exec/ring
+mkdir "$S"
+echo 'seq 1 12000000; echo err-end >&2' >"$S/cmd"
+want=$(seq 1 12000000 | md5sum)
+[ "$(md5sum <"$S/stdout")" = "$want" ] || fail "a stream past the ring lost or reordered bytes"
+[ "$(stat -c %s "$S/stdout")" = "$(seq 1 12000000 | wc -c)" ] || fail "stdout size after wrapping: $(stat -c %s "$S/stdout")"
+[ "$(tail -c 9 "$S/stdout")" = 12000000 ] || fail "the newest output is not readable after wrapping"
+[ "$(cat "$S/stderr")" = err-end ] || fail "stderr beside a wrapped stdout: $(cat "$S/stderr")"
+out=$(head -c 10 "$S/stdout" 2>&1) && fail "output overwritten in the ring was served: $out"
+case $out in *"No data available"*) ;; *) fail "a read of dropped output: $out" ;; esac
+rmdir "$S"
+ok "a 90 MB stream wraps its 64 MiB ring byte-exact; the overwritten start reads ENODATA"
+
 # --- log: main output and lifecycle, append-only, tail -f
 timeout 6 tail -f "$MNT/box/log" >"$TMP/tail" &
 tailpid=$!
