@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -31,6 +30,7 @@
 #include <bsd/string.h>
 
 #include "egress_policy.h"
+#include "host_addresses.h"
 #include "http_head.h"
 
 #define MAX_LISTENERS 4
@@ -301,22 +301,6 @@ static int connect_to(const struct sockaddr *sa, socklen_t len)
 	return fd;
 }
 
-/* An address of one of this host's interfaces, asked anew for every
- * connection since addresses come and go: a guest must never reach a
- * service of its host, whatever address class it has. */
-static bool host_address(const struct sockaddr *sa)
-{
-	struct ifaddrs *list, *i;
-	bool found = false;
-
-	if (getifaddrs(&list) < 0)
-		return true;    /* unknown: refuse */
-	for (i = list; i && !found; i = i->ifa_next)
-		found = i->ifa_addr && bf_egress_same_address(i->ifa_addr, sa);
-	freeifaddrs(list);
-	return found;
-}
-
 /* The decision and the upstream connection: -1 with d->reason set if not. */
 static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_port)
 {
@@ -356,7 +340,7 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 		struct bf_egress_verdict named = { 0 };
 		const char *internal = bf_egress_internal_address(ai->ai_addr);
 
-		if (!internal && host_address(ai->ai_addr))
+		if (!internal && bf_host_address(ai->ai_addr))
 			internal = "an address of this host";
 		const void *addr = ai->ai_family == AF_INET
 					   ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
