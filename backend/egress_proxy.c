@@ -47,7 +47,6 @@ struct conn {
 	int client;
 	enum bf_sidecar_kind kind;
 	struct conn *next;
-	struct conn *next_queued;
 };
 
 struct bf_egress {
@@ -55,12 +54,12 @@ struct bf_egress {
 	struct bf_sidecar_listener listeners[MAX_LISTENERS];
 	size_t n_listeners;
 	int stop_fd;
-	pthread_t acceptor;
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
-	struct conn *queue;     /* accepted, waiting for a worker */
-	unsigned queued, workers, idle_workers;
-	pthread_cond_t work;    /* a connection was queued, or the stop */
+	unsigned workers, idle_workers;
+	bool leading;           /* a thread waits for connections */
+	bool stopping;          /* no thread leads any more */
+	pthread_cond_t work;    /* lead now, or stop */
 	bool orphaned;          /* stopped: the last worker frees it */
 	char **rules;
 	size_t n_rules;
@@ -535,62 +534,11 @@ static void serve_connection(struct conn *c, char *relay_buf)
 	free(c);
 }
 
-/* Takes queued connections one at a time; waits a while for more, then
- * ends. The last worker to end after the stop frees the proxy. */
-static void *worker(void *arg)
+/* Waits for the next connection on any listener as the proxy's one
+ * leader, writing the refusals' summary each quiet second. Returns the
+ * accepted socket and its listener's kind, or -1 once stopped. */
+static int lead(struct bf_egress *e, enum bf_sidecar_kind *kind)
 {
-	struct bf_egress *e = arg;
-	char *relay_buf = malloc(RELAY_BUF);
-	bool last;
-
-	pthread_mutex_lock(&e->lock);
-	for (;;) {
-		struct conn *c = e->queue;
-
-		if (c && relay_buf) {
-			e->queue = c->next_queued;
-			e->queued--;
-			pthread_mutex_unlock(&e->lock);
-			serve_connection(c, relay_buf);
-			pthread_mutex_lock(&e->lock);
-			continue;
-		}
-		if (c) {
-			/* No buffer: refuse what waits, as accept would. */
-			e->queue = c->next_queued;
-			e->queued--;
-			shutdown(c->client, SHUT_RDWR);
-			pthread_mutex_unlock(&e->lock);
-			serve_connection(c, NULL);
-			pthread_mutex_lock(&e->lock);
-			continue;
-		}
-		if (e->orphaned || !relay_buf || e->idle_workers >= IDLE_WORKERS_MAX)
-			break;
-		{
-			struct timespec until;
-			int r;
-
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += WORKER_IDLE_SECONDS;
-			e->idle_workers++;
-			r = pthread_cond_timedwait(&e->work, &e->lock, &until);
-			e->idle_workers--;
-			if (r == ETIMEDOUT && !e->queue)
-				break;
-		}
-	}
-	last = --e->workers == 0 && e->orphaned && e->active == 0;
-	pthread_mutex_unlock(&e->lock);
-	free(relay_buf);
-	if (last)
-		destroy(e);
-	return NULL;
-}
-
-static void *accept_loop(void *arg)
-{
-	struct bf_egress *e = arg;
 	struct pollfd p[MAX_LISTENERS + 1];
 	size_t i, n = e->n_listeners;
 
@@ -598,86 +546,126 @@ static void *accept_loop(void *arg)
 		p[i] = (struct pollfd){ e->listeners[i].fd, POLLIN, 0 };
 	p[n] = (struct pollfd){ e->stop_fd, POLLIN, 0 };
 	for (;;) {
-		/* A second with no request still gets the summary of the
-		 * refusals of the one before. */
 		int ready = poll(p, n + 1, 1000);
 
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			return -1;
 		}
 		if (ready == 0) {
 			roll_second(e, time(NULL));
 			continue;
 		}
 		if (p[n].revents)
-			break;
+			return -1;
 		for (i = 0; i < n; i++) {
-			pthread_attr_t attr;
-			pthread_t t;
-			struct conn *c;
 			int fd;
 
 			if (!p[i].revents)
 				continue;
 			fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd < 0)
-				continue;
-			pthread_mutex_lock(&e->lock);
-			if (e->active >= e->limits.max_connections || !(c = calloc(1, sizeof(*c)))) {
-				pthread_mutex_unlock(&e->lock);
-				http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
-					   "too many connections");
-				close(fd);
-				continue;
+			if (fd >= 0) {
+				*kind = e->listeners[i].kind;
+				return fd;
 			}
-			*c = (struct conn){ e, fd, e->listeners[i].kind, e->conns, NULL };
-			e->conns = c;
-			e->active++;
-			/* At the queue's tail: connections are served in order. */
-			{
-				struct conn **q = &e->queue;
-
-				while (*q)
-					q = &(*q)->next_queued;
-				*q = c;
-				e->queued++;
-			}
-			if (e->queued <= e->idle_workers) {
-				pthread_cond_signal(&e->work);
-				pthread_mutex_unlock(&e->lock);
-				continue;
-			}
-			e->workers++;
-			pthread_mutex_unlock(&e->lock);
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, 128 * 1024);
-			if (pthread_create(&t, &attr, worker, e) != 0) {
-				struct conn **q;
-
-				pthread_mutex_lock(&e->lock);
-				e->workers--;
-				for (q = &e->queue; *q && *q != c; q = &(*q)->next_queued)
-					;
-				if (*q == c) {
-					/* Not taken by a worker meanwhile: ours to drop. */
-					*q = c->next_queued;
-					e->queued--;
-					for (q = &e->conns; *q && *q != c; q = &(*q)->next)
-						;
-					if (*q)
-						*q = c->next;
-					e->active--;
-					close(fd);
-					free(c);
-				}
-				pthread_mutex_unlock(&e->lock);
-			}
-			pthread_attr_destroy(&attr);
 		}
 	}
+}
+
+static void *worker(void *arg);
+
+/* Another thread to lead while this one serves; false if none can be had. */
+static bool hand_on_locked(struct bf_egress *e)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	bool made;
+
+	if (e->idle_workers > 0) {
+		pthread_cond_signal(&e->work);
+		return true;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	made = pthread_create(&t, &attr, worker, e) == 0;
+	pthread_attr_destroy(&attr);
+	if (made)
+		e->workers++;
+	return made;
+}
+
+/* Leader and followers: one thread waits for connections; the one that
+ * gets one hands the waiting on to a follower (or a new thread) and serves
+ * it itself, so a connection is served by the thread that accepted it, not
+ * handed across threads. Followers kept idle are at most IDLE_WORKERS_MAX
+ * and end after WORKER_IDLE_SECONDS. The last thread to end after the stop
+ * frees the proxy. */
+static void *worker(void *arg)
+{
+	struct bf_egress *e = arg;
+	char *relay_buf = malloc(RELAY_BUF);
+	bool last;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping) {
+		enum bf_sidecar_kind kind = BF_SIDECAR_EGRESS;
+		struct conn *c;
+		int fd;
+
+		if (e->leading) {
+			struct timespec until;
+			int r;
+
+			if (e->idle_workers >= IDLE_WORKERS_MAX)
+				break;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += WORKER_IDLE_SECONDS;
+			e->idle_workers++;
+			r = pthread_cond_timedwait(&e->work, &e->lock, &until);
+			e->idle_workers--;
+			if (r == ETIMEDOUT && e->leading)
+				break;
+			continue;
+		}
+		e->leading = true;
+		pthread_mutex_unlock(&e->lock);
+		fd = lead(e, &kind);
+		pthread_mutex_lock(&e->lock);
+		e->leading = false;
+		if (fd < 0 || e->stopping) {
+			/* A connection accepted as the stop came is dropped. */
+			if (fd >= 0)
+				close(fd);
+			pthread_cond_broadcast(&e->work);       /* the stop waits for this */
+			break;
+		}
+		if (e->active >= e->limits.max_connections || !hand_on_locked(e) ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			/* Refused here, and this thread leads again. */
+			pthread_mutex_unlock(&e->lock);
+			http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
+				   "too many connections");
+			close(fd);
+			pthread_mutex_lock(&e->lock);
+			continue;
+		}
+		*c = (struct conn){ e, fd, kind, e->conns };
+		e->conns = c;
+		e->active++;
+		pthread_mutex_unlock(&e->lock);
+		/* Without a buffer it cannot relay: refused, as accept would. */
+		if (!relay_buf)
+			shutdown(fd, SHUT_RDWR);
+		serve_connection(c, relay_buf);
+		pthread_mutex_lock(&e->lock);
+	}
+	last = --e->workers == 0 && e->orphaned && e->active == 0;
+	pthread_mutex_unlock(&e->lock);
+	free(relay_buf);
+	if (last)
+		destroy(e);
 	return NULL;
 }
 
@@ -750,8 +738,11 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	e->n_rules = n_rules;
 	e->limits = *limits;
 	e->log_max = limits->log_max > 0 ? limits->log_max : BF_EGRESS_LOG_MAX;
-	if (e->log_fd < 0 || e->stop_fd < 0 || !e->rules ||
-	    pthread_create(&e->acceptor, NULL, accept_loop, e) != 0) {
+	pthread_mutex_lock(&e->lock);
+	if (e->log_fd >= 0 && e->stop_fd >= 0 && e->rules)
+		hand_on_locked(e);      /* the first leader */
+	pthread_mutex_unlock(&e->lock);
+	if (!e->workers) {
 		int code = errno ? errno : ENOMEM;
 
 		e->n_listeners = 0;     /* the caller still owns them */
@@ -776,14 +767,18 @@ void bf_egress_stop(struct bf_egress *e)
 
 	if (!e)
 		return;
+	/* No thread may poll the listeners once they are closed: the leader
+	 * sees stop_fd at once, and no follower leads after `stopping`. */
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
 	if (write(e->stop_fd, &one, sizeof(one)) == sizeof(one))
-		pthread_join(e->acceptor, NULL);
+		while (e->leading)
+			pthread_cond_wait(&e->work, &e->lock);
 	for (i = 0; i < e->n_listeners; i++)
 		close(e->listeners[i].fd);
 	/* Connections end on their own once their sockets are shut down; one
 	 * may still sit in a name lookup or a connect, so it is not waited
 	 * for here (the caller holds the registry lock): the last one frees. */
-	pthread_mutex_lock(&e->lock);
 	for (c = e->conns; c; c = c->next)
 		shutdown(c->client, SHUT_RDWR);
 	idle = e->active == 0 && e->workers == 0;
