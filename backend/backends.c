@@ -77,29 +77,6 @@ const struct bf_backend *const *bf_backend_all(void)
 
 /* The daemon may run with a minimal PATH (mount(8) helpers often do), so
  * the standard system directories are searched too. */
-int bf_find_program(const char *prog, char *path, size_t path_len)
-{
-	static const char fallback[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	const char *env = getenv("PATH");
-	const char *lists[2] = { env ? env : "", fallback };
-	size_t l;
-
-	for (l = 0; l < 2; l++) {
-		cleanup_free char *copy = strdup(lists[l]);
-		char *save = NULL, *dir;
-
-		if (!copy)
-			return -ENOMEM;
-		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-			if ((size_t)snprintf(path, path_len, "%s/%s", dir, prog) >= path_len)
-				continue;
-			if (access(path, X_OK) == 0)
-				return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 int bf_probe_unix_socket(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };

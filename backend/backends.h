@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "spawn.h"
 
 struct bf_manifest;
 struct bf_bottle;
@@ -130,9 +131,7 @@ const struct bf_helper_entry *bf_backend_helper(const char *argv0);
 void bf_run_describe(const struct bf_backend *backend, const struct bf_run *run, char *out,
 		     size_t len);
 
-/* Shared preflight helpers. */
-/* Finds `prog` in PATH (or the standard sbin/bin dirs); 0 or -ENOENT. */
-int bf_find_program(const char *prog, char *path, size_t path_len);
+/* Shared preflight helpers (bf_find_program is in spawn.h). */
 /* Connects to a unix socket to prove a daemon listens; 0 or -errno. */
 int bf_probe_unix_socket(const char *path);
 

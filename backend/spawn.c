@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,4 +57,50 @@ int bf_spawn_wait(char *const argv[], int out_fd)
 		if (errno != EINTR)
 			return -errno;
 	return status;
+}
+
+int bf_libexec_path(const char *name, char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (!out || !len)
+		return -EINVAL;
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, len, "%s/%s", exe, name);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, len, "%s/%s", BOTTLEFS_LIBEXECDIR, name);
+	return access(out, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+int bf_find_program(const char *prog, char *path, size_t path_len)
+{
+	static const char fallback[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	const char *env = getenv("PATH");
+	const char *lists[2] = { env ? env : "", fallback };
+	size_t l;
+
+	for (l = 0; l < 2; l++) {
+		cleanup_free char *copy = strdup(lists[l]);
+		char *save = NULL, *dir;
+
+		if (!copy)
+			return -ENOMEM;
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			if ((size_t)snprintf(path, path_len, "%s/%s", dir, prog) >= path_len)
+				continue;
+			if (access(path, X_OK) == 0)
+				return 0;
+		}
+	}
+	return -ENOENT;
 }

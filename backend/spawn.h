@@ -13,4 +13,12 @@ int bf_spawn_wait(char *const argv[], int out_fd);
  * up as given (-1: /dev/null; for fd 3, none); returns the pid or -errno. */
 pid_t bf_spawn_exe(const char *exe, char *const argv[], int fd0, int fd1, int fd2, int fd3);
 
+/* The path of one of our own programs: beside the running executable (a
+ * build directory), else in BOTTLEFS_LIBEXECDIR. 0, or -ENOENT if neither
+ * is executable. */
+int bf_libexec_path(const char *name, char *out, size_t len);
+
+/* Finds `prog` in PATH (or the standard sbin/bin dirs); 0 or -ENOENT. */
+int bf_find_program(const char *prog, char *path, size_t path_len);
+
 #endif

@@ -67,25 +67,7 @@ bool bf_oci_image_entry_ours(const char *name)
 
 int bf_oci_find_init(char *out, size_t len)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (!out || !len)
-		return -EINVAL;
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(out, len, "%s/bottlefs-init", exe);
-			if (access(out, X_OK) == 0)
-				return 0;
-		}
-	}
-	snprintf(out, len, "%s/bottlefs-init", BOTTLEFS_LIBEXECDIR);
-	return access(out, X_OK) == 0 ? 0 : -ENOENT;
+	return bf_libexec_path("bottlefs-init", out, len);
 }
 
 /* A mount point in rootfs/ for an image entry, of the entry's kind:
