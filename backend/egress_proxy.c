@@ -1,13 +1,13 @@
-/* One thread accepts for a bottle; each connection gets a thread of its
- * own for as long as it lasts. An agent opens tens of connections, not
- * tens of thousands, and a thread per connection keeps the blocking parts
- * simple and isolated: the host-side name lookup (getaddrinfo blocks), a
- * slow client that never finishes its request head, a peer that vanishes.
- * None of it runs on a FUSE thread, and a connection's failure ends only
- * that connection. Threads are kept for the next connection (a few, for
- * a while): starting one per short request cost more than the request.
- * The relay copies with read/write through the thread's 256 KiB buffer,
- * which measured faster here than splice for loopback peers. */
+/* A connection has a thread of its own for as long as it lasts. An agent
+ * opens tens of connections, not tens of thousands, and a thread per
+ * connection keeps the blocking parts simple and isolated: the host-side
+ * name lookup (getaddrinfo blocks), a slow client that never finishes its
+ * request head, a peer that vanishes. None of it runs on a FUSE thread,
+ * and a connection's failure ends only that connection. Threads are kept
+ * for the next connection (a few, for a while), and the thread that
+ * accepts a connection serves it (leader and followers): starting a
+ * thread, or handing a connection to one, per short request cost more
+ * than the request. The relay splices through the thread's two pipes. */
 #include "egress_proxy.h"
 
 #include <arpa/inet.h>
@@ -37,7 +37,8 @@
 #define HEAD_MAX 16384
 #define HEAD_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
-#define RELAY_BUF (256 * 1024)
+/* What a relay moves at once, and the size of its pipes. */
+#define RELAY_CHUNK (1024 * 1024)
 /* Threads kept waiting for a connection, and for how long. */
 #define IDLE_WORKERS_MAX 8
 #define WORKER_IDLE_SECONDS 30
@@ -375,12 +376,64 @@ out:
 	return fd;
 }
 
-/* Copies both ways until both are done; a half-close is passed on. A
- * connection quiet both ways for `idle` seconds is ended. */
-static void relay(int client, int upstream, struct decision *d, int idle, char *buf)
+/* A worker's two pipes, one a direction, through which relays splice:
+ * socket to pipe to socket moves page references, where read(2) and
+ * write(2) copied every byte into the daemon and out again (1.5-1.7 GB/s
+ * against 1.3-1.4 on loopback here, 1 MiB pipes a little ahead of 256
+ * KiB). Empty between connections. */
+struct relay_pipes {
+	int fds[2][2];
+};
+
+static void relay_pipes_close(struct relay_pipes *rp)
+{
+	int i, j;
+
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			if (rp->fds[i][j] >= 0)
+				close(rp->fds[i][j]);
+			rp->fds[i][j] = -1;
+		}
+}
+
+static int relay_pipes_open(struct relay_pipes *rp)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (pipe2(rp->fds[i], O_CLOEXEC) < 0) {
+			rp->fds[i][0] = rp->fds[i][1] = -1;
+			relay_pipes_close(rp);
+			return -1;
+		}
+		fcntl(rp->fds[i][1], F_SETPIPE_SZ, RELAY_CHUNK);
+	}
+	return 0;
+}
+
+/* Moves `len` bytes that wait in a pipe on to `to`; -1 if `to` failed. */
+static int pipe_to(int pipe_r, int to, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = splice(pipe_r, NULL, to, NULL, len, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Moves both ways until both are done; a half-close is passed on. A
+ * connection quiet both ways for `idle` seconds is ended. Returns -1 if
+ * bytes may be left in the pipes (a side vanished mid-move). */
+static int relay(int client, int upstream, struct decision *d, int idle, struct relay_pipes *rp)
 {
 	struct pollfd p[2] = { { client, POLLIN, 0 }, { upstream, POLLIN, 0 } };
-	int open_dirs = 2;
+	int open_dirs = 2, r = 0;
 
 	while (open_dirs > 0) {
 		int i, ready = poll(p, 2, idle * 1000);
@@ -401,10 +454,11 @@ static void relay(int client, int upstream, struct decision *d, int idle, char *
 
 			if (p[i].fd < 0 || !p[i].revents)
 				continue;
-			n = read(from, buf, RELAY_BUF);
-			if (n < 0 && errno == EINTR)
+			n = splice(from, NULL, rp->fds[i][1], NULL, RELAY_CHUNK,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n > 0 && write_all(to, buf, (size_t)n) == 0) {
+			if (n > 0 && pipe_to(rp->fds[i][0], to, (size_t)n) == 0) {
 				if (i == 0)
 					d->up += (unsigned long long)n;
 				else
@@ -413,6 +467,7 @@ static void relay(int client, int upstream, struct decision *d, int idle, char *
 			}
 			if (n < 0 || n > 0) {
 				/* A side vanished: nothing more can be delivered. */
+				r = n > 0 ? -1 : 0;
 				open_dirs = 0;
 				break;
 			}
@@ -421,6 +476,7 @@ static void relay(int client, int upstream, struct decision *d, int idle, char *
 			open_dirs--;
 		}
 	}
+	return r;
 }
 
 /* 403 for the policy's refusals, 502 when the destination failed. */
@@ -432,7 +488,7 @@ static void refuse(int client, const struct decision *d)
 		   d->error ? d->error : "http_request_denied", d->reason);
 }
 
-static void serve_proxy(struct bf_egress *e, int client, struct decision *d, char *relay_buf)
+static void serve_proxy(struct bf_egress *e, int client, struct decision *d, struct relay_pipes *rp)
 {
 	char *buf = malloc(HEAD_MAX + 1);
 	struct bf_http_request req;
@@ -489,7 +545,11 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, cha
 	if (r < 0 || (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
 		goto done;
 	d->up += len - head_len;
-	relay(client, up, d, e->limits.idle_timeout, relay_buf);
+	if (relay(client, up, d, e->limits.idle_timeout, rp) < 0) {
+		/* Left-over bytes must not reach the next connection. */
+		relay_pipes_close(rp);
+		relay_pipes_open(rp);
+	}
 done:
 	if (up >= 0)
 		close(up);
@@ -499,7 +559,7 @@ done:
 static void destroy(struct bf_egress *e);
 
 /* Serves one connection; the worker's lock is not held. */
-static void serve_connection(struct conn *c, char *relay_buf)
+static void serve_connection(struct conn *c, struct relay_pipes *rp)
 {
 	struct bf_egress *e = c->e;
 	struct decision d = { 0 };
@@ -515,7 +575,7 @@ static void serve_connection(struct conn *c, char *relay_buf)
 	else
 		strlcpy(d.client, "-", sizeof(d.client));
 	if (c->kind == BF_SIDECAR_EGRESS) {
-		serve_proxy(e, c->client, &d, relay_buf);
+		serve_proxy(e, c->client, &d, rp);
 		if (d.method[0])
 			log_decision(e, &d);
 	} else {
@@ -605,7 +665,7 @@ static bool hand_on_locked(struct bf_egress *e)
 static void *worker(void *arg)
 {
 	struct bf_egress *e = arg;
-	char *relay_buf = malloc(RELAY_BUF);
+	struct relay_pipes pipes, *rp = relay_pipes_open(&pipes) == 0 ? &pipes : NULL;
 	bool last;
 
 	pthread_mutex_lock(&e->lock);
@@ -655,15 +715,16 @@ static void *worker(void *arg)
 		e->conns = c;
 		e->active++;
 		pthread_mutex_unlock(&e->lock);
-		/* Without a buffer it cannot relay: refused, as accept would. */
-		if (!relay_buf)
+		/* Without pipes it cannot relay: refused, as accept would. */
+		if (!rp)
 			shutdown(fd, SHUT_RDWR);
-		serve_connection(c, relay_buf);
+		serve_connection(c, rp);
 		pthread_mutex_lock(&e->lock);
 	}
 	last = --e->workers == 0 && e->orphaned && e->active == 0;
 	pthread_mutex_unlock(&e->lock);
-	free(relay_buf);
+	if (rp)
+		relay_pipes_close(rp);
 	if (last)
 		destroy(e);
 	return NULL;

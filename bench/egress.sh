@@ -10,7 +10,7 @@ BOTTLEFS=$(realpath "${1:-$(dirname "$0")/../build/bottlefs}")
 PORT=18480
 TPORT=18481
 SIZE_MB=200
-ROUNDS=3
+ROUNDS=9
 CONNS=300
 
 . "$(dirname "$0")/lib.sh"
@@ -61,10 +61,18 @@ speed() {  # prints bytes/s of one download; args: curl options
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-direct=$(for _ in $(seq $ROUNDS); do speed; done | median)
-ours=$(for _ in $(seq $ROUNDS); do nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big"; done | median)
-ours_tunnel=$(for _ in $(seq $ROUNDS); do nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -p -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big"; done | median)
-tiny=$(for _ in $(seq $ROUNDS); do speed -x "http://127.0.0.1:$TPORT"; done | median)
+# Rounds alternate between the four, so that a slow moment of the machine
+# falls on all of them alike; each figure is a median.
+for _ in $(seq $ROUNDS); do
+	speed >>"$TMP/direct"
+	nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big" >>"$TMP/ours"
+	nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -p -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big" >>"$TMP/tunnel"
+	speed -x "http://127.0.0.1:$TPORT" >>"$TMP/tiny"
+done
+direct=$(median <"$TMP/direct")
+ours=$(median <"$TMP/ours")
+ours_tunnel=$(median <"$TMP/tunnel")
+tiny=$(median <"$TMP/tiny")
 awk -v d="$direct" -v o="$ours" -v c="$ours_tunnel" -v t="$tiny" -v mb=$SIZE_MB 'BEGIN {
 	printf "download %d MB   direct %.2f GB/s   bottlefs %.2f GB/s (%.2fx)   bottlefs CONNECT %.2f GB/s (%.2fx)   tinyproxy %.2f GB/s (%.2fx)\n",
 		mb, d / 1e9, o / 1e9, o / d, c / 1e9, c / d, t / 1e9, t / d
