@@ -1,0 +1,606 @@
+/* bottlefs-vm-agent: PID 1 of a microvm bottle (static, /init of its
+ * initramfs). It mounts the kernel's filesystems, loads the modules the
+ * initramfs lists, sets up the one network interface and /etc/hosts from
+ * the kernel command line, then serves the host over the virtio-serial
+ * port "bottlefs.agent" (vm_frame.h): it runs commands, streams their
+ * output (at most BF_VM_WINDOW unacknowledged bytes a channel, so one
+ * reader that stops holds back only its own command), passes input and
+ * signals on, reaps everything, and reports each command's exit. When
+ * the main command (channel 1) ends, it ends every process and powers
+ * the VM off.
+ *
+ * Command line keys: bottlefs.ip=A.B.C.D/N bottlefs.gw=A.B.C.D
+ * bottlefs.proxy=A.B.C.D (proxy.internal in /etc/hosts) bottlefs.host=NAME */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../backend/microvm/vm_frame.h"
+
+#define MAX_CHANS 64
+#define OUT_HIGH (1024 * 1024)  /* frames waiting for the port: read no output past this */
+#define PORT_NAME "bottlefs.agent"
+
+struct chan {
+	uint32_t id;            /* 0: free */
+	pid_t pid;              /* its process group too */
+	int in, out, err;       /* -1 once closed */
+	long long unacked;
+	bool exited;
+	int status;
+};
+
+static struct chan chans[MAX_CHANS];
+static struct bf_buf out_buf;   /* frames for the host, not yet written */
+static size_t out_done;         /* how much of out_buf is written */
+static int port = -1;
+
+static void say(const char *fmt, const char *arg)
+{
+	dprintf(2, "bottlefs-vm-agent: ");
+	dprintf(2, fmt, arg);
+	dprintf(2, "\n");
+}
+
+static void send_frame(uint32_t chan, uint8_t type, const void *data, uint32_t len)
+{
+	bf_vm_frame_append(&out_buf, chan, type, data, len);
+}
+
+static void send_u32(uint32_t chan, uint8_t type, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+			       (unsigned char)(v >> 24) };
+
+	send_frame(chan, type, b, 4);
+}
+
+/* --- boot */
+
+static void mount_kernel_filesystems(void)
+{
+	mkdir("/proc", 0555);
+	mkdir("/sys", 0555);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mkdir("/run", 0755);
+	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	mkdir("/dev/pts", 0755);
+	mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
+	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+}
+
+/* /bottlefs/modules: one module path a line, in load order. */
+static void load_modules(void)
+{
+	FILE *f = fopen("/bottlefs/modules", "re");
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		int fd;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		fd = open(line, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) < 0) {
+			if (errno != EEXIST)
+				say("cannot load a module: %s", line);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	fclose(f);
+}
+
+static void cmdline_value(const char *key, char *out, size_t len)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	size_t klen = strlen(key);
+
+	out[0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (p = strtok(buf, " \n"); p; p = strtok(NULL, " \n"))
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			snprintf(out, len, "%s", p + klen + 1);
+			return;
+		}
+}
+
+static int set_addr(int s, const char *ifname, unsigned long req, in_addr_t addr)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = addr;
+	return ioctl(s, req, &ifr);
+}
+
+static int link_up(int s, const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static void setup_network(void)
+{
+	char ip[64], gw[32], proxy[32], host[64];
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), prefix = 24, i;
+	struct in_addr a, g;
+	char *slash;
+	FILE *f;
+
+	if (s < 0)
+		return;
+	link_up(s, "lo");
+	cmdline_value("bottlefs.ip", ip, sizeof(ip));
+	cmdline_value("bottlefs.gw", gw, sizeof(gw));
+	cmdline_value("bottlefs.proxy", proxy, sizeof(proxy));
+	cmdline_value("bottlefs.host", host, sizeof(host));
+	slash = strchr(ip, '/');
+	if (slash) {
+		*slash = '\0';
+		prefix = atoi(slash + 1);
+	}
+	/* The device may come a moment after its module. */
+	for (i = 0; i < 200 && if_nametoindex("eth0") == 0; i++)
+		usleep(10000);
+	if (ip[0] && inet_pton(AF_INET, ip, &a) == 1 && prefix > 0 && prefix < 32) {
+		in_addr_t mask = htonl(~0u << (32 - prefix));
+
+		if (set_addr(s, "eth0", SIOCSIFADDR, a.s_addr) < 0 ||
+		    set_addr(s, "eth0", SIOCSIFNETMASK, mask) < 0 || link_up(s, "eth0") < 0)
+			say("cannot set up eth0 (%s)", strerror(errno));
+	}
+	if (gw[0] && inet_pton(AF_INET, gw, &g) == 1) {
+		struct rtentry rt = { 0 };
+		struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst;
+		struct sockaddr_in *gwa = (struct sockaddr_in *)&rt.rt_gateway;
+		struct sockaddr_in *mask = (struct sockaddr_in *)&rt.rt_genmask;
+
+		dst->sin_family = gwa->sin_family = mask->sin_family = AF_INET;
+		gwa->sin_addr = g;
+		rt.rt_flags = RTF_UP | RTF_GATEWAY;
+		if (ioctl(s, SIOCADDRT, &rt) < 0)
+			say("cannot add the default route (%s)", strerror(errno));
+	}
+	close(s);
+	mkdir("/etc", 0755);
+	f = fopen("/etc/hosts", "we");
+	if (f) {
+		fprintf(f, "127.0.0.1 localhost\n");
+		if (proxy[0])
+			fprintf(f, "%s proxy.internal\n", proxy);
+		fclose(f);
+	}
+	/* No resolver: only proxy.internal has a name. */
+	f = fopen("/etc/resolv.conf", "we");
+	if (f)
+		fclose(f);
+	if (host[0])
+		sethostname(host, strlen(host));
+}
+
+static int open_port(void)
+{
+	int tries;
+
+	for (tries = 0; tries < 500; tries++) {
+		DIR *d = opendir("/sys/class/virtio-ports");
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			char path[512], name[64] = "";
+			int fd;
+			ssize_t n;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", e->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			n = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (n <= 0)
+				continue;
+			name[n] = '\0';
+			name[strcspn(name, "\n")] = '\0';
+			if (strcmp(name, PORT_NAME) != 0)
+				continue;
+			snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+			closedir(d);
+			return open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		}
+		if (d)
+			closedir(d);
+		usleep(10000);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+/* --- commands */
+
+static struct chan *chan_of(uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHANS; i++)
+		if (chans[i].id == id)
+			return &chans[i];
+	return NULL;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void fail(uint32_t id, const char *why)
+{
+	send_frame(id, BF_VM_FAILED, why, (uint32_t)strlen(why));
+}
+
+static void start_command(uint32_t id, const char *data, uint32_t len)
+{
+	struct bf_vm_exec x;
+	const char *why = NULL;
+	int in[2], out[2], err[2], report[2], e = 0;
+	struct chan *c;
+	pid_t pid;
+	ssize_t n;
+
+	if (id == BF_VM_CHAN_AGENT || chan_of(id)) {
+		fail(id, "channel in use");
+		return;
+	}
+	if (bf_vm_exec_parse(data, len, &x, &why) < 0) {
+		fail(id, why);
+		return;
+	}
+	c = chan_of(0);
+	if (!c) {
+		fail(id, "too many commands at once");
+		return;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(report, O_CLOEXEC) < 0) {
+		fail(id, "out of pipes");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		int sig;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		setsid();
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if (setgroups(0, NULL) < 0 || setgid(x.gid) < 0 || setuid(x.uid) < 0 ||
+		    chdir(x.cwd) < 0) {
+			e = errno;
+		} else {
+			execvpe(x.argv[0], (char *const *)x.argv, (char *const *)x.env);
+			e = errno;
+		}
+		n = write(report[1], &e, sizeof(e));
+		(void)n;
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(report[1]);
+	if (pid < 0) {
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		close(report[0]);
+		fail(id, "cannot fork");
+		return;
+	}
+	/* The exec closed the report pipe (CLOEXEC): it runs. */
+	n = read(report[0], &e, sizeof(e));
+	close(report[0]);
+	*c = (struct chan){ id, pid, in[1], out[0], err[0], 0, false, 0 };
+	fcntl(c->in, F_SETFL, O_NONBLOCK);
+	if (n == (ssize_t)sizeof(e)) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "%s: %s", x.argv[0], strerror(e));
+		fail(id, msg);
+		close_fd(&c->in);       /* it ends by itself; its exit frees the channel */
+		return;
+	}
+	send_u32(id, BF_VM_STARTED, (uint32_t)pid);
+}
+
+static void signal_group(struct chan *c, int sig)
+{
+	if (c->pid > 0 && !c->exited)
+		kill(-c->pid, sig);
+}
+
+static void handle_frame(const struct bf_vm_frame *f)
+{
+	struct chan *c = f->chan ? chan_of(f->chan) : NULL;
+	long long v;
+
+	switch (f->type) {
+	case BF_VM_EXEC:
+		start_command(f->chan, f->data, f->len);
+		break;
+	case BF_VM_STDIN:
+		if (!c || c->in < 0)
+			break;
+		if (!f->len) {
+			close_fd(&c->in);
+			break;
+		}
+		/* A command that does not read its input loses what does not
+		 * fit in its pipe, rather than stalling every channel. */
+		if (write(c->in, f->data, f->len) < 0 && errno != EAGAIN)
+			close_fd(&c->in);
+		break;
+	case BF_VM_ACK:
+		v = bf_vm_frame_u32(f);
+		if (c && v > 0)
+			c->unacked = v > c->unacked ? 0 : c->unacked - v;
+		break;
+	case BF_VM_SIGNAL:
+		v = bf_vm_frame_u32(f);
+		if (c && v > 0 && v < NSIG)
+			signal_group(c, (int)v);
+		break;
+	case BF_VM_CLOSE:
+		if (c) {
+			signal_group(c, SIGKILL);
+			close_fd(&c->in);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* The channel's end, once its process is reaped and its output read. */
+static void maybe_finish(struct chan *c)
+{
+	if (!c->id || !c->exited || c->out >= 0 || c->err >= 0)
+		return;
+	send_u32(c->id, BF_VM_EXIT, (uint32_t)c->status);
+	close_fd(&c->in);
+	if (c->id == BF_VM_CHAN_MAIN) {
+		c->id = 0;
+		return;         /* the caller powers off */
+	}
+	c->id = 0;
+}
+
+static void reap(void)
+{
+	int status, i;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < MAX_CHANS; i++)
+			if (chans[i].id && chans[i].pid == pid) {
+				chans[i].exited = true;
+				chans[i].status = status;
+				/* What it started goes with it. */
+				kill(-pid, SIGKILL);
+			}
+}
+
+static void pump_output(struct chan *c, int *fd, uint8_t type)
+{
+	char buf[64 * 1024];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n > 0) {
+		send_frame(c->id, type, buf, (uint32_t)n);
+		c->unacked += n;
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close_fd(fd);
+	}
+}
+
+static void flush_out(void)
+{
+	while (out_done < out_buf.len) {
+		ssize_t n = write(port, out_buf.data + out_done, out_buf.len - out_done);
+
+		if (n <= 0)
+			break;
+		out_done += (size_t)n;
+	}
+	if (out_done == out_buf.len) {
+		bf_buf_set_len(&out_buf, 0);
+		out_done = 0;
+	}
+}
+
+static void power_off(void)
+{
+	int i;
+
+	flush_out();
+	kill(-1, SIGTERM);
+	for (i = 0; i < 20 && waitpid(-1, NULL, WNOHANG) >= 0; i++)
+		usleep(50000);
+	kill(-1, SIGKILL);
+	/* The last frames reach the host before the VM goes. */
+	for (i = 0; i < 100 && out_done < out_buf.len; i++) {
+		struct pollfd p = { port, POLLOUT, 0 };
+
+		poll(&p, 1, 20);
+		flush_out();
+	}
+	tcdrain(port);
+	sync();
+	reboot(RB_POWER_OFF);
+	_exit(0);
+}
+
+static void serve(int sigfd)
+{
+	static char in_buf[BF_VM_FRAME_HEAD + BF_VM_FRAME_MAX];
+	size_t in_len = 0;
+	bool main_seen = false;
+
+	send_frame(BF_VM_CHAN_AGENT, BF_VM_HELLO, "bottlefs-vm-agent 1", 19);
+	for (;;) {
+		struct pollfd p[2 + 2 * MAX_CHANS];
+		struct chan *owner[2 + 2 * MAX_CHANS];
+		int n = 0, i;
+
+		p[n] = (struct pollfd){ port, POLLIN | (out_done < out_buf.len ? POLLOUT : 0), 0 };
+		owner[n++] = NULL;
+		p[n] = (struct pollfd){ sigfd, POLLIN, 0 };
+		owner[n++] = NULL;
+		for (i = 0; i < MAX_CHANS; i++) {
+			struct chan *c = &chans[i];
+			bool room = c->unacked < BF_VM_WINDOW && out_buf.len < OUT_HIGH;
+
+			if (!c->id || !room)
+				continue;
+			if (c->out >= 0) {
+				p[n] = (struct pollfd){ c->out, POLLIN, 0 };
+				owner[n++] = c;
+			}
+			if (c->err >= 0) {
+				p[n] = (struct pollfd){ c->err, POLLIN, 0 };
+				owner[n++] = c;
+			}
+		}
+		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+			continue;
+		if (p[0].revents & POLLOUT)
+			flush_out();
+		if (p[0].revents & POLLIN) {
+			ssize_t got = read(port, in_buf + in_len, sizeof(in_buf) - in_len);
+
+			if (got > 0) {
+				struct bf_vm_frame f;
+				ssize_t used;
+				size_t at = 0;
+
+				in_len += (size_t)got;
+				while ((used = bf_vm_frame_parse(in_buf + at, in_len - at, &f)) > 0) {
+					if (f.type == BF_VM_EXEC && f.chan == BF_VM_CHAN_MAIN)
+						main_seen = true;
+					handle_frame(&f);
+					at += (size_t)used;
+				}
+				if (used < 0) {
+					say("%s", "bad frame from the host: input dropped");
+					at = in_len;
+				}
+				memmove(in_buf, in_buf + at, in_len - at);
+				in_len -= at;
+			} else if (got == 0) {
+				/* The host is not connected: wait for it. */
+				usleep(20000);
+			}
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				;
+			reap();
+		}
+		for (i = 2; i < n; i++) {
+			struct chan *c = owner[i];
+
+			if (!p[i].revents)
+				continue;
+			if (p[i].fd == c->out)
+				pump_output(c, &c->out, BF_VM_STDOUT);
+			else if (p[i].fd == c->err)
+				pump_output(c, &c->err, BF_VM_STDERR);
+		}
+		reap();
+		for (i = 0; i < MAX_CHANS; i++) {
+			bool was_main = chans[i].id == BF_VM_CHAN_MAIN;
+
+			maybe_finish(&chans[i]);
+			if (was_main && !chans[i].id && main_seen)
+				power_off();
+		}
+		flush_out();
+	}
+}
+
+int main(void)
+{
+	sigset_t chld;
+	int sigfd;
+
+	if (getpid() != 1) {
+		fputs("bottlefs-vm-agent: not for direct use (it is a VM's init)\n", stderr);
+		return 2;
+	}
+	mount_kernel_filesystems();
+	load_modules();
+	setup_network();
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	port = open_port();
+	if (port < 0 || sigfd < 0) {
+		say("no host channel: %s", strerror(errno));
+		reboot(RB_POWER_OFF);
+		return 1;
+	}
+	serve(sigfd);
+	return 0;
+}
