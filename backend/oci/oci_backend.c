@@ -18,6 +18,7 @@
 #include <bsd/string.h>
 
 #include "../backends.h"
+#include "../exit_file.h"
 #include "../bottle.h"
 #include "../cleanup.h"
 #include "../copy_tree.h"
@@ -288,10 +289,8 @@ static int oci_signal(const struct bf_run *run, int sig, struct bf_error *err)
 
 static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
 {
-	char exitfile[PATH_MAX], line[64] = "";
+	char exitfile[PATH_MAX];
 	cleanup_close int log_fd = open(p->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	FILE *f;
-	int v = 0;
 
 	(void)err;
 	/* The shim may be our child (started by this daemon): reap it. One
@@ -299,22 +298,8 @@ static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_e
 	if (oci_run_const(run)->shim_pid > 0)
 		waitpid(oci_run_const(run)->shim_pid, NULL, WNOHANG);
 	run_file(p, "exit", exitfile, sizeof(exitfile));
-	f = fopen(exitfile, "re");
-	if (f) {
-		if (!fgets(line, sizeof(line), f))
-			line[0] = '\0';
-		fclose(f);
-	}
 	run->stopped_at = time(NULL);
-	run->exit_code = -1;
-	run->exit_signal = 0;
-	/* The shim's record: "exited N" or "killed SIG". */
-	if (sscanf(line, "exited %d", &v) == 1)
-		run->exit_code = v;
-	else if (sscanf(line, "killed %d", &v) == 1)
-		run->exit_signal = v;
-	else
-		strlcpy(run->reason, "the guest's exit status was not recorded", sizeof(run->reason));
+	bf_exit_file_read(exitfile, run);
 	runtime_delete(run, p, log_fd);
 	return 0;
 }

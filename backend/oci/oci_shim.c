@@ -22,6 +22,7 @@
 #include "../cleanup.h"
 #include "../bind_workspace.h"
 #include "../disk_image.h"
+#include "../exit_file.h"
 #include "../idmap.h"
 #include "../log_pump.h"
 #include "../spawn.h"
@@ -52,26 +53,6 @@ static pid_t read_pid(const char *path)
 		fclose(f);
 	}
 	return (pid_t)pid;
-}
-
-/* "exited N" or "killed SIG", written aside and renamed into place. */
-static void record_exit(const char *path, int status)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return;
-	if (WIFSIGNALED(status))
-		fprintf(f, "killed %d\n", WTERMSIG(status));
-	else
-		fprintf(f, "exited %d\n", WEXITSTATUS(status));
-	if (fflush(f) == 0)
-		fsync(fileno(f));
-	fclose(f);
-	rename(tmp, path);
 }
 
 static int run_runtime(char **argv, int out_fd)
@@ -241,7 +222,7 @@ static void supervise(pid_t guest, int out, int sig, struct bf_log_pump *lp, con
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			if (pid == guest) {
-				record_exit(exitfile, status);
+				bf_exit_file_write(exitfile, status);
 				guest_done = true;
 			}
 		if (pid < 0 && errno == ECHILD)

@@ -1,0 +1,180 @@
+/* bottlefs-vm-exec: the host end of one command in a microvm bottle. The
+ * daemon starts it as an exec session's helper (spawn.h): fds 0-2 are the
+ * session's pipes, fd 3 its report pipe.
+ *
+ *   bottlefs-vm-exec MUX_SOCKET FIELD...
+ *
+ * FIELDs are the command's EXEC fields (uid=, gid=, cwd=, env=, arg=). It
+ * connects to the bottle's shim, runs the command in the guest, and stands
+ * for it on the host: it reports its own pid as the command's (the leader
+ * of its own process group, so the session's signals reach it) and passes
+ * each signal it gets on to the guest; when it ends, even by SIGKILL, the
+ * shim sees its socket close and the guest ends the command. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vm_frame.h"
+#include "vm_link.h"
+
+#define REPORT_FD 3
+#define MINE 2          /* the channel this helper's session has with the shim */
+
+static int sig_pipe[2] = { -1, -1 };
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT,
+				 SIGALRM, SIGWINCH };
+
+static void on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* full: that signal is lost, as a pending one would be */
+	}
+	errno = saved;
+}
+
+static int connect_mux(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void report_pid(bool *reported)
+{
+	pid_t me = getpid();
+
+	if (!*reported && write(REPORT_FD, &me, sizeof(me)) == (ssize_t)sizeof(me))
+		*reported = true;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bf_vm_link link;
+	struct bf_buf exec = { 0 };
+	bool reported = false, in_open = true;
+	int mux, i, status = -1;
+	size_t k;
+
+	if (argc < 3) {
+		fputs("bottlefs-vm-exec: not for direct use\n", stderr);
+		return 2;
+	}
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return 1;
+	for (k = 0; k < sizeof(forwarded) / sizeof(forwarded[0]); k++)
+		signal(forwarded[k], on_signal);
+	for (i = 2; i < argc; i++)
+		bf_buf_append(&exec, argv[i], strlen(argv[i]) + 1);
+	if (bf_buf_finish(&exec) < 0)
+		return 1;
+	mux = connect_mux(argv[1]);
+	if (mux < 0 || bf_vm_link_send(mux, MINE, BF_VM_EXEC, exec.data, (uint32_t)exec.len) < 0) {
+		fprintf(stderr, "bottlefs-vm-exec: cannot reach the bottle's shim: %s\n", strerror(errno));
+		return 1;       /* no pid reported: the session says it could not start */
+	}
+	bf_vm_link_init(&link, mux);
+	for (;;) {
+		struct pollfd p[3] = { { mux, POLLIN, 0 }, { sig_pipe[0], POLLIN, 0 },
+				       { in_open && reported ? 0 : -1, POLLIN, 0 } };
+		struct bf_vm_frame f;
+		int r;
+
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents) {
+			unsigned char sig;
+
+			while (read(sig_pipe[0], &sig, 1) == 1)
+				bf_vm_link_send_u32(mux, MINE, BF_VM_SIGNAL, sig);
+		}
+		if (p[2].revents) {
+			char buf[65536];
+			ssize_t n = read(0, buf, sizeof(buf));
+
+			if (n > 0) {
+				bf_vm_link_send(mux, MINE, BF_VM_STDIN, buf, (uint32_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				bf_vm_link_send(mux, MINE, BF_VM_STDIN, NULL, 0);
+				in_open = false;
+			}
+		}
+		if (!p[0].revents)
+			continue;
+		if (bf_vm_link_fill(&link) <= 0)
+			break;          /* the shim is gone: the VM with it */
+		while ((r = bf_vm_link_next(&link, &f)) > 0) {
+			switch (f.type) {
+			case BF_VM_STARTED:
+				report_pid(&reported);
+				break;
+			case BF_VM_STDOUT:
+			case BF_VM_STDERR:
+				/* Written before it is acknowledged: the guest
+				 * sends no more than our pipes' reader takes. */
+				write_all(f.type == BF_VM_STDOUT ? 1 : 2, f.data, f.len);
+				bf_vm_link_send_u32(mux, MINE, BF_VM_ACK, f.len);
+				break;
+			case BF_VM_FAILED:
+				report_pid(&reported);
+				write_all(2, "bottlefs: ", 10);
+				write_all(2, f.data, f.len);
+				write_all(2, "\n", 1);
+				break;
+			case BF_VM_EXIT:
+				status = (int)bf_vm_frame_u32(&f);
+				break;
+			default:
+				break;
+			}
+		}
+		if (r < 0 || status >= 0)
+			break;
+	}
+	if (status < 0)
+		return 1;
+	close(1);
+	close(2);
+	report_pid(&reported);
+	return write(REPORT_FD, &status, sizeof(status)) == (ssize_t)sizeof(status) ? 0 : 1;
+}

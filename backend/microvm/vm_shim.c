@@ -1,0 +1,433 @@
+/* bottlefs-vm-shim: the parent of one microvm bottle's QEMU, in a session
+ * of its own, so that the VM neither ends nor loses its record when
+ * bottlefs is unmounted or dies (as the oci backend's shim).
+ *
+ *   bottlefs-vm-shim RUN_DIR LOG_MAX QEMU [QEMU_ARG]...
+ *
+ * It starts QEMU, whose agent port is RUN_DIR/agent.sock, sends the main
+ * command (RUN_DIR/main.exec, EXEC fields) once the agent says hello,
+ * reports "running QEMU_PID SHIM_PID" (or "failed CODE 0") on fd 3, then:
+ *  - writes the main command's output into RUN_DIR/log (log_pump.h) and
+ *    its end into RUN_DIR/exit;
+ *  - serves RUN_DIR/mux.sock (root's, 0600): each connection is one exec
+ *    session (bottlefs-vm-exec) speaking the agent's own frames on its
+ *    channel 2, or asks for a signal to the main command (channel 1); the
+ *    shim gives each session a channel of the agent's and passes frames
+ *    both ways; a connection that closes ends its command in the guest;
+ *  - keeps QEMU's console (kernel messages) in RUN_DIR/console, capped.
+ * It ends when QEMU does (the agent powers off after the main command). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../exit_file.h"
+#include "../log_pump.h"
+#include "../spawn.h"
+#include "vm_frame.h"
+#include "vm_link.h"
+#include "vm_shim.h"
+
+#define REPORT_FD 3
+#define MAX_SESSIONS 48
+#define HELPER_CHAN 2
+#define CONSOLE_MAX (256 * 1024)
+#define BOOT_TIMEOUT_S 120
+#define POWEROFF_WAIT_S 10
+
+struct session {
+	int fd;                 /* -1: free */
+	uint32_t chan;          /* the agent's channel; 0 until it asked to run */
+	struct bf_vm_link link;
+};
+
+static struct session sessions[MAX_SESSIONS];
+static uint32_t next_chan = 2;  /* the agent's channel for the next session */
+static struct bf_vm_link agent;
+static char run_dir[2048];
+static int console_fd = -1;
+static off_t console_len;
+
+static void report(const char *fmt, long a, long b)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), fmt, a, b);
+
+	if (n > 0 && write(REPORT_FD, line, (size_t)n) < 0)
+		_exit(1);
+	close(REPORT_FD);
+}
+
+/* RUN_DIR/NAME; -1 if it does not fit (the backend checks the socket
+ * paths' length before it starts us). */
+static int run_path(const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s", run_dir, name);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static void console_take(int fd)
+{
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0 || console_fd < 0)
+		return;
+	if (console_len + n > CONSOLE_MAX) {
+		/* The newest kernel messages matter most. */
+		if (ftruncate(console_fd, 0) == 0)
+			console_len = 0;
+		lseek(console_fd, 0, SEEK_SET);
+	}
+	if (write(console_fd, buf, (size_t)n) == n)
+		console_len += n;
+}
+
+static int listen_mux(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old;
+
+	if (fd < 0)
+		return -1;
+	if (run_path("mux.sock", sa.sun_path, sizeof(sa.sun_path)) < 0) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	unlink(sa.sun_path);
+	old = umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	return fd;
+}
+
+static int connect_agent(pid_t qemu)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int tries;
+
+	if (run_path("agent.sock", sa.sun_path, sizeof(sa.sun_path)) < 0)
+		return -1;
+	for (tries = 0; tries < 1000; tries++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+		close(fd);
+		if (waitpid(qemu, NULL, WNOHANG) != 0)
+			return -1;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static struct session *session_of_chan(uint32_t chan)
+{
+	int i;
+
+	for (i = 0; i < MAX_SESSIONS; i++)
+		if (sessions[i].fd >= 0 && sessions[i].chan == chan)
+			return &sessions[i];
+	return NULL;
+}
+
+static void end_session(struct session *s)
+{
+	if (s->chan)
+		bf_vm_link_send(agent.fd, s->chan, BF_VM_CLOSE, NULL, 0);
+	close(s->fd);
+	s->fd = -1;
+	s->chan = 0;
+}
+
+/* A frame of a session's helper, passed to the agent on its channel. */
+static void from_session(struct session *s, const struct bf_vm_frame *f)
+{
+	if (f->chan == BF_VM_CHAN_MAIN) {
+		/* The daemon's signal to the main command. */
+		if (f->type == BF_VM_SIGNAL)
+			bf_vm_link_send(agent.fd, BF_VM_CHAN_MAIN, f->type, f->data, f->len);
+		return;
+	}
+	if (f->chan != HELPER_CHAN)
+		return;
+	if (f->type == BF_VM_EXEC) {
+		if (s->chan)
+			return;
+		s->chan = next_chan++;
+		if (next_chan == 0)
+			next_chan = 2;
+	}
+	if (!s->chan || (f->type != BF_VM_EXEC && f->type != BF_VM_STDIN && f->type != BF_VM_ACK &&
+			 f->type != BF_VM_SIGNAL))
+		return;
+	bf_vm_link_send(agent.fd, s->chan, f->type, f->data, f->len);
+}
+
+/* A frame of the agent: the main command's, or a session's. Returns the
+ * main command's wait status once it ends, else -1. */
+static int from_agent(const struct bf_vm_frame *f, struct bf_log_pump *lp)
+{
+	struct session *s;
+
+	if (f->chan == BF_VM_CHAN_MAIN) {
+		if (f->type == BF_VM_STDOUT || f->type == BF_VM_STDERR) {
+			bf_log_pump_feed(lp, f->data, f->len);
+			bf_vm_link_send_u32(agent.fd, BF_VM_CHAN_MAIN, BF_VM_ACK, f->len);
+		} else if (f->type == BF_VM_FAILED) {
+			bf_log_pump_feed(lp, "bottlefs: ", 10);
+			bf_log_pump_feed(lp, f->data, f->len);
+			bf_log_pump_feed(lp, "\n", 1);
+		} else if (f->type == BF_VM_EXIT) {
+			return (int)bf_vm_frame_u32(f);
+		}
+		return -1;
+	}
+	s = f->chan >= 2 ? session_of_chan(f->chan) : NULL;
+	if (s && bf_vm_link_send(s->fd, HELPER_CHAN, f->type, f->data, f->len) < 0)
+		end_session(s);
+	if (s && f->type == BF_VM_EXIT) {
+		s->chan = 0;    /* ended: nothing to close in the guest */
+		close(s->fd);
+		s->fd = -1;
+	}
+	return -1;
+}
+
+static void accept_session(int mux)
+{
+	int fd = accept4(mux, NULL, NULL, SOCK_CLOEXEC), i, size = 4 * BF_VM_WINDOW;
+
+	if (fd < 0)
+		return;
+	/* Room for a whole window of output, so that a slow helper never
+	 * blocks the shim: the guest waits for its acknowledgements. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	for (i = 0; i < MAX_SESSIONS; i++)
+		if (sessions[i].fd < 0) {
+			sessions[i].fd = fd;
+			sessions[i].chan = 0;
+			bf_vm_link_init(&sessions[i].link, fd);
+			return;
+		}
+	close(fd);
+}
+
+/* Frames of the agent until HELLO (the VM booted), or -1. */
+static int await_hello(pid_t qemu, int console)
+{
+	time_t deadline = time(NULL) + BOOT_TIMEOUT_S;
+
+	while (time(NULL) < deadline) {
+		struct pollfd p[2] = { { agent.fd, POLLIN, 0 }, { console, POLLIN, 0 } };
+		struct bf_vm_frame f;
+		int r;
+
+		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+			return -1;
+		if (p[1].revents)
+			console_take(console);
+		if (waitpid(qemu, NULL, WNOHANG) != 0)
+			return -1;
+		if (!p[0].revents)
+			continue;
+		if (bf_vm_link_fill(&agent) <= 0)
+			return -1;
+		while ((r = bf_vm_link_next(&agent, &f)) > 0)
+			if (f.type == BF_VM_HELLO)
+				return 0;
+		if (r < 0)
+			return -1;
+	}
+	return -1;
+}
+
+/* Sends the main command and waits for STARTED (0) or FAILED (-1). */
+static int start_main(struct bf_log_pump *lp)
+{
+	char path[4096], *data = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	run_path("main.exec", path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	data = malloc(BF_VM_FRAME_MAX);
+	if (data)
+		len = fread(data, 1, BF_VM_FRAME_MAX, f);
+	fclose(f);
+	r = data ? bf_vm_link_send(agent.fd, BF_VM_CHAN_MAIN, BF_VM_EXEC, data, (uint32_t)len) : -1;
+	free(data);
+	while (r == 0) {
+		struct bf_vm_frame fr;
+		int got;
+
+		if (bf_vm_link_fill(&agent) <= 0)
+			return -1;
+		while ((got = bf_vm_link_next(&agent, &fr)) > 0) {
+			if (fr.chan == BF_VM_CHAN_MAIN && fr.type == BF_VM_STARTED)
+				return 0;
+			if (fr.chan == BF_VM_CHAN_MAIN && fr.type == BF_VM_FAILED) {
+				from_agent(&fr, lp);
+				return -1;
+			}
+		}
+		if (got < 0)
+			return -1;
+	}
+	return -1;
+}
+
+int bf_vm_shim_main(int argc, char **argv)
+{
+	struct bf_log_pump lp;
+	char path[4096];
+	int console[2], mux, sigfd, i, main_status = -1;
+	sigset_t chld;
+	time_t poweroff_by = 0;
+	pid_t qemu;
+
+	if (argc < 4) {
+		fprintf(stderr, "%s: not for direct use\n", BF_VM_SHIM_NAME);
+		return 2;
+	}
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC);
+	snprintf(run_dir, sizeof(run_dir), "%s", argv[1]);
+	for (i = 0; i < MAX_SESSIONS; i++)
+		sessions[i].fd = -1;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	run_path("console", path, sizeof(path));
+	console_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	run_path("log", path, sizeof(path));
+	mux = listen_mux();
+	if (sigfd < 0 || mux < 0 || pipe2(console, O_CLOEXEC) < 0 ||
+	    bf_log_pump_open(&lp, path, atoll(argv[2]) > 0 ? atoll(argv[2]) : BF_LOG_MAX) < 0) {
+		fprintf(stderr, "%s: cannot set up: %s\n", BF_VM_SHIM_NAME, strerror(errno));
+		report("failed %ld %ld\n", -5, 0);
+		return 1;
+	}
+	qemu = bf_spawn_exe(argv[3], argv + 3, -1, console[1], console[1], -1);
+	close(console[1]);
+	if (qemu < 0) {
+		fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[3], strerror(-qemu));
+		report("failed %ld %ld\n", -1, 0);
+		return 1;
+	}
+	bf_vm_link_init(&agent, connect_agent(qemu));
+	if (agent.fd < 0 || await_hello(qemu, console[0]) < 0 || start_main(&lp) < 0) {
+		kill(qemu, SIGKILL);
+		waitpid(qemu, NULL, 0);
+		while (console_fd >= 0 && read(console[0], path, sizeof(path)) > 0)
+			console_take(console[0]);
+		bf_log_pump_flush(&lp);
+		report("failed %ld %ld\n", -2, 0);
+		return 1;
+	}
+	report("running %ld %ld\n", (long)qemu, (long)getpid());
+	for (;;) {
+		struct pollfd p[4 + MAX_SESSIONS];
+		int n = 4, status, r;
+
+		p[0] = (struct pollfd){ agent.fd, POLLIN, 0 };
+		p[1] = (struct pollfd){ console[0], POLLIN, 0 };
+		p[2] = (struct pollfd){ mux, POLLIN, 0 };
+		p[3] = (struct pollfd){ sigfd, POLLIN, 0 };
+		for (i = 0; i < MAX_SESSIONS; i++)
+			p[n++] = (struct pollfd){ sessions[i].fd, POLLIN, 0 };
+		if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			console_take(console[0]);
+		if (p[2].revents)
+			accept_session(mux);
+		if (p[3].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				;
+		}
+		if (waitpid(qemu, &status, WNOHANG) == qemu)
+			break;
+		if (poweroff_by && time(NULL) > poweroff_by) {
+			kill(qemu, SIGKILL);    /* the agent did not power off */
+			waitpid(qemu, NULL, 0);
+			break;
+		}
+		if (p[0].revents) {
+			struct bf_vm_frame f;
+
+			if (bf_vm_link_fill(&agent) <= 0) {
+				agent.fd = -1;  /* QEMU went; reaped above next time */
+				p[0].fd = -1;
+			}
+			r = 0;
+			while (agent.fd >= 0 && (r = bf_vm_link_next(&agent, &f)) > 0) {
+				int st = from_agent(&f, &lp);
+
+				if (st >= 0 && main_status < 0) {
+					main_status = st;
+					bf_log_pump_flush(&lp);
+					run_path("exit", path, sizeof(path));
+					bf_exit_file_write(path, main_status);
+					poweroff_by = time(NULL) + POWEROFF_WAIT_S;
+				}
+			}
+			if (agent.fd < 0)
+				usleep(10000);
+		}
+		for (i = 0; i < MAX_SESSIONS; i++) {
+			struct session *s = &sessions[i];
+			struct bf_vm_frame f;
+
+			if (s->fd < 0 || !p[4 + i].revents || p[4 + i].fd != s->fd)
+				continue;
+			if (bf_vm_link_fill(&s->link) <= 0) {
+				end_session(s);
+				continue;
+			}
+			r = 0;
+			while (s->fd >= 0 && (r = bf_vm_link_next(&s->link, &f)) > 0)
+				from_session(s, &f);
+			if (s->fd >= 0 && r < 0)
+				end_session(s);
+		}
+	}
+	bf_log_pump_flush(&lp);
+	if (main_status < 0) {
+		/* The VM went without the main command's end: say so as a kill. */
+		run_path("exit", path, sizeof(path));
+		bf_exit_file_write(path, SIGKILL);
+	}
+	bf_log_pump_close(&lp);
+	return 0;
+}
