@@ -9,4 +9,7 @@ apt-get install -y --no-install-recommends \
 	clang libclang-rt-14-dev cppcheck \
 	python3 python3-yaml less psmisc procps curl iproute2 \
 	runc busybox-static libseccomp-dev bsdutils man-db \
-	docker.io libcurl4-openssl-dev
+	docker.io libcurl4-openssl-dev \
+	libmd-dev qemu-system-x86 cpio kmod
+# The microvm backend's guest kernel (Debian's cloud kernel, unpacked).
+bash "$(dirname "$0")/vm-kernel.sh"
