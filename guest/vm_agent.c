@@ -261,6 +261,26 @@ static int open_port(void)
 
 /* --- commands */
 
+/* A missing working directory or home is made, the user's own (as a
+ * fresh home would be), like `mkdir -p`. */
+static void make_dir_for(const char *path, uid_t uid, gid_t gid)
+{
+	char p[512];
+	size_t i;
+
+	if (!path || path[0] != '/' || strlen(path) >= sizeof(p) || access(path, F_OK) == 0)
+		return;
+	snprintf(p, sizeof(p), "%s", path);
+	for (i = 1; p[i]; i++)
+		if (p[i] == '/') {
+			p[i] = '\0';
+			mkdir(p, 0755);
+			p[i] = '/';
+		}
+	if (mkdir(p, 0755) == 0 && chown(p, uid, gid) < 0)
+		say("cannot give %s to the guest user", p);
+}
+
 static struct chan *chan_of(uint32_t id)
 {
 	int i;
@@ -320,6 +340,10 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		for (sig = 1; sig < NSIG; sig++)
 			signal(sig, SIG_DFL);
 		setsid();
+		make_dir_for(x.cwd, x.uid, x.gid);
+		for (size_t k = 0; k < x.envc; k++)
+			if (strncmp(x.env[k], "HOME=", 5) == 0)
+				make_dir_for(x.env[k] + 5, x.uid, x.gid);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
