@@ -44,6 +44,9 @@ struct bf_exec_request {
 
 struct bf_backend {
 	const char *name;
+	/* Its guests run on a kernel of their own (a VM): their user ids
+	 * are the VM's, no host's, and no host process is the guest's. */
+	bool own_kernel;
 	/* Its helpers, NULL-terminated by name; NULL for none. */
 	const struct bf_helper_entry *helpers;
 	/* The seeds' preflight: 0 if usable, else -errno with err saying

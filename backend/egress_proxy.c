@@ -53,6 +53,7 @@ struct conn {
 struct bf_egress {
 	pthread_mutex_t lock;
 	struct bf_sidecar_listener listeners[MAX_LISTENERS];
+	bool passes_fds[MAX_LISTENERS];   /* a unix listener: see passed_connection */
 	size_t n_listeners;
 	int stop_fd;
 	struct conn *conns;     /* open connections, to end them at stop */
@@ -594,6 +595,29 @@ static void serve_connection(struct conn *c, struct relay_pipes *rp)
 	free(c);
 }
 
+/* A unix listener's connection carries the guest's connection as an fd
+ * (a VM's forwarder, bottlefs-vm-fwd): that fd is the client. The sender
+ * is root's (the socket is 0600 in a 0700 directory) and sends at once;
+ * a second bounds the wait all the same. */
+static int passed_connection(int conn)
+{
+	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			      .msg_controllen = sizeof(ctl) };
+	struct timeval limit = { 1, 0 };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+	if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) == 1 && (c = CMSG_FIRSTHDR(&msg)) &&
+	    c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	close(conn);
+	return fd;
+}
+
 /* Waits for the next connection on any listener as the proxy's one
  * leader, writing the refusals' summary each quiet second. Returns the
  * accepted socket and its listener's kind, or -1 once stopped. */
@@ -625,6 +649,8 @@ static int lead(struct bf_egress *e, enum bf_sidecar_kind *kind)
 			if (!p[i].revents)
 				continue;
 			fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0 && e->passes_fds[i])
+				fd = passed_connection(fd);
 			if (fd >= 0) {
 				*kind = e->listeners[i].kind;
 				return fd;
@@ -792,8 +818,14 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	strlcpy(e->log_path, log_path, sizeof(e->log_path));
 	e->log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	e->stop_fd = eventfd(0, EFD_CLOEXEC);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		int domain = 0;
+		socklen_t dl = sizeof(domain);
+
 		e->listeners[i] = listeners[i];
+		e->passes_fds[i] = getsockopt(listeners[i].fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) == 0 &&
+				   domain == AF_UNIX;
+	}
 	e->n_listeners = n;
 	e->rules = copy_rules(rules, n_rules);
 	e->n_rules = n_rules;

@@ -178,8 +178,11 @@ static void render_run(const struct bf_bottle *b, struct bf_buf *out)
 		b->backend->run_render(run, out);
 	if (b->meta.state == BF_STATE_RUNNING || b->meta.state == BF_STATE_STOPPING)
 		bf_buf_printf(out, "pid: %d\n", (int)run->pid);
-	bf_buf_printf(out, "guest_user: %u (host %llu)\n", (unsigned)run->guest_uid,
-		      run->id_offset + run->guest_uid);
+	if (b->backend->own_kernel)
+		bf_buf_printf(out, "guest_user: %u (the VM's own)\n", (unsigned)run->guest_uid);
+	else
+		bf_buf_printf(out, "guest_user: %u (host %llu)\n", (unsigned)run->guest_uid,
+			      run->id_offset + run->guest_uid);
 	if (run->workspace_idmapped)
 		bf_buf_printf(out, "workspace_idmap: host %u:%u is guest %u:%u\n",
 			      (unsigned)run->workspace_uid, (unsigned)run->workspace_gid,
@@ -219,7 +222,10 @@ int bf_render_status(const struct bf_bottle *b, struct bf_buf *out)
 	/* Guest ids 0..65535 are these host ids: never a host account. The
 	 * map of a launched guest is the one it got (a docker engine's own,
 	 * or none); before that, the bottle's planned one. */
-	if (!b->meta.run.launched) {
+	if (b->backend->own_kernel) {
+		status_line(out, "uid_map", "none (a VM: its ids are its kernel's own, no host's)");
+		status_line(out, "gid_map", "none (a VM: its ids are its kernel's own, no host's)");
+	} else if (!b->meta.run.launched) {
 		bf_buf_printf(out, "uid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
 		bf_buf_printf(out, "gid_map: 0 %llu %u\n", b->meta.id_base, BF_IDS_PER_BOTTLE);
 	} else if (b->meta.run.id_count) {

@@ -398,6 +398,11 @@ static void handle_frame(const struct bf_vm_frame *f)
 	long long v;
 
 	switch (f->type) {
+	case BF_VM_HELLO:
+		/* The host asks until it hears us: what the port carried before
+		 * the host connected is lost. */
+		send_frame(BF_VM_CHAN_AGENT, BF_VM_HELLO, "bottlefs-vm-agent 1", 19);
+		break;
 	case BF_VM_EXEC:
 		start_command(f->chan, f->data, f->len);
 		break;

@@ -27,6 +27,7 @@
 #include "../cleanup.h"
 #include "../copy_tree.h"
 #include "../exec_session.h"
+#include "../egress_proxy.h"
 #include "../exit_file.h"
 #include "../guest_user.h"
 #include "../json_get.h"
@@ -211,7 +212,7 @@ static void microvm_run_render(const struct bf_run *run, struct bf_buf *out)
 
 static void microvm_run_describe(const struct bf_run *run, char *out, size_t len)
 {
-	snprintf(out, len, "qemu microvm (%s), pid %d", vm_run_const(run)->accel, (int)run->pid);
+	snprintf(out, len, "qemu microvm (%s)", vm_run_const(run)->accel);
 }
 
 /* --- start */
@@ -337,8 +338,9 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 {
 	char qemu[PATH_MAX], agent[PATH_MAX], shim[PATH_MAX], base[PATH_MAX], initrd[PATH_MAX];
 	char state_dir[PATH_MAX], vmlinuz[PATH_MAX], etc[PATH_MAX], sock[PATH_MAX + 32];
-	char mem[24], cpus[24], cmdline[512], netdev[512], chardev[PATH_MAX + 128], qmp[PATH_MAX + 128];
-	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash;
+	char mem[24], cpus[24], cmdline[512], netdev[4 * PATH_MAX], chardev[PATH_MAX + 128];
+	char qmp[PATH_MAX + 128];
+	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
 	const char *accel;
 	struct bf_guest_user user = { 0 };
 	cleanup_close int log_fd = -1;
@@ -358,6 +360,13 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	if (strlen(p->run_dir) + sizeof("/agent.sock") > UNIX_PATH_MAX)
 		return bf_error_set(err, ENAMETOOLONG, "the state directory's path is too long for the VM's sockets (%zu bytes; at most %d)",
 				    strlen(p->run_dir), UNIX_PATH_MAX - (int)sizeof("/run/NAME/agent.sock"));
+	/* QEMU's option syntax (commas) and the forwarder's shell command
+	 * line take these paths as they are. */
+	if (p->run_dir[strspn(p->run_dir, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-")])
+		return bf_error_set(err, EINVAL, "the state directory's path has characters a VM's options cannot carry (only letters, digits and / . _ -): %s",
+				    p->run_dir);
+	if (bf_libexec_path("bottlefs-vm-fwd", fwd, sizeof(fwd)) < 0)
+		return bf_error_set(err, ENOENT, "bottlefs-vm-fwd is not installed");
 	strlcpy(state_dir, p->runtime_root, sizeof(state_dir));
 	slash = strrchr(state_dir, '/');
 	if (slash)
@@ -386,8 +395,23 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	snprintf(cmdline, sizeof(cmdline),
 		 "console=ttyS0 quiet loglevel=3 panic=-1 bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s",
 		 guest_ip, b->subnet.gateway, b->subnet.proxy, b->name);
-	snprintf(netdev, sizeof(netdev), "user,id=n0,restrict=on,net=%s,host=%s,dhcpstart=%s",
-		 b->subnet.cidr, b->subnet.gateway, guest_ip);
+	/* Restricted: the guest reaches the host and the world through the
+	 * sidecar ports on the proxy address only (network.yaml's
+	 * port_forwards), each connection handed to the daemon's listener. */
+	r = snprintf(netdev, sizeof(netdev), "user,id=n0,restrict=on,net=%s,host=%s,dhcpstart=%s",
+		     b->subnet.cidr, b->subnet.gateway, guest_ip);
+	{
+		int ports[3] = { BF_PORT_EGRESS, b->manifest.git_gate ? BF_PORT_GIT_GATE : 0,
+				 b->manifest.supervise ? BF_PORT_SUPERVISE : 0 };
+
+		for (size_t i = 0; i < 3 && r > 0 && (size_t)r < sizeof(netdev); i++)
+			if (ports[i])
+				r += snprintf(netdev + r, sizeof(netdev) - (size_t)r,
+					      ",guestfwd=tcp:%s:%d-cmd:%s %s/fwd-%d.sock", b->subnet.proxy,
+					      ports[i], fwd, p->run_dir, ports[i]);
+	}
+	if (r < 0 || (size_t)r >= sizeof(netdev))
+		return bf_error_set(err, ENAMETOOLONG, "the VM's network options are too long");
 	run_file(p, "agent.sock", sock, sizeof(sock));
 	unlink(sock);
 	snprintf(chardev, sizeof(chardev), "socket,id=agent,path=%s,server=on,wait=off", sock);
@@ -532,7 +556,8 @@ static int microvm_signal(const struct bf_run *run, int sig, struct bf_error *er
 static int microvm_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
 {
 	static const char *const leftovers[] = { "initrd", "main.exec", "agent.sock", "mux.sock",
-						 "qmp.sock", NULL };
+						 "qmp.sock", "fwd-8888.sock", "fwd-9418.sock",
+						 "fwd-9100.sock", NULL };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -547,6 +572,39 @@ static int microvm_collect(const struct bf_paths *p, struct bf_run *run, struct 
 		unlink(path);
 	}
 	return 0;
+}
+
+/* The listener for guest connections to a sidecar port: RUN_DIR/fwd-PORT.sock,
+ * where bottlefs-vm-fwd hands each one over (egress_proxy.c takes the fd). */
+static int microvm_sidecar_listen(const struct bf_run *run, int port, struct bf_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char mux[PATH_MAX];
+	mode_t old;
+	int fd, r;
+
+	r = verify_shim(run, err);
+	if (r < 0)
+		return r;
+	if (mux_path(run, mux, sizeof(mux)) < 0)
+		return bf_error_set(err, ESRCH, "the VM's shim is gone");
+	*strrchr(mux, '/') = '\0';
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/fwd-%d.sock", mux, port) >=
+	    sizeof(sa.sun_path))
+		return bf_error_set(err, ENAMETOOLONG, "sidecar socket path too long");
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return bf_error_set(err, errno, "socket: %s", strerror(errno));
+	unlink(sa.sun_path);
+	old = umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+		r = errno;
+		umask(old);
+		close(fd);
+		return bf_error_set(err, r, "sidecar socket %s: %s", sa.sun_path, strerror(r));
+	}
+	umask(old);
+	return fd;
 }
 
 /* --- exec */
@@ -612,26 +670,14 @@ static int microvm_exec(const struct bf_exec_request *req, struct bf_exec_sessio
 
 static int microvm_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
 {
-	static const char *const files[] = { "initrd", "initrd.tmp", "main.exec", "agent.sock", "mux.sock",
-					     "qmp.sock", "console", "exit", "vm-etc/passwd", "vm-etc/group",
-					     "vm-etc", NULL };
-	char path[PATH_MAX];
-	size_t i;
-
 	(void)b;
-	(void)err;
-	for (i = 0; files[i]; i++) {
-		run_file(p, files[i], path, sizeof(path));
-		if (unlink(path) < 0 && errno == EISDIR)
-			rmdir(path);
-		else if (errno == EISDIR || errno == EPERM)
-			rmdir(path);
-	}
-	return 0;
+	/* Stopped by now (rmdir stops first): the run dir is all there is. */
+	return bf_remove_tree(p->run_dir, err);
 }
 
 const struct bf_backend bf_backend_microvm = {
 	.name = "microvm",
+	.own_kernel = true,
 	.preflight = microvm_preflight,
 	.check_manifest = microvm_check_manifest,
 	.guest_sidecar_host = microvm_guest_sidecar_host,
@@ -644,5 +690,6 @@ const struct bf_backend bf_backend_microvm = {
 	.watch = microvm_watch,
 	.collect = microvm_collect,
 	.exec = microvm_exec,
+	.sidecar_listen = microvm_sidecar_listen,
 	.destroy = microvm_destroy,
 };

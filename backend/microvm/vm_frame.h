@@ -23,7 +23,7 @@
 #define BF_VM_EXEC_ENV_MAX 512
 
 enum bf_vm_type {
-	BF_VM_HELLO = 1,        /* agent: ready (payload: its version) */
+	BF_VM_HELLO = 1,        /* agent: ready (payload: its version); host: are you? */
 	BF_VM_EXEC,             /* host: run a command (bf_vm_exec fields) */
 	BF_VM_STARTED,          /* agent: it runs (u32 pid in the guest) */
 	BF_VM_STDIN,            /* host: input; empty: end of input */

@@ -244,7 +244,11 @@ static int await_hello(pid_t qemu, int console)
 		struct bf_vm_frame f;
 		int r;
 
-		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+		/* Asked again and again: the agent's own hello may have gone
+		 * out before we were connected, and is then lost. */
+		if (bf_vm_link_send(agent.fd, BF_VM_CHAN_AGENT, BF_VM_HELLO, NULL, 0) < 0)
+			return -1;
+		if (poll(p, 2, 200) < 0 && errno != EINTR)
 			return -1;
 		if (p[1].revents)
 			console_take(console);

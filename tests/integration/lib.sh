@@ -43,6 +43,9 @@ kill_leftover_guests() {
 		done
 	fi
 	pkill -9 -f -- "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
+	# A VM's shim first, so that it does not record its QEMU's end.
+	pkill -9 -f -- "bottlefs-vm-shim $TMP" 2>/dev/null || true
+	pkill -9 -f -- "qemu-system-x86_64 .*$TMP" 2>/dev/null || true
 }
 
 # Background helpers a test starts (servers, decoys): track_bg after each
@@ -224,7 +227,11 @@ image_toml() {
 		printf 'root:x:0:0::/root:/bin/sh\n' >"$dir/etc/passwd"
 		backend_image "$dir" >/dev/null
 	fi
-	printf 'image = "bottlefs-test/busybox-root"\n'
+	if [ "$BACKEND" = microvm ]; then
+		printf 'image = "%s"\n' "$dir"
+	else
+		printf 'image = "bottlefs-test/busybox-root"\n'
+	fi
 }
 
 # tools_image_toml PROG...: the manifest line for an image with python3,

@@ -1,0 +1,170 @@
+#!/bin/bash
+# The microvm backend for real: Debian's cloud kernel under QEMU (TCG),
+# our agent as the VM's init, a busybox root. Lifecycle, log, exec
+# sessions and the one-shot form, signals, re-attach, bad input, and what
+# a guest (as its user and as root) and another host user may not do.
+. "$(dirname "$0")/lib.sh"
+
+command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86 not installed"; exit 77; }
+KERNEL=${BOTTLEFS_VM_KERNEL:-/usr/local/lib/bottlefs/vm}
+[ -r "$KERNEL/vmlinuz" ] || { echo "SKIP: no guest kernel in $KERNEL (scripts/vm-kernel.sh)"; exit 77; }
+
+BACKEND=microvm
+ROOTFS=$TMP/vmroot
+mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/tmp"
+chmod 1777 "$ROOTFS/tmp"
+cp "$(command -v busybox)" "$ROOTFS/bin/busybox"
+for c in sh ls cat echo id sleep seq head tail wc tr env printf kill true ps hostname nc wget \
+	md5sum nslookup grep cut uname mkdir touch stat; do
+	ln -s busybox "$ROOTFS/bin/$c"
+done
+printf 'root:x:0:0::/root:/bin/sh\nagent:x:1000:1000::/home/agent:/bin/sh\n' >"$ROOTFS/etc/passwd"
+
+vmanifest() {  # NAME [EXTRA TOML]
+	printf 'agent = "t"\nimage = "%s"\ncommand = ["sh", "-c", "echo hello-vm $(id -u); trap %s TERM; while :; do sleep 1; done"]\nstop_timeout = 5\n%s\n' \
+		"$ROOTFS" "'echo got-term; exit 0'" "${2:-}" >"$MNT/new/$1" || fail "create $1: $(tail -2 "$MNT/errors")"
+}
+
+# A web server on host loopback for the egress proofs.
+mkdir -p "$TMP/www"
+echo vm-egress-ok >"$TMP/www/file"
+WPORT=18491
+(cd "$TMP/www" && exec "$PY" -m http.server --bind 127.0.0.7 "$WPORT" >/dev/null 2>&1) &
+track_bg $!
+
+mount_fs
+assert_contains backends "$(grep "^microvm: " "$MNT/backends")" "qemu 7"
+assert_contains backends "$(grep "^microvm: " "$MNT/backends")" "accel tcg"
+ok "backends shows qemu's version, the guest kernel and the accelerator"
+
+vmanifest vm "$(printf '[network]\nallow = ["127.0.0.7:%s"]' "$WPORT")"
+t0=$(date +%s%N)
+echo start >"$MNT/vm/ctl" || fail "start: $(tail -3 "$MNT/errors")"
+took=$((($(date +%s%N) - t0) / 1000000))
+[ "$(cat "$MNT/vm/ctl")" = running ] || fail "ctl after start: $(cat "$MNT/vm/ctl")"
+st=$(cat "$MNT/vm/status")
+assert_contains status "$st" "accel: tcg"
+assert_contains status "$st" "kernel: $(cat "$KERNEL/version")"
+assert_contains status "$st" "guest_user: 1000 (the VM's own)"
+assert_contains status "$st" "uid_map: none (a VM"
+for _ in $(seq 50); do grep -q "guest: hello-vm 1000" "$MNT/vm/log" && break; sleep 0.1; done
+grep -q "guest: hello-vm 1000" "$MNT/vm/log" || fail "main output not in log: $(cat "$MNT/vm/log")"
+ok "echo start boots a VM in ${took} ms; status names accel and kernel; the main command's output is in log"
+
+# --- exec: the one-shot form, sessions, stdin, signals, a large stream
+[ "$(output_of vm 'uname -r')" = "$(cat "$KERNEL/version")" ] || fail "exec does not run in the guest kernel"
+out=$(run_in vm 'echo out; echo err >&2; exit 7')
+[ "$out" = "$(printf 'out\nerr\nexited 7')" ] || fail "one-shot: $out"
+S=$MNT/vm/exec/s1
+mkdir "$S"
+echo 'read line; echo "got $line"; echo to-err >&2; exit 4' >"$S/cmd"
+echo hello-stdin >"$S/stdin"
+[ "$(cat "$S/wait")" = "exited 4" ] || fail "session wait: $(cat "$S/status")"
+[ "$(cat "$S/stdout")" = "got hello-stdin" ] || fail "session stdout: $(cat "$S/stdout")"
+[ "$(cat "$S/stderr")" = "to-err" ] || fail "session stderr: $(cat "$S/stderr")"
+rmdir "$S"
+mkdir "$S"
+echo 'sleep 100' >"$S/cmd"
+sleep 0.5
+echo "kill TERM" >"$S/ctl"
+[ "$(cat "$S/wait")" = "killed 15" ] || fail "kill TERM: $(cat "$S/status")"
+rmdir "$S"
+want=$(seq 1 300000 | md5sum)
+got=$(run_in vm 'seq 1 300000' | sed '$d' | md5sum)
+[ "$got" = "$want" ] || fail "a 2 MB stream through the VM's port lost or reordered bytes"
+for i in $(seq 20); do
+	[ "$(output_of vm "echo line-$i")" = "line-$i" ] || fail "one-shot $i"
+done
+ok "exec: one-shot with status, session stdin/stdout/stderr and exit, kill TERM, 2 MB byte-exact, 20 one-shots"
+
+# --- the guest's view: its own kernel, processes, ids and network
+[ "$(output_of vm 'id -u')" = 1000 ] || fail "exec is not the guest user"
+ps_out=$(output_of vm 'ps -o pid,comm')
+case $ps_out in *bottlefs*|*qemu*|*fuse*) fail "host processes visible in the VM: $ps_out" ;; esac
+[ "$(output_of vm 'cat /etc/resolv.conf | wc -c')" = 0 ] || fail "the guest has a resolver"
+refused_in vm 'nslookup example.com' || fail "a name resolved in the VM"
+gw=$(sed -n 's/^subnet: 192.168.\([0-9]*\).0\/24/192.168.\1.1/p' "$MNT/vm/status")
+proxy=${gw%.1}.2
+# nc works, and the proxy port is the one place it connects to.
+[ "$(output_of vm "printf 'GET http://10.9.9.9:1/ HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $proxy 8888 | head -1 | cut -c1-12")" = "HTTP/1.1 403" ] ||
+	fail "the proxy port on $proxy did not answer"
+for dst in "$gw 22" "$gw 80" "10.0.2.2 80" "127.0.0.1 $$" "1.1.1.1 80"; do
+	refused_in vm "nc -w 2 $dst </dev/null" || fail "the VM reached $dst"
+done
+ok "the VM has its own kernel and processes, no resolver, and reaches neither the gateway, the host nor beyond"
+
+# --- egress from inside the VM: the allowlist, through the proxy address
+[ "$(output_of vm "wget -q -O - http://127.0.0.7:$WPORT/file")" = vm-egress-ok ] ||
+	fail "an allowed destination was not reached through the proxy: $(run_in vm "wget -O - http://127.0.0.7:$WPORT/file 2>&1")"
+refused_in vm "wget -q -O - http://127.0.0.8:$WPORT/file" || fail "a destination not allowed was reached"
+grep -q "allow.*127.0.0.7:$WPORT" "$MNT/vm/egress" || fail "no allow line in egress: $(cat "$MNT/vm/egress")"
+grep -q "deny.*127.0.0.8" "$MNT/vm/egress" || fail "no deny line in egress: $(cat "$MNT/vm/egress")"
+grep -q "$proxy:8888" "$MNT/vm/network.yaml" 2>/dev/null || grep -q "gateway_port: 8888" "$MNT/vm/network.yaml" ||
+	fail "network.yaml does not name the forwarded port"
+ok "from the VM, HTTP_PROXY on the proxy address reaches an allowed host; others are refused; egress logs both"
+
+# --- another host user: the shim's socket and the run dir are root's
+mux=$STATE/run/vm/mux.sock
+[ -S "$mux" ] || fail "no mux socket"
+[ "$(stat -c %a "$STATE/run/vm")" = 700 ] || fail "run dir mode $(stat -c %a "$STATE/run/vm")"
+if setpriv --reuid=65534 --regid=65534 --clear-groups "$PY" -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)
+" "$mux"; then
+	fail "another user connected to the VM's shim"
+fi
+ok "another host user cannot reach the VM's shim socket"
+
+# --- stop, exit status, restart, re-attach, kill
+echo stop >"$MNT/vm/ctl"
+[ "$(cat "$MNT/vm/ctl")" = stopped ] || fail "stop: $(cat "$MNT/vm/ctl")"
+assert_contains status "$(cat "$MNT/vm/status")" "exit: exited 0"
+grep -q "guest: got-term" "$MNT/vm/log" || fail "TERM did not reach the main command"
+pgrep -f "qemu-system-x86_64 .*$STATE/run/vm/" >/dev/null && fail "QEMU outlived stop"
+echo start >"$MNT/vm/ctl" || fail "restart"
+unmount_fs
+pgrep -f "qemu-system-x86_64 .*$STATE/run/vm/" >/dev/null || fail "the VM ended with the mount"
+mount_fs
+[ "$(cat "$MNT/vm/ctl")" = running ] || fail "not re-attached: $(cat "$MNT/vm/status")"
+[ "$(output_of vm 'echo again')" = again ] || fail "exec after re-attach"
+echo "kill KILL" >"$MNT/vm/ctl"
+for _ in $(seq 100); do [ "$(cat "$MNT/vm/ctl")" = running ] || break; sleep 0.1; done
+assert_contains status "$(cat "$MNT/vm/status")" "exit: killed 9"
+pgrep -f "qemu-system-x86_64 .*$STATE/run/vm/" >/dev/null && fail "QEMU outlived kill KILL"
+ok "stop (TERM reaches the main command, exited 0), restart, unmount leaves the VM, remount re-attaches, kill KILL ends QEMU"
+
+# --- a forged record is not re-attached: its monitor is another process
+echo start >"$MNT/vm/ctl" || fail "start again"
+unmount_fs
+sleep 1000 &
+decoy=$!
+track_bg "$decoy"
+real=$(sed -n 's/.*"monitor_pid": *\([0-9]*\).*/\1/p' "$STATE/bottles/vm.json")
+sed -i "s/\"monitor_pid\": *$real/\"monitor_pid\": $decoy/" "$STATE/bottles/vm.json"
+mount_fs
+grep -q "not re-attached" "$MNT/errors" || fail "a forged monitor was not reported: $(cat "$MNT/errors")"
+kill -0 "$decoy" || fail "the decoy was signalled"
+[ "$(cat "$MNT/vm/ctl")" != running ] || fail "a forged record was re-attached"
+kill -9 "$real" 2>/dev/null || true
+pkill -9 -f "qemu-system-x86_64 .*$STATE/run/vm/" || true
+ok "a record whose monitor is another process is reported and not re-attached; that process is left alone"
+
+# --- bad input: errno and a reason, nothing half-made
+printf 'agent = "t"\nimage = "%s"\n[workspace]\npath = "%s"\nmode = "copy"\n' "$ROOTFS" "$TMP" >"$TMP/ws.toml"
+if cp "$TMP/ws.toml" "$MNT/new/ws" 2>/dev/null; then fail "a workspace was accepted"; fi
+[ ! -e "$MNT/ws" ] || fail "a refused manifest left a bottle"
+assert_contains errors "$(cat "$MNT/errors")" "microvm bottles take no workspace"
+printf 'agent = "t"\nimage = "%s/bin/busybox"\n' "$ROOTFS" >"$MNT/new/notdir"
+echo start >"$MNT/notdir/ctl" 2>/dev/null && fail "an image that is a file started"
+assert_contains errors "$(tail -3 "$MNT/errors")" "root filesystem directory"
+[ "$(cat "$MNT/notdir/ctl")" = failed ] || fail "state after a bad image: $(cat "$MNT/notdir/ctl")"
+rmdir "$MNT/notdir"
+rmdir "$MNT/vm"
+[ ! -e "$STATE/run/vm" ] ||
+	fail "rmdir left VM files: $(ls "$STATE/run/vm")"
+assert_alive
+ok "a workspace (ENOTSUP) and an image that is no directory are refused with reasons; rmdir removes the VM's files"
