@@ -539,9 +539,10 @@ static void answer(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t
 	int n, fd = -1;
 	off_t at = 0;
 	ssize_t span;
+	struct fs_span held;
 
 	fs_ops_begin(req);
-	span = fs_read_span(fi, size, off, &fd, &at);
+	span = fs_read_span(fi, size, off, &fd, &at, &held);
 	if (span >= 0) {
 		struct fuse_bufvec data = FUSE_BUFVEC_INIT((size_t)span);
 
@@ -550,7 +551,7 @@ static void answer(fuse_req_t req, struct fuse_file_info *fi, size_t size, off_t
 		data.buf[0].pos = at;
 		fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
 		if (span > 0)
-			fs_read_span_done(fi);
+			fs_read_span_done(&held);
 		return;
 	}
 	buf = malloc(size ? size : 1);

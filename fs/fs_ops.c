@@ -1015,7 +1015,8 @@ int bf_unlink(const char *path)
 	return p.node == NODE_NONE ? -ENOENT : -EPERM;
 }
 
-ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at)
+ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at,
+		     struct fs_span *span)
 {
 	struct handle *h = handle_of(fi);
 	enum bf_exec_stream stream;
@@ -1027,17 +1028,20 @@ ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd,
 	stream = h->session_file == SESSION_STDOUT ? BF_EXEC_STDOUT : BF_EXEC_STDERR;
 	n = bf_exec_read_span(h->session, stream, size, h->oneshot ? h->read_pos : off, fd, at);
 	/* Taken before the reply: the reader's next read may come first. */
-	if (n > 0)
+	if (n > 0) {
 		h->read_pos += n;
+		/* Once replied, the handle may be released at once: the span
+		 * keeps the session (and so its storage fd) itself. */
+		bf_exec_ref(h->session);
+		*span = (struct fs_span){ h->session, stream };
+	}
 	return n;
 }
 
-void fs_read_span_done(struct fuse_file_info *fi)
+void fs_read_span_done(struct fs_span *span)
 {
-	struct handle *h = handle_of(fi);
-
-	bf_exec_read_span_done(h->session, h->session_file == SESSION_STDOUT ? BF_EXEC_STDOUT
-									      : BF_EXEC_STDERR);
+	bf_exec_read_span_done(span->session, span->stream);
+	bf_exec_unref(span->session);
 }
 
 int fs_read_would_wait(struct fuse_file_info *fi, off_t off)

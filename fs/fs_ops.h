@@ -4,6 +4,7 @@
 #ifndef BOTTLEFS_FS_OPS_H
 #define BOTTLEFS_FS_OPS_H
 
+#include "../backend/exec_session.h"
 #include "fs.h"
 
 /* The request this thread serves: its caller, its interruption. */
@@ -34,9 +35,16 @@ int fs_read_would_wait(struct fuse_file_info *fi, off_t off);
 /* A read of a session's output that can be answered from its storage
  * without copies: bytes available (0 at its end) with their fd and
  * offset; -EAGAIN where bf_read must serve it. Call after
- * fs_read_would_wait said it will not wait. A span > 0 is ended by
- * fs_read_span_done once replied: until then its bytes stay as they are. */
-ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at);
-void fs_read_span_done(struct fuse_file_info *fi);
+ * fs_read_would_wait said it will not wait. A span > 0 holds the session
+ * in *span until fs_read_span_done, called once replied: until then its
+ * bytes stay as they are (and the fd open), even if the file is released
+ * as soon as the reply is out. */
+struct fs_span {
+	struct bf_exec_session *session;
+	enum bf_exec_stream stream;
+};
+ssize_t fs_read_span(struct fuse_file_info *fi, size_t size, off_t off, int *fd, off_t *at,
+		     struct fs_span *span);
+void fs_read_span_done(struct fs_span *span);
 
 #endif

@@ -111,8 +111,10 @@ int main(int argc, char **argv)
 	mux = connect_mux(argv[1]);
 	if (mux < 0 || bf_vm_link_send(mux, MINE, BF_VM_EXEC, exec.data, (uint32_t)exec.len) < 0) {
 		fprintf(stderr, "bottlefs-vm-exec: cannot reach the bottle's shim: %s\n", strerror(errno));
+		bf_buf_free(&exec);
 		return 1;       /* no pid reported: the session says it could not start */
 	}
+	bf_buf_free(&exec);
 	bf_vm_link_init(&link, mux);
 	for (;;) {
 		struct pollfd p[3] = { { mux, POLLIN, 0 }, { sig_pipe[0], POLLIN, 0 },
