@@ -184,15 +184,17 @@ static int check_reserved_env(const struct bf_manifest *m, struct bf_error *err)
 
 /* No bottle runs unbounded: what the manifest leaves out gets a default
  * (bottlefs-manifest(5), [limits]), shown in plan.toml as it applies. */
-static void apply_default_limits(struct bf_manifest *m)
+static void apply_default_limits(struct bf_manifest *m, const struct bf_backend *backend)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	long long ram = pages > 0 && page > 0 ? (long long)pages * page : 4LL << 30;
 
 	if (!m->pids)
 		m->pids = BF_DEFAULT_PIDS;
+	/* A VM's kernel keeps a page map of all its memory from the start
+	 * (about 3% of it, in QEMU's resident set): its default is modest. */
 	if (!m->memory)
-		m->memory = ram / 2;
+		m->memory = backend && backend->own_kernel ? BF_DEFAULT_VM_MEMORY : ram / 2;
 	if (!m->tmp)
 		m->tmp = m->memory / 4 < (1LL << 30) ? m->memory / 4 : 1LL << 30;
 	if (!m->disk)
@@ -242,7 +244,7 @@ int bf_bottle_build(const char *name, const char *text, size_t len,
 		goto fail;
 	out->stop_timeout = out->manifest.stop_timeout >= 0 ? out->manifest.stop_timeout
 							  : BF_DEFAULT_STOP_TIMEOUT;
-	apply_default_limits(&out->manifest);
+	apply_default_limits(&out->manifest, out->backend);
 	return 0;
 fail:
 	bf_bottle_free(out);

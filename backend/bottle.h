@@ -25,6 +25,7 @@ enum bf_state {
 
 #define BF_DEFAULT_STOP_TIMEOUT 10
 #define BF_DEFAULT_PIDS 1024
+#define BF_DEFAULT_VM_MEMORY (512LL << 20)   /* [limits] memory of a VM bottle */
 #define BF_DEFAULT_DISK (10LL << 30)   /* a copy workspace's image, sparse */
 
 #define BF_PORT_EGRESS 8888

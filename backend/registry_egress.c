@@ -81,8 +81,8 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 		return;
 	}
 	sc->n = 0;      /* the proxy owns them now */
-	bf_registry_log_event(reg, b->name, "egress proxy listening on 127.0.0.1:%d in the guest",
-			      BF_PORT_EGRESS);
+	bf_registry_log_event(reg, b->name, "egress proxy listening on %s:%d in the guest",
+			      b->backend->guest_sidecar_host(b->subnet.proxy), BF_PORT_EGRESS);
 }
 
 void bf_registry_egress_stop_locked(struct bf_bottle *b)

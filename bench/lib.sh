@@ -19,6 +19,8 @@ remove_containers() {
 bench_teardown() {
 	remove_containers "$STATE/runtime"
 	pkill -9 -f "bottlefs-oci-shim .*$TMP" 2>/dev/null || true
+	pkill -9 -f "bottlefs-vm-shim $TMP" 2>/dev/null || true
+	pkill -9 -f "qemu-system-x86_64 .*$TMP" 2>/dev/null || true
 	umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
 	rm -rf "$TMP"
 }
