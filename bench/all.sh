@@ -26,6 +26,11 @@ run parallel.sh 50
 run egress.sh
 run readers.sh 2000
 run terminal.sh 1000
+if command -v qemu-system-x86_64 >/dev/null && [ -r /usr/local/lib/bottlefs/vm/vmlinuz ]; then
+	run microvm.sh 30
+else
+	echo "== microvm.sh: skipped (qemu-system-x86 or the guest kernel is missing)"
+fi
 if command -v dockerd >/dev/null; then
 	run docker.sh 100
 else

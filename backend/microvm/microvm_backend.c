@@ -84,8 +84,11 @@ static void kernel_release(char *out, size_t len)
 	}
 }
 
-/* KVM: /dev/kvm opens. Not used unless asked for (BOTTLEFS_VM_ACCEL=kvm):
- * on this project's test machines KVM guests hung at boot, TCG does not. */
+/* KVM where /dev/kvm opens, unless a VM of this daemon's did not boot on
+ * it (the shim then started it on TCG): tried once, not at every start.
+ * BOTTLEFS_VM_ACCEL=tcg or =kvm decides instead. */
+static bool kvm_failed;
+
 static const char *accel_choice(char *why, size_t len)
 {
 	const char *want = getenv("BOTTLEFS_VM_ACCEL");
@@ -94,13 +97,20 @@ static const char *accel_choice(char *why, size_t len)
 
 	if (fd >= 0)
 		close(fd);
-	if (want && !strcmp(want, "kvm") && kvm) {
-		snprintf(why, len, "kvm (asked for by BOTTLEFS_VM_ACCEL)");
-		return "kvm";
+	if (want && !strcmp(want, "tcg")) {
+		snprintf(why, len, "tcg (BOTTLEFS_VM_ACCEL=tcg)");
+		return "tcg";
 	}
-	snprintf(why, len, "tcg (%s)", kvm ? "/dev/kvm opens; BOTTLEFS_VM_ACCEL=kvm uses it"
-					   : "no usable /dev/kvm");
-	return "tcg";
+	if (!kvm) {
+		snprintf(why, len, "tcg (no usable /dev/kvm)");
+		return "tcg";
+	}
+	if (kvm_failed && !(want && !strcmp(want, "kvm"))) {
+		snprintf(why, len, "tcg (a VM did not boot on KVM here)");
+		return "tcg";
+	}
+	snprintf(why, len, "kvm, else tcg (a VM that does not boot on KVM in 15 s is started on TCG)");
+	return "kvm";
 }
 
 static int qemu_version(const char *qemu, char *out, size_t len)
@@ -347,6 +357,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	cleanup_close int log_fd = -1;
 	int report[2], r, status;
 	long qemu_pid = 0, shim_pid = 0;
+	char used[8] = "";
 	pid_t pid;
 
 	if (bf_find_program("qemu-system-x86_64", qemu, sizeof(qemu)) < 0)
@@ -453,11 +464,14 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	}
 	r = read_report(report[0], line, sizeof(line));
 	close(report[0]);
-	if (r < 0 || sscanf(line, "running %ld %ld", &qemu_pid, &shim_pid) != 2) {
+	if (r < 0 || sscanf(line, "running %ld %ld %7s", &qemu_pid, &shim_pid, used) != 3) {
 		waitpid(pid, &status, 0);
 		return bf_error_set(err, EIO, "the VM did not start (%s): see log and %s/console", accel,
 				    p->run_dir);
 	}
+	if (strcmp(used, accel) != 0)
+		kvm_failed = true;      /* the shim fell back: so do later starts */
+	strlcpy(vm_run(run)->accel, used, sizeof(vm_run(run)->accel));
 	run->pid = (pid_t)qemu_pid;
 	run->guest_uid = user.uid;
 	run->guest_gid = user.gid;

@@ -6,7 +6,9 @@
  *
  * It starts QEMU, whose agent port is RUN_DIR/agent.sock, sends the main
  * command (RUN_DIR/main.exec, EXEC fields) once the agent says hello,
- * reports "running QEMU_PID SHIM_PID" (or "failed CODE 0") on fd 3, then:
+ * reports "running QEMU_PID SHIM_PID ACCEL" (or "failed CODE 0") on fd 3
+ * (ACCEL: kvm, or tcg, also when KVM was asked for and did not boot the
+ * VM in KVM_BOOT_TIMEOUT_S), then:
  *  - writes the main command's output into RUN_DIR/log (log_pump.h) and
  *    its end into RUN_DIR/exit;
  *  - serves RUN_DIR/mux.sock (root's, 0600): each connection is one exec
@@ -45,6 +47,9 @@
 #define HELPER_CHAN 2
 #define CONSOLE_MAX (256 * 1024)
 #define BOOT_TIMEOUT_S 120
+/* KVM is tried first where /dev/kvm opens, but on some hosts its guests
+ * hang or QEMU aborts at once: past this, the VM is started again on TCG. */
+#define KVM_BOOT_TIMEOUT_S 15
 #define POWEROFF_WAIT_S 10
 
 struct session {
@@ -235,9 +240,9 @@ static void accept_session(int mux)
 }
 
 /* Frames of the agent until HELLO (the VM booted), or -1. */
-static int await_hello(pid_t qemu, int console)
+static int await_hello(pid_t qemu, int console, int timeout_s)
 {
-	time_t deadline = time(NULL) + BOOT_TIMEOUT_S;
+	time_t deadline = time(NULL) + timeout_s;
 
 	while (time(NULL) < deadline) {
 		struct pollfd p[2] = { { agent.fd, POLLIN, 0 }, { console, POLLIN, 0 } };
@@ -309,7 +314,8 @@ int bf_vm_shim_main(int argc, char **argv)
 {
 	struct bf_log_pump lp;
 	char path[4096];
-	int console[2], mux, sigfd, i, main_status = -1;
+	int console[2], mux, sigfd, i, main_status = -1, accel_at = 0, cpu_at = 0;
+	bool kvm;
 	sigset_t chld;
 	time_t poweroff_by = 0;
 	pid_t qemu;
@@ -340,15 +346,39 @@ int bf_vm_shim_main(int argc, char **argv)
 		report("failed %ld %ld\n", -5, 0);
 		return 1;
 	}
-	qemu = bf_spawn_exe(argv[3], argv + 3, -1, console[1], console[1], -1);
-	close(console[1]);
-	if (qemu < 0) {
-		fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[3], strerror(-qemu));
-		report("failed %ld %ld\n", -1, 0);
-		return 1;
+	for (i = 3; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "-accel"))
+			accel_at = i + 1;
+		if (!strcmp(argv[i], "-cpu"))
+			cpu_at = i + 1;
 	}
-	bf_vm_link_init(&agent, connect_agent(qemu));
-	if (agent.fd < 0 || await_hello(qemu, console[0]) < 0 || start_main(&lp) < 0) {
+	kvm = accel_at && !strncmp(argv[accel_at], "kvm", 3);
+	for (;;) {
+		qemu = bf_spawn_exe(argv[3], argv + 3, -1, console[1], console[1], -1);
+		if (qemu < 0) {
+			fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[3], strerror(-qemu));
+			report("failed %ld %ld\n", -1, 0);
+			return 1;
+		}
+		bf_vm_link_init(&agent, connect_agent(qemu));
+		if (agent.fd >= 0 && await_hello(qemu, console[0], kvm ? KVM_BOOT_TIMEOUT_S : BOOT_TIMEOUT_S) == 0)
+			break;
+		if (!kvm)
+			break;
+		/* KVM did not boot it: the same VM on TCG. */
+		fprintf(stderr, "%s: the VM did not boot on KVM (QEMU ended, or no answer in %d s): starting it on TCG\n",
+			BF_VM_SHIM_NAME, KVM_BOOT_TIMEOUT_S);
+		kill(qemu, SIGKILL);
+		waitpid(qemu, NULL, 0);
+		if (agent.fd >= 0)
+			close(agent.fd);
+		argv[accel_at] = "tcg,tb-size=64";
+		if (cpu_at)
+			argv[cpu_at] = "max";
+		kvm = false;
+	}
+	close(console[1]);
+	if (agent.fd < 0 || start_main(&lp) < 0) {
 		kill(qemu, SIGKILL);
 		waitpid(qemu, NULL, 0);
 		while (console_fd >= 0 && read(console[0], path, sizeof(path)) > 0)
@@ -357,7 +387,7 @@ int bf_vm_shim_main(int argc, char **argv)
 		report("failed %ld %ld\n", -2, 0);
 		return 1;
 	}
-	report("running %ld %ld\n", (long)qemu, (long)getpid());
+	report(kvm ? "running %ld %ld kvm\n" : "running %ld %ld tcg\n", (long)qemu, (long)getpid());
 	for (;;) {
 		struct pollfd p[4 + MAX_SESSIONS];
 		int n = 4, status, r;

@@ -34,7 +34,7 @@ track_bg $!
 
 mount_fs
 assert_contains backends "$(grep "^microvm: " "$MNT/backends")" "qemu 7"
-assert_contains backends "$(grep "^microvm: " "$MNT/backends")" "accel tcg"
+assert_contains backends "$(grep "^microvm: " "$MNT/backends")" "accel "
 ok "backends shows qemu's version, the guest kernel and the accelerator"
 
 vmanifest vm "$(printf '[network]\nallow = ["127.0.0.7:%s"]' "$WPORT")"
@@ -43,7 +43,12 @@ echo start >"$MNT/vm/ctl" || fail "start: $(tail -3 "$MNT/errors")"
 took=$((($(date +%s%N) - t0) / 1000000))
 [ "$(cat "$MNT/vm/ctl")" = running ] || fail "ctl after start: $(cat "$MNT/vm/ctl")"
 st=$(cat "$MNT/vm/status")
-assert_contains status "$st" "accel: tcg"
+grep -Eq '^accel: (tcg|kvm)$' <<<"$st" || fail "status names no accelerator: $st"
+# Where KVM cannot boot a guest (here: QEMU aborts or the guest hangs), the
+# shim starts the VM on TCG and later starts go straight to TCG.
+if grep -q '^accel: tcg$' <<<"$st" && [ -c /dev/kvm ] && [ -z "${BOTTLEFS_VM_ACCEL:-}" ]; then
+	assert_contains backends "$(grep "^microvm: " "$MNT/backends")" "accel tcg (a VM did not boot on KVM here)"
+fi
 assert_contains status "$st" "kernel: $(cat "$KERNEL/version")"
 assert_contains status "$st" "guest_user: 1000 (the VM's own)"
 assert_contains status "$st" "uid_map: none (a VM"
