@@ -221,6 +221,25 @@ static void setup_network(void)
 		sethostname(host, strlen(host));
 }
 
+/* bottlefs.work=1: the copy workspace is the ext4 disk /dev/vda (the
+ * host's work.img), whose work/ becomes /work. */
+static void mount_workspace(void)
+{
+	char want[8];
+	int i;
+
+	cmdline_value("bottlefs.work", want, sizeof(want));
+	if (strcmp(want, "1") != 0)
+		return;
+	for (i = 0; i < 300 && access("/dev/vda", F_OK) < 0; i++)
+		usleep(10000);
+	mkdir("/bottlefs/work", 0700);
+	mkdir("/work", 0755);
+	if (mount("/dev/vda", "/bottlefs/work", "ext4", MS_NOSUID | MS_NODEV, NULL) < 0 ||
+	    mount("/bottlefs/work/work", "/work", NULL, MS_BIND, NULL) < 0)
+		say("cannot mount the workspace: %s", strerror(errno));
+}
+
 static int open_port(void)
 {
 	int tries;
@@ -514,6 +533,8 @@ static void power_off(void)
 	}
 	tcdrain(port);
 	sync();
+	umount2("/work", MNT_DETACH);
+	umount("/bottlefs/work");
 	reboot(RB_POWER_OFF);
 	_exit(0);
 }
@@ -620,6 +641,7 @@ int main(void)
 	mount_kernel_filesystems();
 	load_modules();
 	setup_network();
+	mount_workspace();
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);

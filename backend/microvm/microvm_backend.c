@@ -26,10 +26,12 @@
 #include "../buf.h"
 #include "../cleanup.h"
 #include "../copy_tree.h"
+#include "../disk_image.h"
 #include "../exec_session.h"
 #include "../egress_proxy.h"
 #include "../exit_file.h"
 #include "../guest_user.h"
+#include "../image_view.h"
 #include "../json_get.h"
 #include "../manifest.h"
 #include "../proc_ident.h"
@@ -162,8 +164,8 @@ static int microvm_check_manifest(const struct bf_manifest *m, struct bf_error *
 {
 	if (m->image[0] != '/')
 		return bf_error_set(err, EINVAL, "microvm image must be an absolute path to a root filesystem directory");
-	if (m->workspace_path)
-		return bf_error_set(err, ENOTSUP, "microvm bottles take no workspace in this version");
+	if (m->workspace_mode == BF_WORKSPACE_BIND)
+		return bf_error_set(err, ENOTSUP, "a microvm bottle cannot share a host directory (workspace mode \"bind\"): use mode = \"copy\"");
 	if (m->mounts_len)
 		return bf_error_set(err, ENOTSUP, "microvm bottles take no [[mount]] in this version");
 	return 0;
@@ -313,6 +315,24 @@ static int write_main_exec(const struct bf_bottle *b, const struct bf_paths *p,
 	return r;
 }
 
+/* "tsc_early_khz=N" from the host's clock rate (/proc/cpuinfo's first
+ * "cpu MHz"), or "" if it is not there. */
+static void host_tsc_khz(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[256];
+	double mhz = 0;
+
+	out[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 || sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (mhz > 1)
+		snprintf(out, len, "tsc_early_khz=%ld", (long)(mhz * 1000));
+}
+
 static int read_report(int fd, char *line, size_t len)
 {
 	size_t got = 0;
@@ -349,7 +369,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	char qemu[PATH_MAX], agent[PATH_MAX], shim[PATH_MAX], base[PATH_MAX], initrd[PATH_MAX];
 	char state_dir[PATH_MAX], vmlinuz[PATH_MAX], etc[PATH_MAX], sock[PATH_MAX + 32];
 	char mem[24], cpus[24], cmdline[512], netdev[4 * PATH_MAX], chardev[PATH_MAX + 128];
-	char qmp[PATH_MAX + 128];
+	char qmp[PATH_MAX + 128], drive[PATH_MAX + 64] = "", tsc[48];
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
 	const char *accel, *cpu;
 	char accel_opt[64];
@@ -391,8 +411,15 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		r = bf_vm_image_bottle(base, etc, p->run_dir, initrd, sizeof(initrd), err);
 	if (r == 0)
 		r = write_main_exec(b, p, &user, err);
+	/* A copy workspace is work.img, as on oci, with the VM's own ids:
+	 * the guest mounts it as its disk (/dev/vda) at /work. */
+	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_COPY)
+		r = bf_disk_image_ensure(b, p->run_dir, "work", b->manifest.workspace_path, user.uid,
+					 user.gid, err);
 	if (r < 0)
 		return r;
+	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
+		snprintf(drive, sizeof(drive), "file=%s/work.img,if=none,format=raw,id=work", p->run_dir);
 	memset(run, 0, sizeof(*run));
 	accel = accel_choice(accel_why, sizeof(accel_why));
 	/* TCG's translation cache defaults to 1 GiB, and a guest's boot
@@ -410,11 +437,15 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	snprintf(mem, sizeof(mem), "%lldM",
 		 b->manifest.memory > 0 ? (b->manifest.memory + (1 << 20) - 1) >> 20 : DEFAULT_MEMORY_MB);
 	snprintf(cpus, sizeof(cpus), "%lld", b->manifest.cpus > 0 ? b->manifest.cpus : 1);
+	/* Under TCG the kernel's early clock calibration can fail and then
+	 * wait forever (1 boot in 12 on an idle host here, every boot on a
+	 * busy one): it is told the clock's rate, the host's. */
+	host_tsc_khz(tsc, sizeof(tsc));
 	/* .15: the first address QEMU's user network would lease. */
 	snprintf(guest_ip, sizeof(guest_ip), "192.168.%u.15", b->subnet.octet);
 	snprintf(cmdline, sizeof(cmdline),
-		 "console=ttyS0 quiet loglevel=3 panic=-1 bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s",
-		 guest_ip, b->subnet.gateway, b->subnet.proxy, b->name);
+		 "console=ttyS0 quiet loglevel=3 panic=-1 %s bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s bottlefs.work=%d",
+		 tsc, guest_ip, b->subnet.gateway, b->subnet.proxy, b->name, drive[0] ? 1 : 0);
 	/* Restricted: the guest reaches the host and the world through the
 	 * sidecar ports on the proxy address only (network.yaml's
 	 * port_forwards), each connection handed to the daemon's listener. */
@@ -453,7 +484,15 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 				 "-device", "virtio-serial-device", "-chardev", chardev,
 				 "-device", "virtserialport,chardev=agent,name=bottlefs.agent",
 				 "-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
-				 "-qmp", qmp, NULL };
+				 "-qmp", qmp, NULL, NULL, NULL, NULL, NULL };
+		size_t end = sizeof(argv) / sizeof(argv[0]) - 5;
+
+		if (drive[0]) {
+			argv[end++] = "-drive";
+			argv[end++] = drive;
+			argv[end++] = "-device";
+			argv[end++] = "virtio-blk-device,drive=work";
+		}
 
 		pid = bf_spawn_exe(shim, argv, -1, log_fd, log_fd, report[1]);
 	}
@@ -597,6 +636,20 @@ static int microvm_collect(const struct bf_paths *p, struct bf_run *run, struct 
 	return 0;
 }
 
+/* NAME/workspace/: the copy, from work.img mounted read-only by itself,
+ * while the VM is stopped. A running VM's disk is in its kernel's hands
+ * (a mount of it from the host would see a half-written filesystem). */
+static int microvm_workspace_view(const struct bf_run *run, const struct bf_paths *p, int *out,
+				  struct bf_error *err)
+{
+	char path[PATH_MAX];
+
+	if (run)
+		return bf_error_set(err, EBUSY, "the VM has its workspace mounted: stop it to look at the copy");
+	snprintf(path, sizeof(path), "%s/work.img", p->run_dir);
+	return bf_image_view_open(path, "work", out, err);
+}
+
 /* The listener for guest connections to a sidecar port: RUN_DIR/fwd-PORT.sock,
  * where bottlefs-vm-fwd hands each one over (egress_proxy.c takes the fd). */
 static int microvm_sidecar_listen(const struct bf_run *run, int port, struct bf_error *err)
@@ -714,5 +767,6 @@ const struct bf_backend bf_backend_microvm = {
 	.collect = microvm_collect,
 	.exec = microvm_exec,
 	.sidecar_listen = microvm_sidecar_listen,
+	.workspace_view = microvm_workspace_view,
 	.destroy = microvm_destroy,
 };

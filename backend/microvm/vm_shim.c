@@ -50,6 +50,9 @@
 /* KVM is tried first where /dev/kvm opens, but on some hosts its guests
  * hang or QEMU aborts at once: past this, the VM is started again on TCG. */
 #define KVM_BOOT_TIMEOUT_S 15
+/* A TCG boot takes 2-3 s here; one that has not answered in this long is
+ * started once more before the start fails. */
+#define TCG_FIRST_BOOT_S 40
 #define POWEROFF_WAIT_S 10
 
 struct session {
@@ -314,7 +317,7 @@ int bf_vm_shim_main(int argc, char **argv)
 {
 	struct bf_log_pump lp;
 	char path[4096];
-	int console[2], mux, sigfd, i, main_status = -1, accel_at = 0, cpu_at = 0;
+	int console[2], mux, sigfd, i, main_status = -1, accel_at = 0, cpu_at = 0, tries;
 	bool kvm;
 	sigset_t chld;
 	time_t poweroff_by = 0;
@@ -353,7 +356,7 @@ int bf_vm_shim_main(int argc, char **argv)
 			cpu_at = i + 1;
 	}
 	kvm = accel_at && !strncmp(argv[accel_at], "kvm", 3);
-	for (;;) {
+	for (tries = 0;; tries++) {
 		qemu = bf_spawn_exe(argv[3], argv + 3, -1, console[1], console[1], -1);
 		if (qemu < 0) {
 			fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[3], strerror(-qemu));
@@ -361,10 +364,22 @@ int bf_vm_shim_main(int argc, char **argv)
 			return 1;
 		}
 		bf_vm_link_init(&agent, connect_agent(qemu));
-		if (agent.fd >= 0 && await_hello(qemu, console[0], kvm ? KVM_BOOT_TIMEOUT_S : BOOT_TIMEOUT_S) == 0)
+		if (agent.fd >= 0 && await_hello(qemu, console[0],
+						 kvm ? KVM_BOOT_TIMEOUT_S : tries < 2 ? TCG_FIRST_BOOT_S : BOOT_TIMEOUT_S) == 0)
 			break;
-		if (!kvm)
+		if (!kvm && tries >= 2)
 			break;
+		if (!kvm) {
+			/* A boot that hung (the kernel's clock calibration under
+			 * TCG, see microvm_backend.c) gets one more chance. */
+			fprintf(stderr, "%s: the VM did not boot in %d s: starting it again\n", BF_VM_SHIM_NAME,
+				TCG_FIRST_BOOT_S);
+			kill(qemu, SIGKILL);
+			waitpid(qemu, NULL, 0);
+			if (agent.fd >= 0)
+				close(agent.fd);
+			continue;
+		}
 		/* KVM did not boot it: the same VM on TCG. */
 		fprintf(stderr, "%s: the VM did not boot on KVM (QEMU ended, or no answer in %d s): starting it on TCG\n",
 			BF_VM_SHIM_NAME, KVM_BOOT_TIMEOUT_S);

@@ -159,10 +159,10 @@ pkill -9 -f "qemu-system-x86_64 .*$STATE/run/vm/" || true
 ok "a record whose monitor is another process is reported and not re-attached; that process is left alone"
 
 # --- bad input: errno and a reason, nothing half-made
-printf 'agent = "t"\nimage = "%s"\n[workspace]\npath = "%s"\nmode = "copy"\n' "$ROOTFS" "$TMP" >"$TMP/ws.toml"
-if cp "$TMP/ws.toml" "$MNT/new/ws" 2>/dev/null; then fail "a workspace was accepted"; fi
+printf 'agent = "t"\nimage = "%s"\n[workspace]\npath = "%s"\nmode = "bind"\n' "$ROOTFS" "$TMP" >"$TMP/ws.toml"
+if cp "$TMP/ws.toml" "$MNT/new/ws" 2>/dev/null; then fail "a bind workspace was accepted"; fi
 [ ! -e "$MNT/ws" ] || fail "a refused manifest left a bottle"
-assert_contains errors "$(cat "$MNT/errors")" "microvm bottles take no workspace"
+assert_contains errors "$(cat "$MNT/errors")" "cannot share a host directory"
 printf 'agent = "t"\nimage = "%s/bin/busybox"\n' "$ROOTFS" >"$MNT/new/notdir"
 echo start >"$MNT/notdir/ctl" 2>/dev/null && fail "an image that is a file started"
 assert_contains errors "$(tail -3 "$MNT/errors")" "root filesystem directory"
@@ -172,4 +172,22 @@ rmdir "$MNT/vm"
 [ ! -e "$STATE/run/vm" ] ||
 	fail "rmdir left VM files: $(ls "$STATE/run/vm")"
 assert_alive
-ok "a workspace (ENOTSUP) and an image that is no directory are refused with reasons; rmdir removes the VM's files"
+ok "a bind workspace (ENOTSUP) and an image that is no directory are refused with reasons; rmdir removes the VM's files"
+
+# --- a copy workspace: the VM's disk, kept across restarts, seen when stopped
+mkdir -p "$TMP/ws"
+echo original >"$TMP/ws/file"
+vmanifest wsvm "$(printf '[workspace]\npath = "%s"\nmode = "copy"' "$TMP/ws")"
+echo start >"$MNT/wsvm/ctl" || fail "start with a workspace: $(tail -2 "$MNT/errors")"
+[ "$(output_of wsvm 'cat /work/file')" = original ] || fail "the copy is not at /work"
+output_of wsvm 'echo made-in-vm >/work/new; ls -ln /work/new | cut -c1-40' >/dev/null
+[ "$(output_of wsvm 'stat -c %u /work/new')" = 1000 ] || fail "the guest user's file is not its own"
+ls "$MNT/wsvm/workspace/" >/dev/null 2>&1 && fail "the running VM's disk was shown"
+echo stop >"$MNT/wsvm/ctl"
+[ "$(cat "$MNT/wsvm/workspace/new")" = made-in-vm ] || fail "the stopped copy lacks the guest's file"
+[ "$(cat "$TMP/ws/file")" = original ] && [ ! -e "$TMP/ws/new" ] || fail "the host directory was changed"
+echo start >"$MNT/wsvm/ctl" || fail "restart with a workspace"
+[ "$(output_of wsvm 'cat /work/new')" = made-in-vm ] || fail "the copy was not kept across a restart"
+echo stop >"$MNT/wsvm/ctl"
+rmdir "$MNT/wsvm"
+ok "a copy workspace is the VM's disk at /work: the guest user's, kept across restarts, read-only in NAME/workspace/ when stopped, the host's directory untouched"
