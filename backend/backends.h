@@ -23,6 +23,7 @@ struct bf_paths {
 	char log[1200];            /* STATE/run/NAME/log */
 	char egress[1200];         /* STATE/run/NAME/egress */
 	long long log_max;         /* log rotates to log.1 past this many bytes */
+	char vm_kernel[1024];      /* -o vm_kernel=DIR, "" for the default */
 };
 
 /* A helper process a backend runs as the bottlefs binary itself under

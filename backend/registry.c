@@ -125,6 +125,7 @@ void bf_registry_paths(const struct bf_registry *reg, const char *name, struct b
 	snprintf(p->log, sizeof(p->log), "%s/run/%s/log", reg->cfg.state_dir, name);
 	snprintf(p->egress, sizeof(p->egress), "%s/run/%s/egress", reg->cfg.state_dir, name);
 	p->log_max = reg->cfg.log_max > 0 ? reg->cfg.log_max : BF_LOG_MAX;
+	strlcpy(p->vm_kernel, reg->cfg.vm_kernel, sizeof(p->vm_kernel));
 }
 
 void bf_registry_changed_locked(struct bf_registry *reg, const char *name)

@@ -18,6 +18,7 @@ struct bf_config {
 	unsigned long long id_base; /* first host id of the range bottles' guests get */
 	unsigned id_slots;      /* bottles of BF_IDS_PER_BOTTLE ids in that range */
 	long long log_max;      /* bytes of log and egress before they rotate */
+	char vm_kernel[1024];   /* the microvm guest kernel's directory, "" for the default */
 };
 
 

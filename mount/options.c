@@ -26,6 +26,7 @@ static const struct fuse_opt option_spec[] = {
 	BF_OPT("read_gid=%s", read_gid),
 	BF_OPT("idbase=%s", id_base),
 	BF_OPT("log_max=%s", log_max),
+	BF_OPT("vm_kernel=%s", vm_kernel),
 	FUSE_OPT_END,
 };
 
@@ -181,6 +182,10 @@ int bf_options_config(const struct bf_options *opts, struct bf_config *cfg)
 	if (opts->log_max && (bf_parse_size(opts->log_max, &cfg->log_max) < 0 ||
 			      cfg->log_max < 4096 || cfg->log_max > (1LL << 32)))
 		return -ERANGE;
+	/* A directory as scripts/vm-kernel.sh makes one (vmlinuz, modules). */
+	if (opts->vm_kernel && (opts->vm_kernel[0] != '/' ||
+				strlcpy(cfg->vm_kernel, opts->vm_kernel, sizeof(cfg->vm_kernel)) >= sizeof(cfg->vm_kernel)))
+		return -EINVAL;
 	cfg->id_slots = (unsigned)((0xFFFFFFFFull - cfg->id_base) / BF_IDS_PER_BOTTLE);
 	if (cfg->id_base < BF_ID_RANGE_END && cfg->id_slots > (BF_ID_RANGE_END - cfg->id_base) / BF_IDS_PER_BOTTLE)
 		cfg->id_slots = (unsigned)((BF_ID_RANGE_END - cfg->id_base) / BF_IDS_PER_BOTTLE);
@@ -197,4 +202,5 @@ void bf_options_free(struct bf_options *opts)
 	free(opts->read_gid);
 	free(opts->id_base);
 	free(opts->log_max);
+	free(opts->vm_kernel);
 }

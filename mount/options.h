@@ -15,6 +15,7 @@ struct bf_options {
 	char *read_gid;         /* -o read_gid=GID */
 	char *id_base;          /* -o idbase=N: first host id for guests */
 	char *log_max;          /* -o log_max=SIZE: log and egress rotate past it */
+	char *vm_kernel;        /* -o vm_kernel=DIR: the microvm guest kernel */
 	bool sloppy;            /* mount -s: ignore unknown options */
 	bool fake;              /* mount -f: do everything but mount */
 	char bad_option[256];   /* first unknown option, for the message */

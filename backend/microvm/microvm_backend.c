@@ -64,19 +64,28 @@ static const struct vm_run *vm_run_const(const struct bf_run *run)
 	return (const struct vm_run *)run->priv.bytes;
 }
 
-static const char *kernel_dir(void)
+/* The guest kernel's directory: -o vm_kernel=DIR (paths->vm_kernel), else
+ * BOTTLEFS_VM_KERNEL, else the default scripts/vm-kernel.sh fills. */
+static const char *kernel_dir_of(const char *option)
 {
 	const char *env = getenv("BOTTLEFS_VM_KERNEL");
 
+	if (option && option[0] == '/')
+		return option;
 	return env && env[0] == '/' ? env : BF_VM_KERNEL_DIR;
 }
 
-static void kernel_release(char *out, size_t len)
+static const char *kernel_dir(void)
+{
+	return kernel_dir_of(NULL);
+}
+
+static void kernel_release(const char *dir, char *out, size_t len)
 {
 	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/version", kernel_dir());
+	snprintf(path, sizeof(path), "%s/version", dir);
 	out[0] = '\0';
 	f = fopen(path, "re");
 	if (f) {
@@ -152,7 +161,7 @@ static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 	if (bf_libexec_path("bottlefs-vm-agent", path, sizeof(path)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-vm-agent is not installed");
 	qemu_version(qemu, version, sizeof(version));
-	kernel_release(release, sizeof(release));
+	kernel_release(kernel_dir(), release, sizeof(release));
 	accel_choice(accel, sizeof(accel));
 	if (about)
 		snprintf(about, len, "qemu %s, kernel %s, accel %s", version, release[0] ? release : "?",
@@ -371,7 +380,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	char mem[24], cpus[24], cmdline[512], netdev[4 * PATH_MAX], chardev[PATH_MAX + 128];
 	char qmp[PATH_MAX + 128], drive[PATH_MAX + 64] = "", tsc[48];
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
-	const char *accel, *cpu;
+	const char *accel, *cpu, *kdir = kernel_dir_of(p->vm_kernel);
 	char accel_opt[64];
 	struct bf_guest_user user = { 0 };
 	cleanup_close int log_fd = -1;
@@ -385,9 +394,10 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	if (bf_libexec_path("bottlefs-vm-agent", agent, sizeof(agent)) < 0 ||
 	    bf_libexec_path(BF_VM_SHIM_NAME, shim, sizeof(shim)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-vm-agent or %s is not installed", BF_VM_SHIM_NAME);
-	snprintf(vmlinuz, sizeof(vmlinuz), "%s/vmlinuz", kernel_dir());
+	snprintf(vmlinuz, sizeof(vmlinuz), "%s/vmlinuz", kdir);
 	if (access(vmlinuz, R_OK) < 0)
-		return bf_error_set(err, ENOENT, "no guest kernel at %s (run scripts/vm-kernel.sh)", vmlinuz);
+		return bf_error_set(err, ENOENT, "no guest kernel at %s (run scripts/vm-kernel.sh, or -o vm_kernel=DIR)",
+				    vmlinuz);
 	/* The shim's sockets are unix sockets in the run dir. */
 	if (strlen(p->run_dir) + sizeof("/agent.sock") > UNIX_PATH_MAX)
 		return bf_error_set(err, ENAMETOOLONG, "the state directory's path is too long for the VM's sockets (%zu bytes; at most %d)",
@@ -405,7 +415,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		*slash = '\0';
 	r = prepare_etc(b, p, &user, err);
 	if (r == 0)
-		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kernel_dir(), base, sizeof(base), err);
+		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kdir, base, sizeof(base), err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
 		r = bf_vm_image_bottle(base, etc, p->run_dir, initrd, sizeof(initrd), err);
@@ -431,7 +441,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		snprintf(accel_opt, sizeof(accel_opt), "%s", accel);
 	cpu = getenv("BOTTLEFS_VM_CPU") ? getenv("BOTTLEFS_VM_CPU") : (strcmp(accel, "kvm") ? "max" : "host");
 	strlcpy(vm_run(run)->accel, accel, sizeof(vm_run(run)->accel));
-	kernel_release(vm_run(run)->kernel, sizeof(vm_run(run)->kernel));
+	kernel_release(kdir, vm_run(run)->kernel, sizeof(vm_run(run)->kernel));
 	run_file(p, "exit", sock, sizeof(sock));
 	unlink(sock);
 	snprintf(mem, sizeof(mem), "%lldM",

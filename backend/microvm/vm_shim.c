@@ -16,7 +16,8 @@
  *    channel 2, or asks for a signal to the main command (channel 1); the
  *    shim gives each session a channel of the agent's and passes frames
  *    both ways; a connection that closes ends its command in the guest;
- *  - keeps QEMU's console (kernel messages) in RUN_DIR/console, capped.
+ *  - keeps QEMU's console (the guest kernel's messages, and QEMU's own) in
+ *    RUN_DIR/console, capped, and in the log as guest lines.
  * It ends when QEMU does (the agent powers off after the main command). */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,7 @@ static struct bf_vm_link agent;
 static char run_dir[2048];
 static int console_fd = -1;
 static off_t console_len;
+static struct bf_log_pump *console_log;   /* the kernel's messages go to log too */
 
 static void report(const char *fmt, long a, long b)
 {
@@ -92,7 +94,11 @@ static void console_take(int fd)
 	char buf[8192];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
-	if (n <= 0 || console_fd < 0)
+	if (n <= 0)
+		return;
+	if (console_log)
+		bf_log_pump_feed(console_log, buf, (size_t)n);
+	if (console_fd < 0)
 		return;
 	if (console_len + n > CONSOLE_MAX) {
 		/* The newest kernel messages matter most. */
@@ -349,6 +355,7 @@ int bf_vm_shim_main(int argc, char **argv)
 		report("failed %ld %ld\n", -5, 0);
 		return 1;
 	}
+	console_log = &lp;
 	for (i = 3; i + 1 < argc; i++) {
 		if (!strcmp(argv[i], "-accel"))
 			accel_at = i + 1;

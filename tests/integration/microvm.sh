@@ -108,6 +108,23 @@ grep -q "$proxy:8888" "$MNT/vm/network.yaml" 2>/dev/null || grep -q "gateway_por
 	fail "network.yaml does not name the forwarded port"
 ok "from the VM, HTTP_PROXY on the proxy address reaches an allowed host; others are refused; egress logs both"
 
+# --- guest root: the VM's own root, no more
+vmanifest rootvm 'user = "root"'
+echo start >"$MNT/rootvm/ctl" || fail "start a root guest: $(tail -2 "$MNT/errors")"
+[ "$(output_of rootvm 'id -u')" = 0 ] || fail "not root in the root guest"
+port=$(output_of rootvm 'grep -l bottlefs.agent /sys/class/virtio-ports/*/name | cut -d/ -f5')
+[ -n "$port" ] || fail "no agent port in the VM"
+refused_in rootvm "echo forged >/dev/$port" || fail "guest root wrote into the agent's port"
+for dst in "$gw 22" "10.0.2.2 80" "1.1.1.1 443"; do
+	refused_in rootvm "nc -w 2 $dst </dev/null" || fail "guest root reached $dst"
+done
+refused_in rootvm 'kill -9 1; sleep 0.5; kill -0 1 && exit 1; exit 0' ||
+	fail "guest root killed the agent"
+[ "$(output_of rootvm 'echo still-served')" = still-served ] || fail "the agent is gone after guest root's attempts"
+echo stop >"$MNT/rootvm/ctl"
+rmdir "$MNT/rootvm"
+ok "guest root cannot write into the agent's port, reach the host or beyond, or kill the agent"
+
 # --- another host user: the shim's socket and the run dir are root's
 mux=$STATE/run/vm/mux.sock
 [ -S "$mux" ] || fail "no mux socket"
@@ -173,6 +190,21 @@ rmdir "$MNT/vm"
 	fail "rmdir left VM files: $(ls "$STATE/run/vm")"
 assert_alive
 ok "a bind workspace (ENOTSUP) and an image that is no directory are refused with reasons; rmdir removes the VM's files"
+
+# --- another kernel directory: -o vm_kernel=DIR, absolute only
+unmount_fs
+if "$BOTTLEFS" -o "backend=$BACKEND" -o "state=$STATE" -o vm_kernel=relative/dir "$MNT" 2>/dev/null; then
+	fail "a relative vm_kernel= was accepted"
+fi
+mkdir -p "$TMP/nokernel"
+mount_fs -o "vm_kernel=$TMP/nokernel"
+vmanifest nok
+echo start >"$MNT/nok/ctl" 2>/dev/null && fail "a start without a kernel succeeded"
+assert_contains errors "$(tail -2 "$MNT/errors")" "no guest kernel at $TMP/nokernel/vmlinuz"
+rmdir "$MNT/nok"
+unmount_fs
+mount_fs -o "vm_kernel=$KERNEL"
+ok "-o vm_kernel=DIR names the guest kernel (a missing one: ENOENT with the path); a relative DIR is refused"
 
 # --- a copy workspace: the VM's disk, kept across restarts, seen when stopped
 mkdir -p "$TMP/ws"
