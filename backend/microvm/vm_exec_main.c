@@ -5,11 +5,14 @@
  *   bottlefs-vm-exec MUX_SOCKET FIELD...
  *
  * FIELDs are the command's EXEC fields (uid=, gid=, cwd=, env=, arg=). It
- * connects to the bottle's shim, runs the command in the guest, and stands
- * for it on the host: it reports its own pid as the command's (the leader
- * of its own process group, so the session's signals reach it) and passes
- * each signal it gets on to the guest; when it ends, even by SIGKILL, the
- * shim sees its socket close and the guest ends the command. */
+ * connects to the bottle's shim and runs the command in the guest. On the
+ * host a stand-in process stands for it: the leader of a process group of
+ * its own, whose pid is reported as the command's, so that the session's
+ * signals reach it. It does nothing but wait; the signal that ends it,
+ * SIGKILL included, is passed on to the command in the guest. Signals
+ * the stand-in ignores by default (CONT, WINCH) are not passed on. When
+ * this helper ends, even by SIGKILL, the shim sees its socket close and
+ * the guest ends the command. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vm_frame.h"
@@ -28,19 +32,38 @@
 #define REPORT_FD 3
 #define MINE 2          /* the channel this helper's session has with the shim */
 
-static int sig_pipe[2] = { -1, -1 };
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT,
-				 SIGALRM, SIGWINCH };
+static int chld_pipe[2] = { -1, -1 };
 
-static void on_signal(int sig)
+static void on_chld(int sig)
 {
-	unsigned char b = (unsigned char)sig;
 	int saved = errno;
 
-	if (write(sig_pipe[1], &b, 1) < 0) {
-		/* full: that signal is lost, as a pending one would be */
+	(void)sig;
+	if (write(chld_pipe[1], "c", 1) < 0) {
+		/* full: a wake-up is pending anyway */
 	}
 	errno = saved;
+}
+
+/* The command's stand-in on the host: default dispositions, waits. */
+static pid_t start_stand_in(void)
+{
+	pid_t pid = fork();
+	sigset_t none;
+	int sig;
+
+	if (pid != 0) {
+		if (pid > 0)
+			setpgid(pid, pid);     /* before anyone can signal its group */
+		return pid;
+	}
+	setpgid(0, 0);
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;)
+		pause();
 }
 
 static int connect_mux(const char *path)
@@ -78,11 +101,9 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static void report_pid(bool *reported)
+static void report_pid(pid_t stand_in, bool *reported)
 {
-	pid_t me = getpid();
-
-	if (!*reported && write(REPORT_FD, &me, sizeof(me)) == (ssize_t)sizeof(me))
+	if (!*reported && write(REPORT_FD, &stand_in, sizeof(stand_in)) == (ssize_t)sizeof(stand_in))
 		*reported = true;
 }
 
@@ -92,18 +113,19 @@ int main(int argc, char **argv)
 	struct bf_buf exec = { 0 };
 	bool reported = false, in_open = true;
 	int mux, i, status = -1;
-	size_t k;
+	pid_t stand_in;
 
 	if (argc < 3) {
 		fputs("bottlefs-vm-exec: not for direct use\n", stderr);
 		return 2;
 	}
-	setpgid(0, 0);
 	signal(SIGPIPE, SIG_IGN);
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 1;
-	for (k = 0; k < sizeof(forwarded) / sizeof(forwarded[0]); k++)
-		signal(forwarded[k], on_signal);
+	signal(SIGCHLD, on_chld);
+	stand_in = start_stand_in();
+	if (stand_in < 0)
+		return 1;
 	for (i = 2; i < argc; i++)
 		bf_buf_append(&exec, argv[i], strlen(argv[i]) + 1);
 	if (bf_buf_finish(&exec) < 0)
@@ -117,7 +139,7 @@ int main(int argc, char **argv)
 	bf_buf_free(&exec);
 	bf_vm_link_init(&link, mux);
 	for (;;) {
-		struct pollfd p[3] = { { mux, POLLIN, 0 }, { sig_pipe[0], POLLIN, 0 },
+		struct pollfd p[3] = { { mux, POLLIN, 0 }, { chld_pipe[0], POLLIN, 0 },
 				       { in_open && reported ? 0 : -1, POLLIN, 0 } };
 		struct bf_vm_frame f;
 		int r;
@@ -125,10 +147,17 @@ int main(int argc, char **argv)
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents) {
-			unsigned char sig;
+			char c;
+			int st;
 
-			while (read(sig_pipe[0], &sig, 1) == 1)
-				bf_vm_link_send_u32(mux, MINE, BF_VM_SIGNAL, sig);
+			while (read(chld_pipe[0], &c, 1) == 1)
+				;
+			/* The stand-in's end is the signal the session sent. */
+			if (stand_in > 0 && waitpid(stand_in, &st, WNOHANG) == stand_in) {
+				if (WIFSIGNALED(st))
+					bf_vm_link_send_u32(mux, MINE, BF_VM_SIGNAL, (uint32_t)WTERMSIG(st));
+				stand_in = 0;
+			}
 		}
 		if (p[2].revents) {
 			char buf[65536];
@@ -148,7 +177,7 @@ int main(int argc, char **argv)
 		while ((r = bf_vm_link_next(&link, &f)) > 0) {
 			switch (f.type) {
 			case BF_VM_STARTED:
-				report_pid(&reported);
+				report_pid(stand_in, &reported);
 				break;
 			case BF_VM_STDOUT:
 			case BF_VM_STDERR:
@@ -158,7 +187,7 @@ int main(int argc, char **argv)
 				bf_vm_link_send_u32(mux, MINE, BF_VM_ACK, f.len);
 				break;
 			case BF_VM_FAILED:
-				report_pid(&reported);
+				report_pid(stand_in, &reported);
 				write_all(2, "bottlefs: ", 10);
 				write_all(2, f.data, f.len);
 				write_all(2, "\n", 1);
@@ -173,10 +202,14 @@ int main(int argc, char **argv)
 		if (r < 0 || status >= 0)
 			break;
 	}
+	if (stand_in > 0) {
+		kill(stand_in, SIGKILL);
+		waitpid(stand_in, NULL, 0);
+	}
 	if (status < 0)
 		return 1;
 	close(1);
 	close(2);
-	report_pid(&reported);
+	report_pid(stand_in, &reported);
 	return write(REPORT_FD, &status, sizeof(status)) == (ssize_t)sizeof(status) ? 0 : 1;
 }

@@ -74,13 +74,20 @@ sleep 0.5
 echo "kill TERM" >"$S/ctl"
 [ "$(cat "$S/wait")" = "killed 15" ] || fail "kill TERM: $(cat "$S/status")"
 rmdir "$S"
+mkdir "$S"
+echo 'sleep 100' >"$S/cmd"
+sleep 0.5
+echo kill >"$S/ctl"
+[ "$(cat "$S/wait")" = "killed 9" ] || fail "kill (KILL): $(cat "$S/status")"
+[ "$(run_in vm 'ps -o args | grep -c "[s]leep 100"' | head -1)" = 0 ] || fail "a killed session's command still runs in the VM"
+rmdir "$S"
 want=$(seq 1 300000 | md5sum)
 got=$(run_in vm 'seq 1 300000' | sed '$d' | md5sum)
 [ "$got" = "$want" ] || fail "a 2 MB stream through the VM's port lost or reordered bytes"
 for i in $(seq 20); do
 	[ "$(output_of vm "echo line-$i")" = "line-$i" ] || fail "one-shot $i"
 done
-ok "exec: one-shot with status, session stdin/stdout/stderr and exit, kill TERM, 2 MB byte-exact, 20 one-shots"
+ok "exec: one-shot with status, session stdin/stdout/stderr and exit, kill TERM and KILL, 2 MB byte-exact, 20 one-shots"
 
 # --- the guest's view: its own kernel, processes, ids and network
 [ "$(output_of vm 'id -u')" = 1000 ] || fail "exec is not the guest user"
