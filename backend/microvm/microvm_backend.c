@@ -36,6 +36,7 @@
 #include "../manifest.h"
 #include "../proc_ident.h"
 #include "../quote.h"
+#include "../shim.h"
 #include "../spawn.h"
 #include "vm_frame.h"
 #include "vm_image.h"
@@ -46,8 +47,7 @@
 #define UNIX_PATH_MAX 108
 
 struct vm_run {
-	pid_t shim_pid;
-	unsigned long long shim_start, shim_exe_dev, shim_exe_ino;
+	struct bf_shim_ident shim;
 	char accel[8];          /* "tcg" or "kvm" */
 	char kernel[64];        /* the guest kernel's release */
 };
@@ -193,32 +193,21 @@ static int microvm_run_save(const struct bf_run *run, struct json_object *o)
 {
 	const struct vm_run *r = vm_run_const(run);
 
-	if (json_object_object_add(o, "monitor_pid", json_object_new_int64(r->shim_pid)) ||
-	    json_object_object_add(o, "monitor_start", json_object_new_uint64(r->shim_start)) ||
-	    json_object_object_add(o, "monitor_exe_dev", json_object_new_uint64(r->shim_exe_dev)) ||
-	    json_object_object_add(o, "monitor_exe_ino", json_object_new_uint64(r->shim_exe_ino)) ||
-	    json_object_object_add(o, "accel", json_object_new_string(r->accel)) ||
+	if (json_object_object_add(o, "accel", json_object_new_string(r->accel)) ||
 	    json_object_object_add(o, "kernel", json_object_new_string(r->kernel)))
 		return -ENOMEM;
-	return 0;
+	return bf_shim_ident_save(&r->shim, o);
 }
 
 static const char *microvm_run_load(struct json_object *o, struct bf_run *run)
 {
 	struct vm_run *r = vm_run(run);
-	unsigned long long shim = bf_json_uint64(o, "monitor_pid");
 	const char *accel = bf_json_str(o, "accel"), *kernel = bf_json_str(o, "kernel");
 
 	memset(r, 0, sizeof(*r));
-	if (shim > INT32_MAX)
-		return "run: monitor_pid out of range";
-	r->shim_pid = (pid_t)shim;
-	r->shim_start = bf_json_uint64(o, "monitor_start");
-	r->shim_exe_dev = bf_json_uint64(o, "monitor_exe_dev");
-	r->shim_exe_ino = bf_json_uint64(o, "monitor_exe_ino");
 	strlcpy(r->accel, accel ? accel : "", sizeof(r->accel));
 	strlcpy(r->kernel, kernel ? kernel : "", sizeof(r->kernel));
-	return NULL;
+	return bf_shim_ident_load(o, &r->shim);
 }
 
 static void microvm_run_render(const struct bf_run *run, struct bf_buf *out)
@@ -340,36 +329,6 @@ static void host_tsc_khz(char *out, size_t len)
 		fclose(f);
 	if (mhz > 1)
 		snprintf(out, len, "tsc_early_khz=%ld", (long)(mhz * 1000));
-}
-
-static int read_report(int fd, char *line, size_t len)
-{
-	size_t got = 0;
-
-	while (got + 1 < len) {
-		ssize_t n = read(fd, line + got, len - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(line, '\n', got))
-			break;
-	}
-	line[got] = '\0';
-	return got ? 0 : -EIO;
-}
-
-static void record_identity(struct bf_run *run)
-{
-	struct bf_proc_ident id;
-
-	if (bf_proc_ident_read(vm_run_const(run)->shim_pid, &id) == 0) {
-		vm_run(run)->shim_start = id.start;
-		vm_run(run)->shim_exe_dev = id.exe_dev;
-		vm_run(run)->shim_exe_ino = id.exe_ino;
-	}
 }
 
 static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
@@ -511,7 +470,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		close(report[0]);
 		return bf_error_set(err, -pid, "cannot run the shim: %s", strerror(-pid));
 	}
-	r = read_report(report[0], line, sizeof(line));
+	r = bf_shim_read_report(report[0], line, sizeof(line));
 	close(report[0]);
 	if (r < 0 || sscanf(line, "running %ld %ld %7s", &qemu_pid, &shim_pid, used) != 3) {
 		waitpid(pid, &status, 0);
@@ -525,8 +484,8 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	run->guest_uid = user.uid;
 	run->guest_gid = user.gid;
 	run->started_at = time(NULL);
-	vm_run(run)->shim_pid = (pid_t)shim_pid;
-	record_identity(run);
+	vm_run(run)->shim.pid = (pid_t)shim_pid;
+	bf_shim_ident_record(&vm_run(run)->shim);
 	return 0;
 }
 
@@ -534,26 +493,17 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 
 static int verify_shim(const struct bf_run *run, struct bf_error *err)
 {
-	const struct vm_run *r = vm_run_const(run);
-	struct bf_proc_ident id;
-
-	if (r->shim_pid <= 0 || bf_proc_ident_read(r->shim_pid, &id) < 0)
-		return bf_error_set(err, ESRCH, "shim %d is gone", (int)r->shim_pid);
-	if (!r->shim_start || id.start != r->shim_start || id.uid != 0 || !r->shim_exe_ino ||
-	    id.exe_dev != r->shim_exe_dev || id.exe_ino != r->shim_exe_ino)
-		return bf_error_set(err, ESRCH, "pid %d is not the shim bottlefs started (start time, owner or executable differ)",
-				    (int)r->shim_pid);
-	return 0;
+	return bf_shim_ident_verify(&vm_run_const(run)->shim, err);
 }
 
 static int microvm_watch(const struct bf_run *run, struct bf_error *err)
 {
-	int fd = pidfd_open(vm_run_const(run)->shim_pid, 0), r;
+	int fd = pidfd_open(vm_run_const(run)->shim.pid, 0), r;
 
-	if (vm_run_const(run)->shim_pid <= 0)
+	if (vm_run_const(run)->shim.pid <= 0)
 		return bf_error_set(err, ESRCH, "no shim recorded");
 	if (fd < 0)
-		return bf_error_set(err, ESRCH, "shim %d: %s", (int)vm_run_const(run)->shim_pid,
+		return bf_error_set(err, ESRCH, "shim %d: %s", (int)vm_run_const(run)->shim.pid,
 				    strerror(errno));
 	/* Checked after opening: the pidfd pins the identity verified. */
 	r = verify_shim(run, err);
@@ -571,7 +521,7 @@ static int mux_path(const struct bf_run *run, char *out, size_t len)
 	cleanup_close int fd = -1;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)vm_run_const(run)->shim_pid);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)vm_run_const(run)->shim.pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	if (n <= 0)
@@ -619,7 +569,7 @@ static int microvm_signal(const struct bf_run *run, int sig, struct bf_error *er
 	if (sig == SIGKILL && run->pid > 0) {
 		struct bf_proc_ident q;
 
-		if (bf_proc_ident_read(run->pid, &q) == 0 && q.ppid == vm_run_const(run)->shim_pid)
+		if (bf_proc_ident_read(run->pid, &q) == 0 && q.ppid == vm_run_const(run)->shim.pid)
 			kill(run->pid, SIGKILL);
 	}
 	return r < 0 ? bf_error_set(err, -r, "signal: %s", strerror(-r)) : 0;
@@ -634,8 +584,8 @@ static int microvm_collect(const struct bf_paths *p, struct bf_run *run, struct 
 	size_t i;
 
 	(void)err;
-	if (vm_run_const(run)->shim_pid > 0)
-		waitpid(vm_run_const(run)->shim_pid, NULL, WNOHANG);
+	if (vm_run_const(run)->shim.pid > 0)
+		waitpid(vm_run_const(run)->shim.pid, NULL, WNOHANG);
 	run_file(p, "exit", path, sizeof(path));
 	run->stopped_at = time(NULL);
 	bf_exit_file_read(path, run);

@@ -38,6 +38,7 @@
 
 #include "../exit_file.h"
 #include "../log_pump.h"
+#include "../shim.h"
 #include "../spawn.h"
 #include "vm_frame.h"
 #include "vm_link.h"
@@ -69,16 +70,6 @@ static char run_dir[2048];
 static int console_fd = -1;
 static off_t console_len;
 static struct bf_log_pump *console_log;   /* the kernel's messages go to log too */
-
-static void report(const char *fmt, long a, long b)
-{
-	char line[64];
-	int n = snprintf(line, sizeof(line), fmt, a, b);
-
-	if (n > 0 && write(REPORT_FD, line, (size_t)n) < 0)
-		_exit(1);
-	close(REPORT_FD);
-}
 
 /* RUN_DIR/NAME; -1 if it does not fit (the backend checks the socket
  * paths' length before it starts us). */
@@ -352,7 +343,7 @@ int bf_vm_shim_main(int argc, char **argv)
 	if (sigfd < 0 || mux < 0 || pipe2(console, O_CLOEXEC) < 0 ||
 	    bf_log_pump_open(&lp, path, atoll(argv[2]) > 0 ? atoll(argv[2]) : BF_LOG_MAX) < 0) {
 		fprintf(stderr, "%s: cannot set up: %s\n", BF_VM_SHIM_NAME, strerror(errno));
-		report("failed %ld %ld\n", -5, 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", -5, 0);
 		return 1;
 	}
 	console_log = &lp;
@@ -367,7 +358,7 @@ int bf_vm_shim_main(int argc, char **argv)
 		qemu = bf_spawn_exe(argv[3], argv + 3, -1, console[1], console[1], -1);
 		if (qemu < 0) {
 			fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[3], strerror(-qemu));
-			report("failed %ld %ld\n", -1, 0);
+			bf_shim_report(REPORT_FD, "failed %ld %ld\n", -1, 0);
 			return 1;
 		}
 		bf_vm_link_init(&agent, connect_agent(qemu));
@@ -406,10 +397,10 @@ int bf_vm_shim_main(int argc, char **argv)
 		while (console_fd >= 0 && read(console[0], path, sizeof(path)) > 0)
 			console_take(console[0]);
 		bf_log_pump_flush(&lp);
-		report("failed %ld %ld\n", -2, 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", -2, 0);
 		return 1;
 	}
-	report(kvm ? "running %ld %ld kvm\n" : "running %ld %ld tcg\n", (long)qemu, (long)getpid());
+	bf_shim_report(REPORT_FD, kvm ? "running %ld %ld kvm\n" : "running %ld %ld tcg\n", (long)qemu, (long)getpid());
 	for (;;) {
 		struct pollfd p[4 + MAX_SESSIONS];
 		int n = 4, status, r;

@@ -30,6 +30,7 @@
 #include "../image_view.h"
 #include "../proc_ident.h"
 #include "../seccomp_policy.h"
+#include "../shim.h"
 #include "../spawn.h"
 #include "oci_config.h"
 #include "oci_rootfs.h"
@@ -85,26 +86,6 @@ static void run_file(const struct bf_paths *p, const char *name, char *out, size
 	snprintf(out, len, "%s/%s", p->run_dir, name);
 }
 
-/* Reads the shim's one-line report; the shim writes it once runc is done. */
-static int read_report(int fd, char *line, size_t len)
-{
-	size_t got = 0;
-
-	while (got + 1 < len) {
-		ssize_t n = read(fd, line + got, len - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(line, '\n', got))
-			break;
-	}
-	line[got] = '\0';
-	return got ? 0 : -EPIPE;
-}
-
 /* Frees what the runtime keeps for a container; a missing one is fine. */
 static void runtime_delete(const struct bf_run *run, const struct bf_paths *p, int log_fd)
 {
@@ -130,14 +111,10 @@ static void container_id_of(const struct bf_bottle *b, char *out, size_t len)
  * already leaves zeros, which nothing trusts. */
 static void record_identity(struct bf_run *run)
 {
-	struct bf_proc_ident shim, guest;
+	struct bf_proc_ident guest;
 
-	if (bf_proc_ident_read(oci_run_const(run)->shim_pid, &shim) == 0) {
-		oci_run(run)->shim_start = shim.start;
-		oci_run(run)->shim_exe_dev = shim.exe_dev;
-		oci_run(run)->shim_exe_ino = shim.exe_ino;
-	}
-	if (bf_proc_ident_read(run->pid, &guest) == 0 && guest.ppid == oci_run_const(run)->shim_pid) {
+	bf_shim_ident_record(&oci_run(run)->shim);
+	if (bf_proc_ident_read(run->pid, &guest) == 0 && guest.ppid == oci_run_const(run)->shim.pid) {
 		run->guest_start = guest.start;
 		run->guest_userns = guest.userns;
 	}
@@ -210,7 +187,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 		close(report[0]);
 		return bf_error_set(err, -pid, "cannot run the shim: %s", strerror(-pid));
 	}
-	r = read_report(report[0], line, sizeof(line));
+	r = bf_shim_read_report(report[0], line, sizeof(line));
 	close(report[0]);
 	if (r < 0 || sscanf(line, "running %ld %ld", &guest, &shim) != 2) {
 		long code = -1;
@@ -228,7 +205,7 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	run->id_offset = b->meta.id_base;
 	run->gid_offset = b->meta.id_base;
 	run->id_count = BF_IDS_PER_BOTTLE;
-	oci_run(run)->shim_pid = (pid_t)shim;
+	oci_run(run)->shim.pid = (pid_t)shim;
 	run->started_at = time(NULL);
 	run->workspace_idmapped = user.ws_idmap;
 	run->workspace_uid = user.ws_uid;
@@ -237,34 +214,21 @@ static int oci_start(const struct bf_bottle *b, const struct bf_paths *p, struct
 	return 0;
 }
 
-/* The recorded shim, and no other process that came to hold its pid:
- * root's, the same executable (by inode: an upgrade leaves the old one
- * open), started at the recorded tick. */
 static int verify_shim(const struct bf_run *run, struct bf_error *err)
 {
-	struct bf_proc_ident id;
-	int r = bf_proc_ident_read(oci_run_const(run)->shim_pid, &id);
-
-	if (r < 0)
-		return bf_error_set(err, ESRCH, "shim %d is gone", (int)oci_run_const(run)->shim_pid);
-	if (!oci_run_const(run)->shim_start || id.start != oci_run_const(run)->shim_start || id.uid != 0 ||
-	    !oci_run_const(run)->shim_exe_ino || id.exe_dev != oci_run_const(run)->shim_exe_dev ||
-	    id.exe_ino != oci_run_const(run)->shim_exe_ino)
-		return bf_error_set(err, ESRCH, "pid %d is not the shim bottlefs started (start time, owner or executable differ)",
-				    (int)oci_run_const(run)->shim_pid);
-	return 0;
+	return bf_shim_ident_verify(&oci_run_const(run)->shim, err);
 }
 
 static int oci_watch(const struct bf_run *run, struct bf_error *err)
 {
 	int fd, r;
 
-	if (oci_run_const(run)->shim_pid <= 0)
+	if (oci_run_const(run)->shim.pid <= 0)
 		return bf_error_set(err, ESRCH, "no shim recorded");
-	fd = pidfd_open(oci_run_const(run)->shim_pid, 0);
+	fd = pidfd_open(oci_run_const(run)->shim.pid, 0);
 	if (fd < 0)
 		return bf_error_set(err, errno == ESRCH ? ESRCH : errno, "shim %d: %s",
-				    (int)oci_run_const(run)->shim_pid, strerror(errno));
+				    (int)oci_run_const(run)->shim.pid, strerror(errno));
 	/* Checked after opening: the pidfd pins the identity we verified. */
 	r = verify_shim(run, err);
 	if (r == 0) {
@@ -273,7 +237,7 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 		cleanup_close int guest = pidfd_open(run->pid, 0);
 
 		if (guest >= 0)
-			r = bf_guest_process_verify(run, oci_run_const(run)->shim_pid, err);
+			r = bf_guest_process_verify(run, oci_run_const(run)->shim.pid, err);
 	}
 	if (r < 0) {
 		close(fd);
@@ -284,7 +248,7 @@ static int oci_watch(const struct bf_run *run, struct bf_error *err)
 
 static int oci_signal(const struct bf_run *run, int sig, struct bf_error *err)
 {
-	return bf_guest_process_signal(run, oci_run_const(run)->shim_pid, sig, err);
+	return bf_guest_process_signal(run, oci_run_const(run)->shim.pid, sig, err);
 }
 
 static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
@@ -295,8 +259,8 @@ static int oci_collect(const struct bf_paths *p, struct bf_run *run, struct bf_e
 	(void)err;
 	/* The shim may be our child (started by this daemon): reap it. One
 	 * started by an earlier daemon is init's to reap. */
-	if (oci_run_const(run)->shim_pid > 0)
-		waitpid(oci_run_const(run)->shim_pid, NULL, WNOHANG);
+	if (oci_run_const(run)->shim.pid > 0)
+		waitpid(oci_run_const(run)->shim.pid, NULL, WNOHANG);
 	run_file(p, "exit", exitfile, sizeof(exitfile));
 	run->stopped_at = time(NULL);
 	bf_exit_file_read(exitfile, run);
@@ -328,20 +292,20 @@ static int oci_workspace_view(const struct bf_run *run, const struct bf_paths *p
 		snprintf(path, sizeof(path), "%s/work.img", p->run_dir);
 		return bf_image_view_open(path, "work", out, err);
 	}
-	pidfd = pidfd_open(oci_run_const(run)->shim_pid, 0);
+	pidfd = pidfd_open(oci_run_const(run)->shim.pid, 0);
 	if (pidfd < 0)
-		return bf_error_set(err, ESRCH, "shim %d is gone", (int)oci_run_const(run)->shim_pid);
+		return bf_error_set(err, ESRCH, "shim %d is gone", (int)oci_run_const(run)->shim.pid);
 	r = verify_shim(run, err);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/root%s/workfs/work", (int)oci_run_const(run)->shim_pid, p->run_dir);
+	snprintf(path, sizeof(path), "/proc/%d/root%s/workfs/work", (int)oci_run_const(run)->shim.pid, p->run_dir);
 	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return bf_error_set(err, errno, "the running copy: %s", strerror(errno));
 	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0) {
 		close(fd);
 		return bf_error_set(err, ESRCH, "shim %d ended while its copy was opened",
-				    (int)oci_run_const(run)->shim_pid);
+				    (int)oci_run_const(run)->shim.pid);
 	}
 	*out = fd;
 	return 0;
@@ -349,7 +313,7 @@ static int oci_workspace_view(const struct bf_run *run, const struct bf_paths *p
 
 static int oci_kill_strays(const struct bf_run *run)
 {
-	return bf_guest_process_kill_strays(run, oci_run_const(run)->shim_pid);
+	return bf_guest_process_kill_strays(run, oci_run_const(run)->shim.pid);
 }
 
 static int oci_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)

@@ -4,14 +4,12 @@
 #define BOTTLEFS_OCI_RUN_H
 
 #include "../bottle.h"
+#include "../shim.h"
 
 struct oci_run {
 	char container_id[96];  /* the runtime's name for the guest */
 	char runtime[16];       /* "runc", "crun" */
-	pid_t shim_pid;
-	/* start time (clock ticks after boot) and executable (device,
-	 * inode) of the shim, checked before it is trusted */
-	unsigned long long shim_start, shim_exe_dev, shim_exe_ino;
+	struct bf_shim_ident shim;     /* checked before it is trusted */
 };
 
 _Static_assert(sizeof(struct oci_run) <= BF_RUN_PRIVATE_SIZE, "oci_run fits bf_run.priv");

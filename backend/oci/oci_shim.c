@@ -25,22 +25,13 @@
 #include "../exit_file.h"
 #include "../idmap.h"
 #include "../log_pump.h"
+#include "../shim.h"
 #include "../spawn.h"
 
 enum { ARG_RUNTIME = 1, ARG_ROOT, ARG_BUNDLE, ARG_ID, ARG_PIDFILE, ARG_EXITFILE, ARG_WORKSPACE,
        ARG_LOG_MAX, N_ARGS };
 
 #define REPORT_FD 3
-
-static void report(const char *fmt, long a, long b)
-{
-	char line[64];
-	int n = snprintf(line, sizeof(line), fmt, a, b);
-
-	if (n > 0 && write(REPORT_FD, line, (size_t)n) < 0)
-		_exit(1);
-	close(REPORT_FD);
-}
 
 static pid_t read_pid(const char *path)
 {
@@ -256,12 +247,12 @@ int bf_oci_shim_main(int argc, char **argv)
 	 * shows on the host and goes with us. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
 		fprintf(stderr, "%s: mount namespace: %s\n", BF_OCI_SHIM_NAME, strerror(errno));
-		report("failed %ld %ld\n", -3, 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", -3, 0);
 		return 1;
 	}
 	if (mount_images(argv[ARG_BUNDLE]) < 0 ||
 	    (strcmp(argv[ARG_WORKSPACE], "-") != 0 && shim_attach_workspace(argv[ARG_WORKSPACE], argv[ARG_BUNDLE]) < 0)) {
-		report("failed %ld %ld\n", -4, 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", -4, 0);
 		return 1;
 	}
 	detach_fuse_mounts();
@@ -272,23 +263,23 @@ int bf_oci_shim_main(int argc, char **argv)
 	sig = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || bf_log_pump_open(&lp, log_path, atoll(argv[ARG_LOG_MAX]) > 0 ? atoll(argv[ARG_LOG_MAX]) : BF_LOG_MAX) < 0) {
 		fprintf(stderr, "%s: cannot set up the guest's output: %s\n", BF_OCI_SHIM_NAME, strerror(errno));
-		report("failed %ld %ld\n", -5, 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", -5, 0);
 		return 1;
 	}
 	status = run_runtime(argv, pipefd[1]);
 	close(pipefd[1]);
 	if (status != 0) {
 		drain(pipefd[0], &lp);      /* the runtime's own complaint */
-		report("failed %ld %ld\n", status < 0 ? -1 : WEXITSTATUS(status), 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", status < 0 ? -1 : WEXITSTATUS(status), 0);
 		return 1;
 	}
 	guest = read_pid(argv[ARG_PIDFILE]);
 	if (guest <= 0) {
 		drain(pipefd[0], &lp);
-		report("failed %ld %ld\n", -2, 0);
+		bf_shim_report(REPORT_FD, "failed %ld %ld\n", -2, 0);
 		return 1;
 	}
-	report("running %ld %ld\n", guest, getpid());
+	bf_shim_report(REPORT_FD, "running %ld %ld\n", guest, getpid());
 	supervise(guest, pipefd[0], sig, &lp, argv[ARG_EXITFILE]);
 	bf_log_pump_close(&lp);
 	return 0;
