@@ -9,13 +9,19 @@
  * the main command (channel 1) ends, it ends every process and powers
  * the VM off.
  *
+ * Every command runs with no_new_privs, in the cgroup that holds
+ * [limits] pids; guest root keeps only the capabilities it keeps on the
+ * other backends (guest_caps.c), any other user none, bounding set too.
+ *
  * Command line keys: bottlefs.ip=A.B.C.D/N bottlefs.gw=A.B.C.D
- * bottlefs.proxy=A.B.C.D (proxy.internal in /etc/hosts) bottlefs.host=NAME */
+ * bottlefs.proxy=A.B.C.D (proxy.internal in /etc/hosts) bottlefs.host=NAME
+ * bottlefs.pids=N (0: no limit) bottlefs.work=1 (a copy workspace) */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -27,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -37,11 +44,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backend/guest_caps.h"
 #include "../backend/microvm/vm_frame.h"
 
 #define MAX_CHANS 64
 #define OUT_HIGH (1024 * 1024)  /* frames waiting for the port: read no output past this */
 #define PORT_NAME "bottlefs.agent"
+#define BOTTLE_CGROUP "/sys/fs/cgroup/bottle"
 
 struct chan {
 	uint32_t id;            /* 0: free */
@@ -93,6 +102,9 @@ static void mount_kernel_filesystems(void)
 	mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
 	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
+	/* The kernel's built-in initramfs makes an empty /root, which the
+	 * image did not ask for (a home is made when a command needs it). */
+	rmdir("/root");
 }
 
 /* /bottlefs/modules: one module path a line, in load order. */
@@ -240,6 +252,79 @@ static void mount_workspace(void)
 		say("cannot mount the workspace: %s", strerror(errno));
 }
 
+static void write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		say("cannot write %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Commands run in one cgroup, whose pids.max is [limits] pids (the VM's
+ * memory is the memory limit already). */
+static void setup_cgroup(void)
+{
+	char pids[24];
+
+	mkdir("/sys/fs/cgroup", 0755);
+	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		say("cannot mount cgroup2: %s", strerror(errno));
+		return;
+	}
+	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+pids");
+	if (mkdir(BOTTLE_CGROUP, 0755) < 0 && errno != EEXIST) {
+		say("cannot make the bottle's cgroup: %s", strerror(errno));
+		return;
+	}
+	cmdline_value("bottlefs.pids", pids, sizeof(pids));
+	if (pids[0] && strcmp(pids, "0") != 0)
+		write_file(BOTTLE_CGROUP "/pids.max", pids);
+}
+
+/* In a command's child, before it becomes the guest user: the bounding
+ * set loses what the user may not keep, the cgroup takes it in, and
+ * nothing it runs gains privileges. 0 or an errno. */
+static int confine_self(uid_t uid)
+{
+	uint64_t keep = uid == 0 ? bf_guest_root_cap_mask() : 0;
+	int fd, cap;
+
+	fd = open(BOTTLE_CGROUP "/cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1) {
+			int e = errno;
+
+			close(fd);
+			return e;
+		}
+		close(fd);
+	}
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return errno;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? errno : 0;
+}
+
+/* After setuid: root's effective, permitted and inheritable sets become
+ * the kept ones (another user has none left already). */
+static int drop_root_caps(uid_t uid)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uint64_t keep = bf_guest_root_cap_mask();
+
+	if (uid != 0)
+		return 0;
+	d[0].effective = d[0].permitted = (uint32_t)keep;
+	d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+	d[0].inheritable = d[1].inheritable = 0;
+	return syscall(SYS_capset, &h, d) < 0 ? errno : 0;
+}
+
 static int open_port(void)
 {
 	int tries;
@@ -366,10 +451,13 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
-		if (setgroups(0, NULL) < 0 || setgid(x.gid) < 0 || setuid(x.uid) < 0 ||
-		    chdir(x.cwd) < 0) {
+		e = confine_self(x.uid);
+		if (!e && (setgroups(0, NULL) < 0 || setgid(x.gid) < 0 || setuid(x.uid) < 0 ||
+			   chdir(x.cwd) < 0))
 			e = errno;
-		} else {
+		if (!e)
+			e = drop_root_caps(x.uid);
+		if (!e) {
 			execvpe(x.argv[0], (char *const *)x.argv, (char *const *)x.env);
 			e = errno;
 		}
@@ -642,6 +730,7 @@ int main(void)
 	load_modules();
 	setup_network();
 	mount_workspace();
+	setup_cgroup();
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);

@@ -42,6 +42,7 @@
 #include "vm_image.h"
 #include "vm_link.h"
 #include "vm_shim.h"
+#include "vm_strays.h"
 
 #define DEFAULT_MEMORY_MB 256
 #define UNIX_PATH_MAX 108
@@ -413,8 +414,9 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	/* .15: the first address QEMU's user network would lease. */
 	snprintf(guest_ip, sizeof(guest_ip), "192.168.%u.15", b->subnet.octet);
 	snprintf(cmdline, sizeof(cmdline),
-		 "console=ttyS0 quiet loglevel=3 panic=-1 %s bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s bottlefs.work=%d",
-		 tsc, guest_ip, b->subnet.gateway, b->subnet.proxy, b->name, drive[0] ? 1 : 0);
+		 "console=ttyS0 quiet loglevel=3 panic=-1 %s bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s bottlefs.work=%d bottlefs.pids=%lld",
+		 tsc, guest_ip, b->subnet.gateway, b->subnet.proxy, b->name, drive[0] ? 1 : 0,
+		 b->manifest.pids);
 	/* Restricted: the guest reaches the host and the world through the
 	 * sidecar ports on the proxy address only (network.yaml's
 	 * port_forwards), each connection handed to the daemon's listener. */
@@ -706,8 +708,20 @@ static int microvm_exec(const struct bf_exec_request *req, struct bf_exec_sessio
 
 static int microvm_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
 {
+	char shim[PATH_MAX] = "", qemu[PATH_MAX] = "";
+
 	(void)b;
-	/* Stopped by now (rmdir stops first): the run dir is all there is. */
+	/* rmdir stopped the VM its record knows; one it does not know (a
+	 * start the daemon did not finish) is found by its run dir. */
+	int r;
+
+	if (bf_libexec_path(BF_VM_SHIM_NAME, shim, sizeof(shim)) < 0)
+		shim[0] = '\0';
+	if (bf_find_program("qemu-system-x86_64", qemu, sizeof(qemu)) < 0)
+		qemu[0] = '\0';
+	r = bf_vm_kill_strays(p->run_dir, shim, qemu, err);
+	if (r < 0)
+		return r;
 	return bf_remove_tree(p->run_dir, err);
 }
 

@@ -236,11 +236,16 @@ image_toml() {
 
 # tools_image_toml PROG...: the manifest line for an image with python3,
 # busybox and PROGs: none on oci (the host image has them); elsewhere the
-# host's own programs in a root made once per test (host_tools_rootfs).
+# host's own programs in a root made once per test (host_tools_rootfs),
+# imported into docker's engine or, on microvm, the directory itself.
 tools_image_toml() {
 	[ "$BACKEND" != oci ] || return 0
 	[ -d "$TMP/tools" ] || { host_tools_rootfs "$TMP/tools" "$@"; backend_image "$TMP/tools" >/dev/null; }
-	printf 'image = "bottlefs-test/tools"\n'
+	if [ "$BACKEND" = microvm ]; then
+		printf 'image = "%s"\n' "$TMP/tools"
+	else
+		printf 'image = "bottlefs-test/tools"\n'
+	fi
 }
 
 # docker_userns_engine: the test's dockerd maps user namespaces
@@ -261,11 +266,15 @@ pids_max_of() {
 	esac
 }
 
-# How many containers of bottle NAME the backend has (running or not).
+# How many containers (or VMs) of bottle NAME the backend has (running or not).
 containers_of() {
 	if [ "$BACKEND" = docker ]; then
 		docker_api GET "/containers/json?all=1" | $PY -c 'import json,sys
 print(sum(1 for c in json.load(sys.stdin) for n in c["Names"] if n.startswith("/bottlefs-" + sys.argv[1] + "-")))' "$1"
+	elif [ "$BACKEND" = microvm ]; then
+		# QEMUs whose agent socket is in the bottle's run dir (not their
+		# shims, whose arguments name it too)
+		pgrep -f -- "^[^ ]*qemu-system-x86_64 .*path=$STATE/run/$1/agent.sock" | wc -l
 	else
 		runc --root "$STATE/runtime" list -q | grep -c "^bottlefs-$1-" || true
 	fi
