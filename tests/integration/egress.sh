@@ -58,6 +58,19 @@ stop_timeout = 1
 allow = ["127.0.0.5:$P1", "localhost:$P2", "127.0.0.5:$P3"]
 TOML
 echo start >"$MNT/net/ctl" || fail "start: $(tail -2 "$MNT/errors")"
+# Where the guest reaches the proxy: its own loopback in a container;
+# from a VM the subnet's proxy address, each VM's own: proxy.internal.
+proxy_addr=$(output_of net 'echo $HTTP_PROXY' | sed 's|^http://||; s|:8888/*$||')
+if [ "$BACKEND" = microvm ]; then
+	PROXY_HOST=proxy.internal
+	[ "$(output_of net 'getent hosts proxy.internal' | awk '{print $1}')" = "$proxy_addr" ] ||
+		fail "proxy.internal is not HTTP_PROXY's $proxy_addr"
+	[ "$proxy_addr" = "$(sed -n 's/^subnet: \(.*\)\.0\/24$/\1.2/p' "$MNT/net/status")" ] ||
+		fail "HTTP_PROXY in a VM: $proxy_addr"
+else
+	PROXY_HOST=127.0.0.1
+	[ "$proxy_addr" = 127.0.0.1 ] || fail "HTTP_PROXY: $proxy_addr"
+fi
 [ "$(cat "$MNT/net/allow")" = "$(printf '127.0.0.5:%s\nlocalhost:%s\n127.0.0.5:%s' "$P1" "$P2" "$P3")" ] || fail "allow: $(cat "$MNT/net/allow")"
 
 # Bytes sent with the head in one packet (a body, TLS early data) reach
@@ -65,7 +78,7 @@ echo start >"$MNT/net/ctl" || fail "start: $(tail -2 "$MNT/errors")"
 out=$(run_in net "python3 - <<'PY'
 import socket, time
 def ask(head, extra):
-    s = socket.create_connection(('127.0.0.1', 8888)); s.settimeout(5)
+    s = socket.create_connection(('$PROXY_HOST', 8888)); s.settimeout(5)
     s.sendall(head + extra); got = b''
     t = time.time()
     while True:
@@ -100,12 +113,12 @@ echo start >"$MNT/tight/ctl" || fail "start tight"
 out=$(run_in tight "python3 - <<'PY'
 import socket, time
 def tunnel():
-    s = socket.create_connection(('127.0.0.1', 8888)); s.settimeout(10)
+    s = socket.create_connection(('$PROXY_HOST', 8888)); s.settimeout(10)
     s.sendall(b'CONNECT 127.0.0.5:$P1 HTTP/1.1\\r\\n\\r\\n')
     return s, s.recv(100)
 held = [tunnel() for _ in range(3)]
 print('held', all(r.startswith(b'HTTP/1.1 200') for _, r in held))
-s = socket.create_connection(('127.0.0.1', 8888)); s.settimeout(10)
+s = socket.create_connection(('$PROXY_HOST', 8888)); s.settimeout(10)
 s.sendall(b'CONNECT 127.0.0.5:$P1 HTTP/1.1\\r\\n\\r\\n')
 print('fourth', s.recv(100).split(b'\\r\\n')[0].decode())
 t = time.time()
@@ -123,7 +136,7 @@ ok "a quiet tunnel ends after [network] idle_timeout (logged idle=ended); past m
 
 out=$(run_in net "curl -s http://127.0.0.5:$P1/")
 [ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed GET through the proxy: $out"
-out=$(run_in net "curl -s -p -x http://127.0.0.1:8888 http://127.0.0.5:$P1/")
+out=$(run_in net "curl -s -p -x http://$PROXY_HOST:8888 http://127.0.0.5:$P1/")
 [ "$out" = "$(printf 'allowed content\nexited 0')" ] || fail "allowed CONNECT tunnel: $out"
 egress=$(cat "$MNT/net/egress")
 grep -qE "GET 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 up=[1-9][0-9]* down=[1-9][0-9]* ms=" <<<"$egress" ||
@@ -131,7 +144,7 @@ grep -qE "GET 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 up=[1-9]
 grep -qE "CONNECT 127\.0\.0\.5:$P1 127\.0\.0\.5 allow rule=127\.0\.0\.5:$P1 " <<<"$egress" || fail "no allow line for CONNECT: $egress"
 ok "an allowed host (explicit IP rule) is reachable through the proxy, by GET and by CONNECT, and logged"
 
-out=$(run_in net "for i in \$(seq 40); do curl -s -p -x http://127.0.0.1:8888 http://127.0.0.5:$P1/ & done; wait")
+out=$(run_in net "for i in \$(seq 40); do curl -s -p -x http://$PROXY_HOST:8888 http://127.0.0.5:$P1/ & done; wait")
 [ "$(grep -c '^allowed content$' <<<"$out")" = 40 ] || fail "40 concurrent tunnels: $(grep -c '^allowed content$' <<<"$out") answered"
 ok "40 concurrent connections through the proxy all get their answer"
 
@@ -151,12 +164,12 @@ case "$out" in
 *) fail "unresolvable name: $out" ;;
 esac
 assert_contains "dns" "$out" 'details="cannot resolve nosuchname.invalid'
-out=$(run_in net "curl -s -p -x http://127.0.0.1:8888 -o /dev/null -w '%{http_code}' https://nosuchname.invalid:80/ -v 2>&1")
+out=$(run_in net "curl -s -p -x http://$PROXY_HOST:8888 -o /dev/null -w '%{http_code}' https://nosuchname.invalid:80/ -v 2>&1")
 assert_contains "dns over CONNECT" "$out" "Proxy-Status: bottlefs; error=dns_"
 printf '127.0.0.5:%s\nlocalhost:%s\n127.0.0.5:%s\n' "$P1" "$P2" "$P3" >"$MNT/net/allow"
 ok "a name that does not resolve gets 502/504 with error=dns_* in Proxy-Status (an HTTPS client sees it too), never 403"
 
-out=$(run_in net "curl -s -w ' %{http_code}' -x http://127.0.0.1:8888 --noproxy '' http://localhost:$P2/")
+out=$(run_in net "curl -s -w ' %{http_code}' -x http://$PROXY_HOST:8888 --noproxy '' http://localhost:$P2/")
 assert_contains "rebinding" "$out" "localhost resolves to 127.0.0.1 (loopback)"
 assert_contains "rebinding" "$out" " 403"
 ok "a name allowed by rule that resolves to loopback is still refused"
@@ -174,24 +187,38 @@ out=$(run_in net 'cat /etc/resolv.conf; getent hosts example.com; echo lookup=$?
 assert_contains "resolver" "$out" "lookup=2"
 ok "direct connections to host loopback, the test servers and other addresses fail; there is no resolver"
 
-ports=$(run_in net "python3 -c 'import socket
+# scan_ports HOST FIRST LAST: the ports that accept a connection from the guest.
+scan_ports() {
+	run_in net "python3 -c 'import socket
 open_ports = []
-for p in range(1, 65536):
+for p in range($2, $3 + 1):
     s = socket.socket(); s.settimeout(0.2)
     # A socket can connect to itself when its own port is probed: not a listener.
-    if s.connect_ex((\"127.0.0.1\", p)) == 0 and s.getsockname()[1] != p: open_ports.append(p)
+    if s.connect_ex((\"$1\", p)) == 0 and s.getsockname()[1] != p: open_ports.append(p)
     s.close()
-print(open_ports)'")
-[ "$ports" = "$(printf '[8888]\nexited 0')" ] || fail "guest loopback ports: $ports"
-ok "only the proxy port answers on guest loopback"
+print(open_ports)'"
+}
+if [ "$BACKEND" = microvm ]; then
+	# A VM's loopback is its own; the proxy address answers on the
+	# forwarded sidecar ports alone.
+	ports=$(scan_ports 127.0.0.1 1 65535)
+	[ "$ports" = "$(printf '[]\nexited 0')" ] || fail "guest loopback ports: $ports"
+	ports=$(scan_ports "$PROXY_HOST" 1 65535)
+	[ "$ports" = "$(printf '[8888]\nexited 0')" ] || fail "proxy address ports: $ports"
+	ok "only the proxy port answers on the proxy address; nothing on guest loopback"
+else
+	ports=$(scan_ports 127.0.0.1 1 65535)
+	[ "$ports" = "$(printf '[8888]\nexited 0')" ] || fail "guest loopback ports: $ports"
+	ok "only the proxy port answers on guest loopback"
+fi
 
 out=$(run_in net "printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | python3 -c 'import socket,sys
-s = socket.create_connection((\"127.0.0.1\", 8888)); s.sendall(sys.stdin.buffer.read()); print(s.recv(200).split(b\"\\r\\n\")[0].decode())'")
+s = socket.create_connection((\"$PROXY_HOST\", 8888)); s.sendall(sys.stdin.buffer.read()); print(s.recv(200).split(b\"\\r\\n\")[0].decode())'")
 assert_contains "origin-form" "$out" "HTTP/1.1 400 Bad Request"
 # A client that sends half a head and vanishes, and one that half-closes.
 run_in net "python3 -c 'import socket
-s = socket.create_connection((\"127.0.0.1\", 8888)); s.sendall(b\"CONNECT 127.0.0.5:$P1 HTT\"); s.close()
-s = socket.create_connection((\"127.0.0.1\", 8888)); s.sendall(b\"GET http://127.0.0.5:$P1/ HTTP/1.1\r\nHost: x\r\n\r\n\"); s.shutdown(socket.SHUT_WR); print(len(s.makefile(\"rb\").read()))'" >"$TMP/half"
+s = socket.create_connection((\"$PROXY_HOST\", 8888)); s.sendall(b\"CONNECT 127.0.0.5:$P1 HTT\"); s.close()
+s = socket.create_connection((\"$PROXY_HOST\", 8888)); s.sendall(b\"GET http://127.0.0.5:$P1/ HTTP/1.1\r\nHost: x\r\n\r\n\"); s.shutdown(socket.SHUT_WR); print(len(s.makefile(\"rb\").read()))'" >"$TMP/half"
 assert_contains "half-close" "$(cat "$TMP/half")" "exited 0"
 assert_alive
 ok "bad requests get HTTP errors; vanishing and half-closing clients do no harm"
@@ -237,7 +264,7 @@ tailpid=$!
 sleep 1.2
 run_in net "python3 -c 'import socket
 for i in range(800):
-    s = socket.create_connection((\"127.0.0.1\", 8888))
+    s = socket.create_connection((\"$PROXY_HOST\", 8888))
     s.sendall(b\"GET http://127.0.0.5:$P1/r\" + str(i).encode() + b\" HTTP/1.1\\r\\n\\r\\n\")
     while s.recv(65536): pass
     s.close()'" >/dev/null
@@ -259,7 +286,7 @@ out=$(run_in net "python3 - <<'PY'
 import socket
 n = 0
 for i in range(3000):
-    s = socket.create_connection(('127.0.0.1', 8888))
+    s = socket.create_connection(('$PROXY_HOST', 8888))
     s.sendall(b'CONNECT denied%d.example:443 HTTP/1.1\\r\\n\\r\\n' % i)
     n += s.recv(100).startswith(b'HTTP/1.1 403')
     s.close()
