@@ -67,6 +67,8 @@ int bf_registry_workspace_view(struct bf_registry *reg, const char *name, int *f
 
 	/* Outside the lock: a mount, or a look into the shim's namespace. */
 	r = backend->workspace_view(running ? &run : NULL, &paths, fd, err);
+	if (r < 0 && r != -ENOENT)
+		bf_registry_report(reg, name, "workspace: %s", err->msg);
 	if (r < 0 || running)
 		return r;
 	pthread_mutex_lock(&reg->lock);
