@@ -706,23 +706,105 @@ static int microvm_exec(const struct bf_exec_request *req, struct bf_exec_sessio
 	return bf_exec_start(s, cmd, spawn_helper, &v, err);
 }
 
+/* Kills the VM processes of run dir RUN_DIR, found by what they are. */
+static int kill_vm_of(const char *run_dir, struct bf_error *err)
+{
+	char root[PATH_MAX], *slash;
+	struct bf_vm_exes exes;
+
+	strlcpy(root, run_dir, sizeof(root));
+	slash = strrchr(root, '/');
+	if (!slash)
+		return bf_error_set(err, EINVAL, "run dir %s is not a path", run_dir);
+	*slash = '\0';
+	bf_vm_exes_find(&exes);
+	return bf_vm_kill_by_name(root, slash + 1, &exes, err);
+}
+
 static int microvm_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)
 {
-	char shim[PATH_MAX] = "", qemu[PATH_MAX] = "";
+	int r;
 
 	(void)b;
 	/* rmdir stopped the VM its record knows; one it does not know (a
 	 * start the daemon did not finish) is found by its run dir. */
-	int r;
-
-	if (bf_libexec_path(BF_VM_SHIM_NAME, shim, sizeof(shim)) < 0)
-		shim[0] = '\0';
-	if (bf_find_program("qemu-system-x86_64", qemu, sizeof(qemu)) < 0)
-		qemu[0] = '\0';
-	r = bf_vm_kill_strays(p->run_dir, shim, qemu, err);
+	r = kill_vm_of(p->run_dir, err);
 	if (r < 0)
 		return r;
 	return bf_remove_tree(p->run_dir, err);
+}
+
+/* --- MNT/cleanup: VMs whose bottle is gone */
+
+struct orphan_scan {
+	char *const *known;     /* identities: NAME-xxxxxxxx */
+	size_t n_known;
+	void (*emit)(void *ctx, const char *type, const char *id, const char *what);
+	void *ctx;
+	char run_root[PATH_MAX];
+	char seen[16][256];     /* a VM has a shim and a QEMU: one line */
+	size_t n_seen;
+};
+
+static bool known_name(const struct orphan_scan *o, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < o->n_known; i++)
+		if (strncmp(o->known[i], name, len) == 0 && o->known[i][len] == '-' &&
+		    strlen(o->known[i] + len + 1) == 8)
+			return true;
+	return false;
+}
+
+static int orphan_found(void *ctx, const char *name, pid_t pid, int pidfd)
+{
+	struct orphan_scan *o = ctx;
+	char what[PATH_MAX + 128];
+
+	(void)pidfd;
+	if (known_name(o, name))
+		return 0;
+	for (size_t i = 0; i < o->n_seen; i++)
+		if (strcmp(o->seen[i], name) == 0)
+			return 0;
+	if (o->n_seen < sizeof(o->seen) / sizeof(o->seen[0]))
+		strlcpy(o->seen[o->n_seen++], name, sizeof(o->seen[0]));
+	snprintf(what, sizeof(what), "a VM (pid %d) in %s/%s whose bottle is gone: its shim and QEMU are killed",
+		 (int)pid, o->run_root, name);
+	o->emit(o->ctx, "microvm-vm", name, what);
+	return 0;
+}
+
+static int microvm_orphans(const char *state_dir, char *const *known, size_t n_known,
+			   void (*emit)(void *ctx, const char *type, const char *id, const char *what),
+			   void *ctx, struct bf_error *err)
+{
+	struct orphan_scan *o = calloc(1, sizeof(*o));
+	struct bf_vm_exes exes;
+	int r;
+
+	if (!o)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	*o = (struct orphan_scan){ known, n_known, emit, ctx, "", { { 0 } }, 0 };
+	snprintf(o->run_root, sizeof(o->run_root), "%s/run", state_dir);
+	bf_vm_exes_find(&exes);
+	r = bf_vm_procs_each(o->run_root, &exes, orphan_found, o, err);
+	free(o);
+	return r;
+}
+
+static int microvm_remove_orphan(const char *state_dir, const char *type, const char *id,
+				 struct bf_error *err)
+{
+	char run_dir[PATH_MAX];
+	int r;
+
+	if (strcmp(type, "microvm-vm") != 0 || strchr(id, '/') || id[0] == '.')
+		return bf_error_set(err, EINVAL, "not a microvm orphan: %s %s", type, id);
+	snprintf(run_dir, sizeof(run_dir), "%s/run/%s", state_dir, id);
+	r = kill_vm_of(run_dir, err);
+	return r < 0 ? r : 0;
 }
 
 const struct bf_backend bf_backend_microvm = {
@@ -741,6 +823,8 @@ const struct bf_backend bf_backend_microvm = {
 	.collect = microvm_collect,
 	.exec = microvm_exec,
 	.sidecar_listen = microvm_sidecar_listen,
+	.orphans = microvm_orphans,
+	.remove_orphan = microvm_remove_orphan,
 	.workspace_view = microvm_workspace_view,
 	.destroy = microvm_destroy,
 };

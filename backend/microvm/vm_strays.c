@@ -14,72 +14,101 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bsd/string.h>
 
 #include "../cleanup.h"
+#include "../spawn.h"
+#include "vm_shim.h"
 
-#define MAX_STRAYS 16
+#define MAX_KILLED 16
 
-/* Whether /proc/PID is root's, runs `exe` (same file) and has the
- * argument the caller looks for. */
-static bool is_stray(pid_t pid, const struct stat *exe, const char *run_dir, bool shim)
+void bf_vm_exes_find(struct bf_vm_exes *out)
 {
-	char path[64], buf[8192], want[PATH_MAX + 32];
-	cleanup_close int fd = -1;
+	if (bf_libexec_path(BF_VM_SHIM_NAME, out->shim, sizeof(out->shim)) < 0)
+		out->shim[0] = '\0';
+	if (bf_find_program("qemu-system-x86_64", out->qemu, sizeof(out->qemu)) < 0)
+		out->qemu[0] = '\0';
+}
+
+static bool same_file(const char *path, const struct stat *want)
+{
 	struct stat st;
-	size_t at, n_total = 0;
+
+	return stat(path, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
+/* NAME when `dir` is RUN_ROOT/NAME (one component), else NULL. */
+static const char *name_in(const char *run_root, const char *dir, size_t dir_len, char *name,
+			   size_t len)
+{
+	size_t root_len = strlen(run_root);
+
+	if (dir_len <= root_len + 1 || strncmp(dir, run_root, root_len) != 0 || dir[root_len] != '/')
+		return NULL;
+	dir += root_len + 1;
+	dir_len -= root_len + 1;
+	if (dir_len >= len || memchr(dir, '/', dir_len) || (dir_len <= 2 && dir[0] == '.'))
+		return NULL;
+	memcpy(name, dir, dir_len);
+	name[dir_len] = '\0';
+	return name;
+}
+
+/* The run dir a process of ours names: the shim's argv[1], QEMU's agent
+ * chardev path=RUN_DIR/agent.sock. */
+static const char *vm_of(pid_t pid, bool shim, const char *run_root, char *name, size_t len)
+{
+	char path[64], buf[8192];
+	cleanup_close int fd = -1;
+	size_t at, total = 0;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if (stat(path, &st) < 0 || st.st_dev != exe->st_dev || st.st_ino != exe->st_ino)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (stat(path, &st) < 0 || st.st_uid != 0)
-		return false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	while ((n = read(fd, buf + n_total, sizeof(buf) - 1 - n_total)) > 0)
-		n_total += (size_t)n;
-	buf[n_total] = '\0';
-	snprintf(want, sizeof(want), "%s/agent.sock", run_dir);
-	for (at = 0; at < n_total; at += strlen(buf + at) + 1) {
-		const char *arg = buf + at;
+		return NULL;
+	while (total < sizeof(buf) - 1 && (n = read(fd, buf + total, sizeof(buf) - 1 - total)) > 0)
+		total += (size_t)n;
+	buf[total] = '\0';
+	for (at = 0; at < total; at += strlen(buf + at) + 1) {
+		const char *arg = buf + at, *p, *end;
 
 		if (shim) {
-			/* argv[1] */
 			if (at == 0)
 				continue;
-			return strcmp(arg, run_dir) == 0;
+			return name_in(run_root, arg, strlen(arg), name, len);
 		}
-		/* QEMU's chardev option: socket,id=agent,path=RUN_DIR/agent.sock,... */
-		{
-			const char *hit = strstr(arg, want);
-
-			if (hit && (hit == arg || hit[-1] == '=') &&
-			    (hit[strlen(want)] == '\0' || hit[strlen(want)] == ','))
-				return true;
-		}
+		p = strstr(arg, "path=");
+		if (!p || strncmp(arg, "socket,id=agent,", 16) != 0)
+			continue;
+		p += 5;
+		end = strstr(p, "/agent.sock");
+		if (!end || (end[11] != ',' && end[11] != '\0'))
+			return NULL;
+		return name_in(run_root, p, (size_t)(end - p), name, len);
 	}
-	return false;
+	return NULL;
 }
 
-int bf_vm_kill_strays(const char *run_dir, const char *shim_exe, const char *qemu_exe,
-		      struct bf_error *err)
+int bf_vm_procs_each(const char *run_root, const struct bf_vm_exes *exes,
+		     int (*found)(void *ctx, const char *name, pid_t pid, int pidfd), void *ctx,
+		     struct bf_error *err)
 {
 	struct stat shim_st, qemu_st;
-	int fds[MAX_STRAYS];
-	size_t nfds = 0, i;
+	bool have_shim = exes->shim[0] && stat(exes->shim, &shim_st) == 0;
+	bool have_qemu = exes->qemu[0] && stat(exes->qemu, &qemu_st) == 0;
+	cleanup_closedir DIR *proc = NULL;
 	struct dirent *d;
-	DIR *proc;
-	bool have_shim = stat(shim_exe, &shim_st) == 0, have_qemu = stat(qemu_exe, &qemu_st) == 0;
 
 	if (!have_shim && !have_qemu)
 		return 0;
 	proc = opendir("/proc");
 	if (!proc)
 		return bf_error_set(err, errno, "/proc: %s", strerror(errno));
-	while ((d = readdir(proc)) && nfds < MAX_STRAYS) {
+	while ((d = readdir(proc))) {
+		char path[64], name[256];
+		const char *vm = NULL;
+		struct stat st;
 		pid_t pid;
 		int fd;
 
@@ -90,21 +119,51 @@ int bf_vm_kill_strays(const char *run_dir, const char *shim_exe, const char *qem
 		fd = pidfd_open(pid, 0);
 		if (fd < 0)
 			continue;
-		if ((have_shim && is_stray(pid, &shim_st, run_dir, true)) ||
-		    (have_qemu && is_stray(pid, &qemu_st, run_dir, false))) {
-			if (pidfd_send_signal(fd, SIGKILL, NULL, 0) == 0) {
-				fds[nfds++] = fd;
-				continue;
-			}
+		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+		if (stat(path, &st) == 0 && st.st_uid == 0) {
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			if (have_shim && same_file(path, &shim_st))
+				vm = vm_of(pid, true, run_root, name, sizeof(name));
+			else if (have_qemu && same_file(path, &qemu_st))
+				vm = vm_of(pid, false, run_root, name, sizeof(name));
 		}
-		close(fd);
+		if (!vm || found(ctx, vm, pid, fd) != 1)
+			close(fd);
 	}
-	closedir(proc);
-	for (i = 0; i < nfds; i++) {
-		struct pollfd p = { fds[i], POLLIN, 0 };
+	return 0;
+}
+
+struct kill_ctx {
+	const char *name;
+	int fds[MAX_KILLED];
+	size_t n;
+};
+
+static int kill_one(void *ctx, const char *name, pid_t pid, int pidfd)
+{
+	struct kill_ctx *k = ctx;
+
+	(void)pid;
+	if (strcmp(name, k->name) != 0 || k->n == MAX_KILLED)
+		return 0;
+	if (pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0)
+		return 0;
+	k->fds[k->n++] = pidfd;
+	return 1;
+}
+
+int bf_vm_kill_by_name(const char *run_root, const char *name, const struct bf_vm_exes *exes,
+		       struct bf_error *err)
+{
+	struct kill_ctx k = { name, { 0 }, 0 };
+	int r = bf_vm_procs_each(run_root, exes, kill_one, &k, err);
+	size_t i;
+
+	for (i = 0; i < k.n; i++) {
+		struct pollfd p = { k.fds[i], POLLIN, 0 };
 
 		poll(&p, 1, 5000);
-		close(fds[i]);
+		close(k.fds[i]);
 	}
-	return (int)nfds;
+	return r < 0 ? r : (int)k.n;
 }

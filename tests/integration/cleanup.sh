@@ -1,6 +1,6 @@
 #!/bin/bash
-# MNT/cleanup on the oci backend: each kind of orphan a state dir can hold
-# (a runc container and the storage of a bottle whose record is gone, an
+# MNT/cleanup on $BACKEND: each kind of orphan a state dir can hold
+# (a runc or docker container or a VM, and the storage of a bottle whose record is gone, an
 # unreadable record, a stray allowlist) is listed with what removing does,
 # `echo run` removes exactly those, and the file then reads empty; live
 # bottles and their containers are never touched; bad messages refused.
@@ -35,6 +35,8 @@ plan=$(cat "$MNT/cleanup")
 # identity), or a docker container (by its id).
 kind=runc-container
 [ "$BACKEND" != docker ] || kind=docker-container
+# A VM by the name of its run dir (its shim and QEMU are found by it).
+[ "$BACKEND" != microvm ] || { kind=microvm-vm; lost_id=lost; }
 assert_contains plan "$plan" "$kind $lost_id: "
 assert_contains plan "$plan" "run-dir lost: $STATE/run/lost"
 assert_contains plan "$plan" "state-record broken.json: $STATE/bottles/broken.json"
