@@ -51,6 +51,7 @@ struct vm_run {
 	struct bf_shim_ident shim;
 	char accel[8];          /* "tcg" or "kvm" */
 	char kernel[64];        /* the guest kernel's release */
+	unsigned long long qemu_id;     /* QEMU's host uid and gid: the bottle's id_base */
 };
 
 _Static_assert(sizeof(struct vm_run) <= BF_RUN_PRIVATE_SIZE, "vm_run fits bf_run.priv");
@@ -195,7 +196,8 @@ static int microvm_run_save(const struct bf_run *run, struct json_object *o)
 	const struct vm_run *r = vm_run_const(run);
 
 	if (json_object_object_add(o, "accel", json_object_new_string(r->accel)) ||
-	    json_object_object_add(o, "kernel", json_object_new_string(r->kernel)))
+	    json_object_object_add(o, "kernel", json_object_new_string(r->kernel)) ||
+	    json_object_object_add(o, "qemu_id", json_object_new_int64((int64_t)r->qemu_id)))
 		return -ENOMEM;
 	return bf_shim_ident_save(&r->shim, o);
 }
@@ -208,6 +210,11 @@ static const char *microvm_run_load(struct json_object *o, struct bf_run *run)
 	memset(r, 0, sizeof(*r));
 	strlcpy(r->accel, accel ? accel : "", sizeof(r->accel));
 	strlcpy(r->kernel, kernel ? kernel : "", sizeof(r->kernel));
+	{
+		int64_t id = 0;
+
+		r->qemu_id = bf_json_int64(o, "qemu_id", &id) && id > 0 ? (unsigned long long)id : 0;
+	}
 	return bf_shim_ident_load(o, &r->shim);
 }
 
@@ -219,6 +226,7 @@ static void microvm_run_render(const struct bf_run *run, struct bf_buf *out)
 	bf_buf_puts(out, "kernel: ");
 	bf_quote_env(out, r->kernel, strlen(r->kernel));
 	bf_buf_putc(out, '\n');
+	bf_buf_printf(out, "qemu_user: %llu (the bottle's host id range, no host account)\n", r->qemu_id);
 }
 
 static void microvm_run_describe(const struct bf_run *run, char *out, size_t len)
@@ -332,13 +340,33 @@ static void host_tsc_khz(char *out, size_t len)
 		snprintf(out, len, "tsc_early_khz=%ld", (long)(mhz * 1000));
 }
 
+/* QEMU runs as the bottle's id_base (no host account), after it has
+ * opened what it needs as root: the connections it forwards reach the
+ * daemon through RUN/fwd/. The run dir and fwd/ let that id's group pass
+ * and nobody else; the files in them stay root's. */
+static int prepare_fwd_dir(const struct bf_bottle *b, const struct bf_paths *p,
+			   struct bf_error *err)
+{
+	char dir[PATH_MAX];
+
+	if (b->meta.id_base == 0)
+		return bf_error_set(err, EINVAL, "the bottle has no host id range for its VM's QEMU");
+	run_file(p, "fwd", dir, sizeof(dir));
+	if (mkdir(dir, 0710) < 0 && errno != EEXIST)
+		return bf_error_set(err, errno, "mkdir %s: %s", dir, strerror(errno));
+	if (chown(dir, 0, (gid_t)b->meta.id_base) < 0 || chmod(dir, 0710) < 0 ||
+	    chown(p->run_dir, 0, (gid_t)b->meta.id_base) < 0 || chmod(p->run_dir, 0710) < 0)
+		return bf_error_set(err, errno, "%s: %s", dir, strerror(errno));
+	return 0;
+}
+
 static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, struct bf_run *run,
 			 struct bf_error *err)
 {
 	char qemu[PATH_MAX], agent[PATH_MAX], shim[PATH_MAX], base[PATH_MAX], initrd[PATH_MAX];
 	char state_dir[PATH_MAX], vmlinuz[PATH_MAX], etc[PATH_MAX], sock[PATH_MAX + 32];
 	char mem[24], cpus[24], cmdline[512], netdev[4 * PATH_MAX], chardev[PATH_MAX + 128];
-	char qmp[PATH_MAX + 128], drive[PATH_MAX + 64] = "", tsc[48];
+	char qmp[PATH_MAX + 128], drive[PATH_MAX + 64] = "", tsc[48], runas[48];
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
 	const char *accel, *cpu, *kdir = kernel_dir_of(p->vm_kernel);
 	char accel_opt[64];
@@ -390,7 +418,12 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		return r;
 	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		snprintf(drive, sizeof(drive), "file=%s/work.img,if=none,format=raw,id=work", p->run_dir);
+	r = prepare_fwd_dir(b, p, err);
+	if (r < 0)
+		return r;
 	memset(run, 0, sizeof(*run));
+	vm_run(run)->qemu_id = b->meta.id_base;
+	snprintf(runas, sizeof(runas), "%llu:%llu", b->meta.id_base, b->meta.id_base);
 	accel = accel_choice(accel_why, sizeof(accel_why));
 	/* TCG's translation cache defaults to 1 GiB, and a guest's boot
 	 * touches half of it: 64 MiB keeps QEMU's host memory near the
@@ -429,7 +462,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		for (size_t i = 0; i < 3 && r > 0 && (size_t)r < sizeof(netdev); i++)
 			if (ports[i])
 				r += snprintf(netdev + r, sizeof(netdev) - (size_t)r,
-					      ",guestfwd=tcp:%s:%d-cmd:%s %s/fwd-%d.sock", b->subnet.proxy,
+					      ",guestfwd=tcp:%s:%d-cmd:%s %s/fwd/%d.sock", b->subnet.proxy,
 					      ports[i], fwd, p->run_dir, ports[i]);
 	}
 	if (r < 0 || (size_t)r >= sizeof(netdev))
@@ -455,7 +488,9 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 				 "-device", "virtio-serial-device", "-chardev", chardev,
 				 "-device", "virtserialport,chardev=agent,name=bottlefs.agent",
 				 "-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
-				 "-qmp", qmp, NULL, NULL, NULL, NULL, NULL };
+				 "-qmp", qmp, "-runas", runas,
+				 "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
+				 NULL, NULL, NULL, NULL, NULL };
 		size_t end = sizeof(argv) / sizeof(argv[0]) - 5;
 
 		if (drive[0]) {
@@ -580,8 +615,8 @@ static int microvm_signal(const struct bf_run *run, int sig, struct bf_error *er
 static int microvm_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
 {
 	static const char *const leftovers[] = { "initrd", "main.exec", "agent.sock", "mux.sock",
-						 "qmp.sock", "fwd-8888.sock", "fwd-9418.sock",
-						 "fwd-9100.sock", NULL };
+						 "qmp.sock", "fwd/8888.sock", "fwd/9418.sock",
+						 "fwd/9100.sock", NULL };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -612,7 +647,7 @@ static int microvm_workspace_view(const struct bf_run *run, const struct bf_path
 	return bf_image_view_open(path, "work", out, err);
 }
 
-/* The listener for guest connections to a sidecar port: RUN_DIR/fwd-PORT.sock,
+/* The listener for guest connections to a sidecar port: RUN_DIR/fwd/PORT.sock,
  * where bottlefs-vm-fwd hands each one over (egress_proxy.c takes the fd). */
 static int microvm_sidecar_listen(const struct bf_run *run, int port, struct bf_error *err)
 {
@@ -627,7 +662,7 @@ static int microvm_sidecar_listen(const struct bf_run *run, int port, struct bf_
 	if (mux_path(run, mux, sizeof(mux)) < 0)
 		return bf_error_set(err, ESRCH, "the VM's shim is gone");
 	*strrchr(mux, '/') = '\0';
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/fwd-%d.sock", mux, port) >=
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/fwd/%d.sock", mux, port) >=
 	    sizeof(sa.sun_path))
 		return bf_error_set(err, ENAMETOOLONG, "sidecar socket path too long");
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -642,6 +677,14 @@ static int microvm_sidecar_listen(const struct bf_run *run, int port, struct bf_
 		return bf_error_set(err, r, "sidecar socket %s: %s", sa.sun_path, strerror(r));
 	}
 	umask(old);
+	/* QEMU's forwarder runs as the bottle's id: only it may connect. */
+	if (vm_run_const(run)->qemu_id &&
+	    (chown(sa.sun_path, 0, (gid_t)vm_run_const(run)->qemu_id) < 0 ||
+	     chmod(sa.sun_path, 0660) < 0)) {
+		r = errno;
+		close(fd);
+		return bf_error_set(err, r, "sidecar socket %s: %s", sa.sun_path, strerror(r));
+	}
 	return fd;
 }
 

@@ -119,10 +119,12 @@ int bf_vm_procs_each(const char *run_root, const struct bf_vm_exes *exes,
 		fd = pidfd_open(pid, 0);
 		if (fd < 0)
 			continue;
+		/* A shim is root's; QEMU runs as the bottle's id (one that
+		 * merely looks like it is its owner's to lose). */
 		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-		if (stat(path, &st) == 0 && st.st_uid == 0) {
+		if (stat(path, &st) == 0) {
 			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-			if (have_shim && same_file(path, &shim_st))
+			if (have_shim && st.st_uid == 0 && same_file(path, &shim_st))
 				vm = vm_of(pid, true, run_root, name, sizeof(name));
 			else if (have_qemu && same_file(path, &qemu_st))
 				vm = vm_of(pid, false, run_root, name, sizeof(name));

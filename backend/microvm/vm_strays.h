@@ -17,7 +17,7 @@ struct bf_vm_exes {
 
 void bf_vm_exes_find(struct bf_vm_exes *out);
 
-/* Calls found() for every root-owned shim or QEMU of a VM whose run dir
+/* Calls found() for every shim (root's) or QEMU of a VM whose run dir
  * is directly in `run_root` (STATE/run), with the run dir's last name and
  * a pidfd (closed after the call unless found() returns 1: then it is the
  * callee's). 0, or -errno when /proc cannot be read. */

@@ -132,21 +132,44 @@ echo stop >"$MNT/rootvm/ctl"
 rmdir "$MNT/rootvm"
 ok "guest root cannot write into the agent's port, reach the host or beyond, or kill the agent"
 
-# --- another host user: the shim's socket and the run dir are root's
+# --- QEMU runs as the bottle's own host id, filtered; neither it nor
+# another host user reaches the shim, the agent's socket or the run dir
 mux=$STATE/run/vm/mux.sock
 [ -S "$mux" ] || fail "no mux socket"
-[ "$(stat -c %a "$STATE/run/vm")" = 700 ] || fail "run dir mode $(stat -c %a "$STATE/run/vm")"
-if setpriv --reuid=65534 --regid=65534 --clear-groups "$PY" -c "
+qid=$(sed -n 's/^qemu_user: \([0-9]*\) .*/\1/p' "$MNT/vm/status")
+qpid=$(sed -n 's/^pid: //p' "$MNT/vm/status")
+[ -n "$qid" ] && [ "$qid" -ge 65536 ] || fail "qemu_user: $(cat "$MNT/vm/status")"
+! getent passwd "$qid" >/dev/null || fail "QEMU's id $qid is a host account"
+[ "$(stat -c %u:%g "/proc/$qpid")" = "$qid:$qid" ] || fail "QEMU runs as $(stat -c %u:%g "/proc/$qpid")"
+grep -q "^Groups:	$qid *$" "/proc/$qpid/status" || fail "QEMU's groups: $(grep ^Groups "/proc/$qpid/status")"
+grep -q "^Seccomp:	2" "/proc/$qpid/status" || fail "QEMU runs without a syscall filter"
+grep -q "^CapEff:	0000000000000000" "/proc/$qpid/status" || fail "QEMU keeps capabilities"
+[ "$(stat -c %a:%U:%g "$STATE/run/vm")" = "710:root:$qid" ] || fail "run dir: $(stat -c %a:%U:%g "$STATE/run/vm")"
+connects() {  # UID SOCKET: whether UID may connect to it
+	setpriv --reuid="$1" --regid="$1" --clear-groups "$PY" -c "
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 try:
     s.connect(sys.argv[1])
 except OSError:
     sys.exit(1)
-" "$mux"; then
-	fail "another user connected to the VM's shim"
-fi
-ok "another host user cannot reach the VM's shim socket"
+" "$2"
+}
+for who in 65534 "$qid"; do
+	for sock in mux.sock agent.sock qmp.sock; do
+		if connects "$who" "$STATE/run/vm/$sock"; then fail "uid $who connected to the VM's $sock"; fi
+	done
+	if setpriv --reuid="$who" --regid="$who" --clear-groups cat "$STATE/run/vm/console" 2>/dev/null; then
+		fail "uid $who read the VM's console"
+	fi
+done
+if setpriv --reuid=65534 --regid=65534 --clear-groups ls "$STATE/run/vm" 2>/dev/null; then fail "another user lists the run dir"; fi
+if setpriv --reuid=65534 --regid=65534 --clear-groups cat "$STATE/run/vm/log" 2>/dev/null; then fail "another user reads the VM's log"; fi
+if setpriv --reuid=65534 --regid=65534 --clear-groups kill -0 "$qpid" 2>/dev/null; then fail "another user may signal QEMU"; fi
+# The one thing QEMU's id may do: hand a connection to the proxy.
+connects "$qid" "$STATE/run/vm/fwd/8888.sock" || fail "QEMU's id cannot reach the proxy's listener"
+connects 65534 "$STATE/run/vm/fwd/8888.sock" && fail "another user reached the proxy's listener"
+ok "QEMU runs as the bottle's host id $qid (no account, no other groups, no caps, seccomp); it and another user reach neither the shim, the agent's nor the QMP socket, nor the run dir's files; only it reaches the proxy's listener"
 
 # --- stop, exit status, restart, re-attach, kill
 echo stop >"$MNT/vm/ctl"
