@@ -15,7 +15,9 @@
  *
  * Command line keys: bottlefs.ip=A.B.C.D/N bottlefs.gw=A.B.C.D
  * bottlefs.proxy=A.B.C.D (proxy.internal in /etc/hosts) bottlefs.host=NAME
- * bottlefs.pids=N (0: no limit) bottlefs.work=1 (a copy workspace) */
+ * bottlefs.pids=N (0: no limit) bottlefs.tmp=BYTES (/tmp's size, and /work's
+ * without a workspace disk) bottlefs.disks=N (virtio-blk disks to wait for)
+ * bottlefs.home=PATH (where the "home" disk's home/ goes) */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -100,7 +102,6 @@ static void mount_kernel_filesystems(void)
 	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
 	mkdir("/dev/pts", 0755);
 	mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
-	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
 	/* The kernel's built-in initramfs makes an empty /root, which the
 	 * image did not ask for (a home is made when a command needs it). */
@@ -233,23 +234,110 @@ static void setup_network(void)
 		sethostname(host, strlen(host));
 }
 
-/* bottlefs.work=1: the copy workspace is the ext4 disk /dev/vda (the
- * host's work.img), whose work/ becomes /work. */
-static void mount_workspace(void)
+/* A directory and its missing parents (mode 0755), like mkdir -p. */
+static void make_path(const char *path)
 {
-	char want[8];
+	char p[512];
+	size_t i;
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+		return;
+	for (i = 1; p[i]; i++)
+		if (p[i] == '/') {
+			p[i] = '\0';
+			mkdir(p, 0755);
+			p[i] = '/';
+		}
+	mkdir(p, 0755);
+}
+
+/* One of the VM's disks, named by its virtio serial: "work" (the copy
+ * workspace: its work/ becomes /work) or "home" (the guest user's home:
+ * its home/ becomes bottlefs.home). Returns the serial's kind, 0 if none. */
+static char mount_disk(const char *dev_name, const char *home)
+{
+	char path[300], serial[32] = "", dev[300], dir[64];
+	const char *sub, *target;
+	FILE *f;
 	int i;
 
-	cmdline_value("bottlefs.work", want, sizeof(want));
-	if (strcmp(want, "1") != 0)
-		return;
-	for (i = 0; i < 300 && access("/dev/vda", F_OK) < 0; i++)
+	snprintf(path, sizeof(path), "/sys/block/%s/serial", dev_name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(serial, sizeof(serial), f))
+		serial[0] = '\0';
+	fclose(f);
+	serial[strcspn(serial, "\n")] = '\0';
+	if (strcmp(serial, "work") == 0) {
+		sub = "/bottlefs/work/work";
+		target = "/work";
+	} else if (strcmp(serial, "home") == 0 && home[0] == '/') {
+		sub = "/bottlefs/home/home";
+		target = home;
+	} else {
+		return 0;
+	}
+	snprintf(dev, sizeof(dev), "/dev/%s", dev_name);
+	snprintf(dir, sizeof(dir), "/bottlefs/%s", serial);
+	mkdir(dir, 0700);
+	make_path(target);
+	/* devtmpfs may make the node a moment after sysfs shows the disk */
+	for (i = 0; i < 100 && access(dev, F_OK) < 0; i++)
 		usleep(10000);
-	mkdir("/bottlefs/work", 0700);
-	mkdir("/work", 0755);
-	if (mount("/dev/vda", "/bottlefs/work", "ext4", MS_NOSUID | MS_NODEV, NULL) < 0 ||
-	    mount("/bottlefs/work/work", "/work", NULL, MS_BIND, NULL) < 0)
-		say("cannot mount the workspace: %s", strerror(errno));
+	if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0 ||
+	    mount(sub, target, NULL, MS_BIND, NULL) < 0) {
+		say("cannot mount the %s disk", serial);
+		return 0;
+	}
+	return serial[0];
+}
+
+static int count_disks(void)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, "vd", 2) == 0;
+	closedir(d);
+	return n;
+}
+
+/* The disks, then /tmp (and /work without a workspace disk) as tmpfs
+ * of bottlefs.tmp bytes. */
+static void mount_storage(void)
+{
+	char want[16], home[256], tmp[32], opts[64];
+	bool work = false;
+	struct dirent *e;
+	int n, i;
+	DIR *d;
+
+	cmdline_value("bottlefs.disks", want, sizeof(want));
+	cmdline_value("bottlefs.home", home, sizeof(home));
+	cmdline_value("bottlefs.tmp", tmp, sizeof(tmp));
+	n = atoi(want);
+	for (i = 0; i < 300 && count_disks() < n; i++)
+		usleep(10000);
+	d = n > 0 ? opendir("/sys/block") : NULL;
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, "vd", 2) == 0 && mount_disk(e->d_name, home) == 'w')
+			work = true;
+	if (d)
+		closedir(d);
+	if (tmp[0] && strspn(tmp, "0123456789") == strlen(tmp) && strcmp(tmp, "0") != 0)
+		snprintf(opts, sizeof(opts), "mode=1777,size=%s", tmp);
+	else
+		snprintf(opts, sizeof(opts), "mode=1777");
+	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts);
+	if (!work) {
+		mkdir("/work", 0755);
+		mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, opts);
+	}
 }
 
 static void write_file(const char *path, const char *text)
@@ -623,6 +711,7 @@ static void power_off(void)
 	sync();
 	umount2("/work", MNT_DETACH);
 	umount("/bottlefs/work");
+	umount("/bottlefs/home");
 	reboot(RB_POWER_OFF);
 	_exit(0);
 }
@@ -729,7 +818,7 @@ int main(void)
 	mount_kernel_filesystems();
 	load_modules();
 	setup_network();
-	mount_workspace();
+	mount_storage();
 	setup_cgroup();
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

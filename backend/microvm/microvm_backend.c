@@ -365,8 +365,9 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 {
 	char qemu[PATH_MAX], agent[PATH_MAX], shim[PATH_MAX], base[PATH_MAX], initrd[PATH_MAX];
 	char state_dir[PATH_MAX], vmlinuz[PATH_MAX], etc[PATH_MAX], sock[PATH_MAX + 32];
-	char mem[24], cpus[24], cmdline[512], netdev[4 * PATH_MAX], chardev[PATH_MAX + 128];
+	char mem[24], cpus[24], cmdline[1024], netdev[4 * PATH_MAX], chardev[PATH_MAX + 128];
 	char qmp[PATH_MAX + 128], drive[PATH_MAX + 64] = "", tsc[48], runas[48];
+	char home_drive[PATH_MAX + 64], home[64];
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
 	const char *accel, *cpu, *kdir = kernel_dir_of(p->vm_kernel);
 	char accel_opt[64];
@@ -414,10 +415,15 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	if (r == 0 && b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		r = bf_disk_image_ensure(b, p->run_dir, "work", b->manifest.workspace_path, user.uid,
 					 user.gid, err);
+	/* The home, as on oci: persistent per bottle, the guest user's. */
+	if (r == 0)
+		r = bf_disk_image_ensure(b, p->run_dir, "home", NULL, user.uid, user.gid, err);
 	if (r < 0)
 		return r;
 	if (b->manifest.workspace_mode == BF_WORKSPACE_COPY)
 		snprintf(drive, sizeof(drive), "file=%s/work.img,if=none,format=raw,id=work", p->run_dir);
+	snprintf(home_drive, sizeof(home_drive), "file=%s/home.img,if=none,format=raw,id=home", p->run_dir);
+	bf_guest_home(&b->manifest, home, sizeof(home));
 	r = prepare_fwd_dir(b, p, err);
 	if (r < 0)
 		return r;
@@ -447,9 +453,9 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	/* .15: the first address QEMU's user network would lease. */
 	snprintf(guest_ip, sizeof(guest_ip), "192.168.%u.15", b->subnet.octet);
 	snprintf(cmdline, sizeof(cmdline),
-		 "console=ttyS0 quiet loglevel=3 panic=-1 %s bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s bottlefs.work=%d bottlefs.pids=%lld",
-		 tsc, guest_ip, b->subnet.gateway, b->subnet.proxy, b->name, drive[0] ? 1 : 0,
-		 b->manifest.pids);
+		 "console=ttyS0 quiet loglevel=3 panic=-1 %s bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s bottlefs.disks=%d bottlefs.home=%s bottlefs.pids=%lld bottlefs.tmp=%lld",
+		 tsc, guest_ip, b->subnet.gateway, b->subnet.proxy, b->name, drive[0] ? 2 : 1, home,
+		 b->manifest.pids, b->manifest.tmp);
 	/* Restricted: the guest reaches the host and the world through the
 	 * sidecar ports on the proxy address only (network.yaml's
 	 * port_forwards), each connection handed to the daemon's listener. */
@@ -490,14 +496,16 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 				 "-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
 				 "-qmp", qmp, "-runas", runas,
 				 "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
+				 "-drive", home_drive, "-device", "virtio-blk-device,drive=home,serial=home",
 				 NULL, NULL, NULL, NULL, NULL };
 		size_t end = sizeof(argv) / sizeof(argv[0]) - 5;
 
+		/* The agent finds each disk by its serial. */
 		if (drive[0]) {
 			argv[end++] = "-drive";
 			argv[end++] = drive;
 			argv[end++] = "-device";
-			argv[end++] = "virtio-blk-device,drive=work";
+			argv[end++] = "virtio-blk-device,drive=work,serial=work";
 		}
 
 		pid = bf_spawn_exe(shim, argv, -1, log_fd, log_fd, report[1]);
