@@ -495,11 +495,51 @@ static void fail(uint32_t id, const char *why)
 	send_frame(id, BF_VM_FAILED, why, (uint32_t)strlen(why));
 }
 
+/* A new terminal (master returned, O_CLOEXEC) of x's size; its slave's
+ * path in `slave`. -1 on failure. */
+static int open_terminal(const struct bf_vm_exec *x, char *slave, size_t len)
+{
+	struct winsize ws = { .ws_row = (unsigned short)x->rows, .ws_col = (unsigned short)x->cols };
+	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (m < 0)
+		return -1;
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, len) != 0 ||
+	    ioctl(m, TIOCSWINSZ, &ws) < 0) {
+		close(m);
+		return -1;
+	}
+	return m;
+}
+
+/* In the command's child (a session leader): the terminal becomes its
+ * controlling one and its 0, 1 and 2, the guest user's, group tty (5),
+ * as a login makes it. 0 or an errno. */
+static int attach_terminal(const char *slave, uid_t uid)
+{
+	int s = open(slave, O_RDWR);
+
+	if (s < 0)
+		return errno;
+	if (ioctl(s, TIOCSCTTY, 0) < 0 || fchown(s, uid, 5) < 0 || fchmod(s, 0620) < 0 ||
+	    dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0) {
+		int e = errno;
+
+		close(s);
+		return e;
+	}
+	if (s > 2)
+		close(s);
+	return 0;
+}
+
 static void start_command(uint32_t id, const char *data, uint32_t len)
 {
 	struct bf_vm_exec x;
 	const char *why = NULL;
-	int in[2], out[2], err[2], report[2], e = 0;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2], e = 0;
+	int master = -1;
+	char slave[64] = "";
 	struct chan *c;
 	pid_t pid;
 	ssize_t n;
@@ -517,8 +557,23 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		fail(id, "too many commands at once");
 		return;
 	}
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    pipe2(report, O_CLOEXEC) < 0) {
+	if (x.cols) {
+		/* A terminal of the guest's devpts: the master is the channel's
+		 * input and output, the slave the command's 0, 1 and 2. */
+		master = open_terminal(&x, slave, sizeof(slave));
+		if (master < 0) {
+			fail(id, "cannot open a terminal");
+			return;
+		}
+	} else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		close_fd(&in[0]);
+		close_fd(&in[1]);
+		close_fd(&out[0]);
+		close_fd(&out[1]);
+		fail(id, "out of pipes");
+		return;
+	}
+	if (pipe2(report, O_CLOEXEC) < 0) {
 		fail(id, "out of pipes");
 		return;
 	}
@@ -536,10 +591,15 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		for (size_t k = 0; k < x.envc; k++)
 			if (strncmp(x.env[k], "HOME=", 5) == 0)
 				make_dir_for(x.env[k] + 5, x.uid, x.gid);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		e = confine_self(x.uid);
+		if (master >= 0) {
+			e = attach_terminal(slave, x.uid);
+		} else {
+			dup2(in[0], 0);
+			dup2(out[1], 1);
+			dup2(err[1], 2);
+		}
+		if (!e)
+			e = confine_self(x.uid);
 		if (!e && (setgroups(0, NULL) < 0 || setgid(x.gid) < 0 || setuid(x.uid) < 0 ||
 			   chdir(x.cwd) < 0))
 			e = errno;
@@ -553,14 +613,18 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		(void)n;
 		_exit(e == ENOENT ? 127 : 126);
 	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
+	if (master >= 0) {
+		out[0] = master;
+		in[1] = fcntl(master, F_DUPFD_CLOEXEC, 0);
+	}
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
 	close(report[1]);
 	if (pid < 0) {
-		close(in[1]);
-		close(out[0]);
-		close(err[0]);
+		close_fd(&in[1]);
+		close_fd(&out[0]);
+		close_fd(&err[0]);
 		close(report[0]);
 		fail(id, "cannot fork");
 		return;
@@ -627,6 +691,16 @@ static void handle_frame(const struct bf_vm_frame *f)
 		if (c) {
 			signal_group(c, SIGKILL);
 			close_fd(&c->in);
+		}
+		break;
+	case BF_VM_RESIZE:
+		v = bf_vm_frame_u32(f);
+		/* Its output end is the terminal's master (a pipe refuses). */
+		if (c && c->out >= 0 && v > 0) {
+			struct winsize ws = { .ws_row = (unsigned short)(v & 0xffff),
+					      .ws_col = (unsigned short)(v >> 16) };
+
+			ioctl(c->out, TIOCSWINSZ, &ws);
 		}
 		break;
 	default:

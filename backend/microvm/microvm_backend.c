@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <bsd/string.h>
@@ -703,6 +705,44 @@ struct vm_spawn {
 	char mux[PATH_MAX];
 };
 
+/* A host terminal pair for a session's helper: the slave (returned) in
+ * raw mode, so bytes pass as they are to and from the guest's terminal;
+ * the master, of `size`, in *master. -errno on failure. */
+static int host_terminal(const struct winsize *size, int *master)
+{
+	char name[64];
+	struct termios t;
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), s, e;
+
+	if (m < 0)
+		return -errno;
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0 ||
+	    ioctl(m, TIOCSWINSZ, size) < 0)
+		goto fail;
+	s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		goto fail;
+	if (tcgetattr(s, &t) < 0) {
+		e = errno;
+		close(s);
+		close(m);
+		return -e;
+	}
+	cfmakeraw(&t);
+	if (tcsetattr(s, TCSANOW, &t) < 0) {
+		e = errno;
+		close(s);
+		close(m);
+		return -e;
+	}
+	*master = m;
+	return s;
+fail:
+	e = errno;
+	close(m);
+	return -e;
+}
+
 static pid_t spawn_helper(void *ctx, const char *cmd, const struct bf_exec_io *io, int report_fd,
 			  struct bf_error *err)
 {
@@ -712,12 +752,17 @@ static pid_t spawn_helper(void *ctx, const char *cmd, const struct bf_exec_io *i
 	size_t n = 0, i, at;
 	pid_t pid;
 
-	if (io->pty_master)
-		return bf_error_set(err, ENOTSUP, "microvm sessions have no terminal in this version");
 	if (bf_libexec_path(BF_VM_EXEC_NAME, exe, sizeof(exe)) < 0)
 		return bf_error_set(err, ENOENT, "%s is not installed", BF_VM_EXEC_NAME);
 	exec_fields(&fields, v->req->run->guest_uid, v->req->run->guest_gid, v->req->workdir,
 		    v->req->env, 0);
+	if (io->pty_master) {
+		char size[32];
+
+		snprintf(size, sizeof(size), "%ux%u", (unsigned)io->pty_size->ws_col,
+			 (unsigned)io->pty_size->ws_row);
+		bf_vm_exec_field(&fields, "pty", size);
+	}
 	bf_vm_exec_field(&fields, "arg", "/bin/sh");
 	bf_vm_exec_field(&fields, "arg", "-c");
 	bf_vm_exec_field(&fields, "arg", cmd);
@@ -736,7 +781,25 @@ static pid_t spawn_helper(void *ctx, const char *cmd, const struct bf_exec_io *i
 		argv[2 + i] = fields.data + at;
 		at += strlen(fields.data + at) + 1;
 	}
-	pid = bf_spawn_exe(exe, argv, io->stdin_fd, io->stdout_fd, io->stderr_fd, report_fd);
+	if (io->pty_master) {
+		/* The guest's terminal is in the VM; on the host the helper
+		 * holds a raw one whose master the session reads, writes,
+		 * resizes (the helper passes sizes on) and ends with VEOF. */
+		int master = -1, slave = host_terminal(io->pty_size, &master);
+
+		if (slave < 0) {
+			pid = slave;
+		} else {
+			pid = bf_spawn_exe(exe, argv, slave, slave, slave, report_fd);
+			close(slave);
+			if (pid < 0)
+				close(master);
+			else
+				*io->pty_master = master;
+		}
+	} else {
+		pid = bf_spawn_exe(exe, argv, io->stdin_fd, io->stdout_fd, io->stderr_fd, report_fd);
+	}
 	free(argv);
 	bf_buf_free(&fields);
 	if (pid < 0)

@@ -12,7 +12,11 @@
  * SIGKILL included, is passed on to the command in the guest. Signals
  * the stand-in ignores by default (CONT, WINCH) are not passed on. When
  * this helper ends, even by SIGKILL, the shim sees its socket close and
- * the guest ends the command. */
+ * the guest ends the command.
+ *
+ * With a pty= field, fds 0-2 are a raw host terminal whose master the
+ * session holds: the helper makes it its controlling terminal, so that a
+ * resize of the master (SIGWINCH) is passed on to the guest's terminal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -34,12 +39,11 @@
 
 static int chld_pipe[2] = { -1, -1 };
 
-static void on_chld(int sig)
+static void on_signal(int sig)
 {
 	int saved = errno;
 
-	(void)sig;
-	if (write(chld_pipe[1], "c", 1) < 0) {
+	if (write(chld_pipe[1], sig == SIGWINCH ? "w" : "c", 1) < 0) {
 		/* full: a wake-up is pending anyway */
 	}
 	errno = saved;
@@ -111,7 +115,7 @@ int main(int argc, char **argv)
 {
 	static struct bf_vm_link link;
 	struct bf_buf exec = { 0 };
-	bool reported = false, in_open = true;
+	bool reported = false, in_open = true, pty = false;
 	int mux, i, status = -1;
 	pid_t stand_in;
 
@@ -122,7 +126,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(chld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 1;
-	signal(SIGCHLD, on_chld);
+	for (i = 2; i < argc; i++)
+		if (strncmp(argv[i], "pty=", 4) == 0)
+			pty = true;
+	/* Its own session, the terminal its controlling one: the session's
+	 * resize of the master signals this process group. */
+	if (pty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0)) {
+		fprintf(stderr, "bottlefs-vm-exec: cannot take the terminal: %s\n", strerror(errno));
+		return 1;
+	}
+	signal(SIGCHLD, on_signal);
+	signal(SIGWINCH, on_signal);
 	stand_in = start_stand_in();
 	if (stand_in < 0)
 		return 1;
@@ -148,10 +162,18 @@ int main(int argc, char **argv)
 			break;
 		if (p[1].revents) {
 			char c;
+			bool resized = false;
 			int st;
 
 			while (read(chld_pipe[0], &c, 1) == 1)
-				;
+				resized |= c == 'w';
+			if (resized && pty) {
+				struct winsize ws;
+
+				if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_col && ws.ws_row)
+					bf_vm_link_send_u32(mux, MINE, BF_VM_RESIZE,
+							    (uint32_t)ws.ws_col << 16 | ws.ws_row);
+			}
 			/* The stand-in's end is the signal the session sent. */
 			if (stand_in > 0 && waitpid(stand_in, &st, WNOHANG) == stand_in) {
 				if (WIFSIGNALED(st))

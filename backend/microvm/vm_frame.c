@@ -79,6 +79,25 @@ static int parse_id(const char *s, unsigned *out)
 	return 0;
 }
 
+/* "COLSxROWS", each 1..65535. */
+static int parse_size(const char *v, unsigned *cols, unsigned *rows)
+{
+	unsigned long c, r;
+	char *end;
+
+	if (*v < '1' || *v > '9')
+		return -EINVAL;
+	c = strtoul(v, &end, 10);
+	if (*end != 'x' || end[1] < '1' || end[1] > '9')
+		return -EINVAL;
+	r = strtoul(end + 1, &end, 10);
+	if (*end || c > 65535 || r > 65535)
+		return -EINVAL;
+	*cols = (unsigned)c;
+	*rows = (unsigned)r;
+	return 0;
+}
+
 int bf_vm_exec_parse(const char *data, size_t len, struct bf_vm_exec *out, const char **why)
 {
 	size_t at = 0;
@@ -132,6 +151,11 @@ int bf_vm_exec_parse(const char *data, size_t len, struct bf_vm_exec *out, const
 				return -EINVAL;
 			}
 			out->env[out->envc++] = v;
+		} else if (klen == 3 && memcmp(field, "pty", 3) == 0) {
+			if (parse_size(v, &out->cols, &out->rows) < 0) {
+				*why = "bad pty size";
+				return -EINVAL;
+			}
 		} else {
 			*why = "unknown field";
 			return -EINVAL;

@@ -34,6 +34,7 @@ enum bf_vm_type {
 	BF_VM_EXIT,             /* agent: u32 wait status, after all output */
 	BF_VM_FAILED,           /* agent: could not run it (text) */
 	BF_VM_CLOSE,            /* host: nobody reads it: end its group */
+	BF_VM_RESIZE,           /* host: u32 (cols << 16 | rows) of its terminal */
 	BF_VM_TYPE_END
 };
 
@@ -58,9 +59,11 @@ long long bf_vm_frame_u32(const struct bf_vm_frame *f);
 
 /* An EXEC payload: "key=value" fields, each ended by a NUL. Keys: uid,
  * gid (decimal), cwd, arg (repeated: argv in order), env (repeated:
- * KEY=value). The pointers point into the payload. */
+ * KEY=value), pty (COLSxROWS: a terminal of that size for stdin, stdout
+ * and stderr). The pointers point into the payload. */
 struct bf_vm_exec {
 	unsigned uid, gid;
+	unsigned cols, rows;    /* pty: both nonzero */
 	const char *cwd;
 	const char *argv[BF_VM_EXEC_ARGS_MAX + 1];      /* NULL-terminated */
 	size_t argc;

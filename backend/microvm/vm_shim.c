@@ -185,7 +185,7 @@ static void from_session(struct session *s, const struct bf_vm_frame *f)
 			next_chan = 2;
 	}
 	if (!s->chan || (f->type != BF_VM_EXEC && f->type != BF_VM_STDIN && f->type != BF_VM_ACK &&
-			 f->type != BF_VM_SIGNAL))
+			 f->type != BF_VM_SIGNAL && f->type != BF_VM_RESIZE))
 		return;
 	bf_vm_link_send(agent.fd, s->chan, f->type, f->data, f->len);
 }

@@ -57,10 +57,11 @@ grep -qx '/dev/pts/[0-9]*' <<<"$out" || fail "tty is not a pty: $out"
 grep -qx '40 120' <<<"$out" || fail "stty size: $out"
 # The guest user (uid 1000) owns it, group tty, as a login gives it.
 # Group tty (5) in the guest's own user namespace; where the guest shares
-# the host's (docker without userns) the guest user's own group.
+# the host's (docker without userns) the guest user's own group; a VM's
+# kernel is its own.
 uid=$(output_of box 'id -u')
 gid=5
-[ "$BACKEND" = oci ] || gid=$(output_of box 'id -g')
+[ "$BACKEND" != docker ] || gid=$(output_of box 'id -g')
 grep -Eq "^crw--w---- +1 $uid +$gid " <<<"$out" || fail "terminal owner/mode: $out"
 grep -qx 'TERM=xterm-256color' <<<"$out" || fail "TERM: $out"
 grep -qx 'all-terminals' <<<"$out" || fail "stdin, stdout, stderr are not all the terminal: $out"

@@ -80,6 +80,12 @@ static void test_exec_fields(void)
 	CU_ASSERT_PTR_NULL(x.argv[3]);
 	CU_ASSERT_EQUAL(x.envc, 1);
 	CU_ASSERT_STRING_EQUAL(x.env[0], "PATH=/bin");
+	CU_ASSERT_EQUAL(x.cols, 0);     /* no terminal unless asked */
+	bf_vm_exec_field(&b, "pty", "120x40");
+	CU_ASSERT_EQUAL_FATAL(bf_buf_finish(&b), 0);
+	CU_ASSERT_EQUAL_FATAL(bf_vm_exec_parse(b.data, b.len, &x, &why), 0);
+	CU_ASSERT_EQUAL(x.cols, 120);
+	CU_ASSERT_EQUAL(x.rows, 40);
 	/* Without its last NUL the payload is refused, not read past. */
 	CU_ASSERT_EQUAL(bf_vm_exec_parse(b.data, b.len - 1, &x, &why), -EINVAL);
 	bf_buf_free(&b);
@@ -94,6 +100,8 @@ static void test_exec_refusals(void)
 		{ "uid=-1\0arg=x", 13 }, { "uid=4294967295\0arg=x", 21 }, { "uid=1x\0arg=x", 13 },
 		{ "cwd=rel\0arg=x", 14 }, { "who=1\0arg=x", 12 }, { "arg\0", 4 },
 		{ "env=NOEQ\0arg=x", 15 }, { "uid=1\0", 6 }, { "arg=\0", 5 }, { "", 0 },
+		{ "pty=0x40\0arg=x", 15 }, { "pty=80x\0arg=x", 14 }, { "pty=80\0arg=x", 13 },
+		{ "pty=65536x1\0arg=x", 18 }, { "pty=80x40x\0arg=x", 17 }, { "pty=-1x5\0arg=x", 15 },
 	};
 	struct bf_vm_exec x;
 	size_t i;
