@@ -342,6 +342,21 @@ static void host_tsc_khz(char *out, size_t len)
 		snprintf(out, len, "tsc_early_khz=%ld", (long)(mhz * 1000));
 }
 
+/* Kills the VM processes of run dir RUN_DIR, found by what they are. */
+static int kill_vm_of(const char *run_dir, struct bf_error *err)
+{
+	char root[PATH_MAX], *slash;
+	struct bf_vm_exes exes;
+
+	strlcpy(root, run_dir, sizeof(root));
+	slash = strrchr(root, '/');
+	if (!slash)
+		return bf_error_set(err, EINVAL, "run dir %s is not a path", run_dir);
+	*slash = '\0';
+	bf_vm_exes_find(&exes);
+	return bf_vm_kill_by_name(root, slash + 1, &exes, err);
+}
+
 /* QEMU runs as the bottle's id_base (no host account), after it has
  * opened what it needs as root: the connections it forwards reach the
  * daemon through RUN/fwd/. The run dir and fwd/ let that id's group pass
@@ -404,7 +419,14 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	slash = strrchr(state_dir, '/');
 	if (slash)
 		*slash = '\0';
-	r = prepare_etc(b, p, &user, err);
+	/* The bottle is not running by its record: a VM in its run dir is
+	 * one a start the daemon did not finish left (its sockets and disks
+	 * would be this start's). */
+	r = kill_vm_of(p->run_dir, err);
+	if (r > 0)
+		r = 0;
+	if (r == 0)
+		r = prepare_etc(b, p, &user, err);
 	if (r == 0)
 		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kdir, base, sizeof(base), err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
@@ -818,21 +840,6 @@ static int microvm_exec(const struct bf_exec_request *req, struct bf_exec_sessio
 	if (mux_path(req->run, v.mux, sizeof(v.mux)) < 0)
 		return bf_error_set(err, ESRCH, "the VM's shim is gone");
 	return bf_exec_start(s, cmd, spawn_helper, &v, err);
-}
-
-/* Kills the VM processes of run dir RUN_DIR, found by what they are. */
-static int kill_vm_of(const char *run_dir, struct bf_error *err)
-{
-	char root[PATH_MAX], *slash;
-	struct bf_vm_exes exes;
-
-	strlcpy(root, run_dir, sizeof(root));
-	slash = strrchr(root, '/');
-	if (!slash)
-		return bf_error_set(err, EINVAL, "run dir %s is not a path", run_dir);
-	*slash = '\0';
-	bf_vm_exes_find(&exes);
-	return bf_vm_kill_by_name(root, slash + 1, &exes, err);
 }
 
 static int microvm_destroy(const struct bf_bottle *b, const struct bf_paths *p, struct bf_error *err)

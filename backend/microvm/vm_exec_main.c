@@ -153,12 +153,16 @@ int main(int argc, char **argv)
 	bf_buf_free(&exec);
 	bf_vm_link_init(&link, mux);
 	for (;;) {
-		struct pollfd p[3] = { { mux, POLLIN, 0 }, { chld_pipe[0], POLLIN, 0 },
-				       { in_open && reported ? 0 : -1, POLLIN, 0 } };
+		/* p[3]: the session's output end. Its reader gone (the daemon
+		 * killed) is this command's end: nobody can read it any more. */
+		struct pollfd p[4] = { { mux, POLLIN, 0 }, { chld_pipe[0], POLLIN, 0 },
+				       { in_open && reported ? 0 : -1, POLLIN, 0 }, { 1, 0, 0 } };
 		struct bf_vm_frame f;
 		int r;
 
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
+			break;
+		if (p[3].revents & (POLLERR | POLLHUP))
 			break;
 		if (p[1].revents) {
 			char c;

@@ -14,7 +14,7 @@ daemon_pid() {
 # crash: SIGKILL to the daemon, then clear the dead mount.
 crash() {
 	local pid
-	pid=$(daemon_pid)
+	pid=$(daemon_pid || true)
 	[ -n "$pid" ] || fail "no daemon to kill"
 	kill -9 "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -47,20 +47,30 @@ mount_fs
 [ "$(cat "$MNT/keep/allow")" = "$(printf 'one.example\ntwo.example')" ] || fail "allow lost: $(cat "$MNT/keep/allow")"
 ok "SIGKILL right after an allow rewrite: the acknowledged list is kept"
 
-# --- a streaming exec: the command is ended at the next mount
+# --- a streaming exec: the command is ended at the next mount (a VM's
+# at once: its host helper sees the session's reader gone)
 mkdir "$MNT/keep/exec/long"
 echo 'echo started; exec sleep 987651' >"$MNT/keep/exec/long/cmd"
 head -c 8 "$MNT/keep/exec/long/stdout" >/dev/null
-guest_sleep=$(pgrep -f -x 'sleep 987651' | head -1)
-[ -n "$guest_sleep" ] || fail "the session's command is not running"
-crash
-kill -0 "$guest_sleep" 2>/dev/null || fail "the command ended with the daemon already (test assumption)"
-mount_fs
-for _ in $(seq 50); do kill -0 "$guest_sleep" 2>/dev/null || break; sleep 0.1; done
-! kill -0 "$guest_sleep" 2>/dev/null || fail "the orphaned exec command still runs"
+if [ "$BACKEND" = microvm ]; then
+	guest_runs_it() { output_of keep 'ps -o args' | grep -qx 'sleep 987651'; }
+	guest_runs_it || fail "the session's command is not running"
+	crash
+	mount_fs
+	for _ in $(seq 50); do guest_runs_it || break; sleep 0.1; done
+	! guest_runs_it || fail "the orphaned exec command still runs"
+else
+	guest_sleep=$(pgrep -f -x 'sleep 987651' | head -1 || true)
+	[ -n "$guest_sleep" ] || fail "the session's command is not running"
+	crash
+	kill -0 "$guest_sleep" 2>/dev/null || fail "the command ended with the daemon already (test assumption)"
+	mount_fs
+	for _ in $(seq 50); do kill -0 "$guest_sleep" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$guest_sleep" 2>/dev/null || fail "the orphaned exec command still runs"
+	assert_contains log "$(cat "$MNT/keep/log")" "ended"
+fi
 [ "$(cat "$MNT/keep/ctl")" = running ] || fail "the killing of strays took the bottle down"
-assert_contains log "$(cat "$MNT/keep/log")" "ended"
-ok "SIGKILL during a streaming exec: the next mount ends the orphaned command, the bottle runs on"
+ok "SIGKILL during a streaming exec: the orphaned command is ended, the bottle runs on"
 
 # --- a start cut short: the bottle is sane and starts again
 printf 'agent = "test"\n%s\n' "$IMAGE_TOML" >"$MNT/new/cut"

@@ -196,6 +196,9 @@ ok "one-shot exec/run gives output then the status line, each byte once (100 run
 # Output is kept in a 64 MiB ring per stream: a stream past it wraps, its
 # reader gets every byte in order, and what was read and overwritten is
 # refused (ENODATA), not served wrong.
+# (The ring is the host's, the same for every backend: a VM, whose
+# emulated CPU makes 90 MB take a minute, leaves it to the others.)
+if [ "$BACKEND" != microvm ]; then
 S=$MNT/box/exec/ring
 mkdir "$S"
 echo 'seq 1 12000000; echo err-end >&2' >"$S/cmd"
@@ -208,6 +211,7 @@ out=$(head -c 10 "$S/stdout" 2>&1) && fail "output overwritten in the ring was s
 case $out in *"No data available"*) ;; *) fail "a read of dropped output: $out" ;; esac
 rmdir "$S"
 ok "a 90 MB stream wraps its 64 MiB ring byte-exact; the overwritten start reads ENODATA"
+fi
 
 # --- log: main output and lifecycle, append-only, tail -f
 timeout 60 tail -f "$MNT/box/log" >"$TMP/tail" &
