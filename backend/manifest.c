@@ -22,7 +22,8 @@ struct key_spec {
 };
 
 static const struct key_spec schema[] = {
-	{ "", "agent" }, { "", "backend" }, { "", "image" }, { "", "user" }, { "", "path_prepend" },
+	{ "", "agent" }, { "", "backend" }, { "", "image" }, { "", "kernel" }, { "", "user" },
+	{ "", "path_prepend" },
 	{ "", "command" }, { "", "workdir" }, { "", "stop_timeout" },
 	{ "", "env" }, { "", "workspace" }, { "", "network" },
 	{ "", "limits" }, { "", "sidecars" },
@@ -477,11 +478,11 @@ static int check_user(const struct toml_value *root, const char *user,
 static int check_line_strings(const struct toml_value *root, const struct bf_manifest *m,
 			      struct bf_error *err, int *line)
 {
-	static const char *const keys[] = { "agent", "image", "workdir" };
-	const char *const values[] = { m->agent, m->image, m->workdir };
+	static const char *const keys[] = { "agent", "image", "workdir", "kernel" };
+	const char *const values[] = { m->agent, m->image, m->workdir, m->kernel };
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (values[i] && control_byte(values[i])) {
 			*line = toml_table_get(root, keys[i])->line;
 			return bf_error_set(err, EINVAL, "%s must not hold a newline or control byte", keys[i]);
@@ -630,6 +631,7 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	if ((r = get_string(root, "agent", &m->agent, err, line)) < 0 ||
 	    (r = get_string(root, "backend", &m->backend, err, line)) < 0 ||
 	    (r = get_string(root, "image", &m->image, err, line)) < 0 ||
+	    (r = get_string(root, "kernel", &m->kernel, err, line)) < 0 ||
 	    (r = get_string(root, "user", &m->user, err, line)) < 0 ||
 	    (r = get_string(root, "workdir", &m->workdir, err, line)) < 0 ||
 	    (r = get_string_array(root, "command", &m->command, &m->command_len, err, line)) < 0 ||
@@ -655,6 +657,10 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	if (m->workdir[0] != '/') {
 		*line = toml_table_get(root, "workdir")->line;
 		return bf_error_set(err, EINVAL, "workdir must be an absolute path");
+	}
+	if (m->kernel && m->kernel[0] != '/') {
+		*line = toml_table_get(root, "kernel")->line;
+		return bf_error_set(err, EINVAL, "kernel must be an absolute directory path (as scripts/vm-kernel.sh makes one)");
 	}
 	kv = toml_table_get(root, "command");
 	if (kv && (m->command_len == 0 || !m->command[0][0])) {
@@ -740,6 +746,7 @@ void bf_manifest_free(struct bf_manifest *m)
 	free(m->agent);
 	free(m->backend);
 	free(m->image);
+	free(m->kernel);
 	free(m->user);
 	free_strv(m->command, m->command_len);
 	free(m->workdir);

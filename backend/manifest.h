@@ -34,6 +34,7 @@ struct bf_manifest {
 	char *agent;
 	char *backend;          /* NULL: the mount's default backend */
 	char *image;
+	char *kernel;           /* microvm: a guest kernel directory; NULL: the mount's */
 	char *user;
 	char **command;
 	size_t command_len;

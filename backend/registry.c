@@ -240,6 +240,18 @@ static int check_workspace(const struct bf_manifest *m, const struct bf_caller *
 			return bf_error_set(err, EACCES, "[[mount]] source %s is not readable by uid %u: %s",
 					    src, (unsigned)who->uid, strerror(-r));
 	}
+	/* A guest kernel likewise (its files are read as the writer again
+	 * when the VM's image is made). */
+	if (m->kernel) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/vmlinuz", m->kernel);
+		r = bf_access_as(who, path, R_OK);
+		if (r < 0)
+			return bf_error_set(err, r == -EACCES ? EACCES : EINVAL,
+					    "kernel %s: %s is not readable by uid %u: %s", m->kernel, path,
+					    (unsigned)who->uid, strerror(-r));
+	}
 	if (m->workspace_mode == BF_WORKSPACE_NONE)
 		return 0;
 	if (stat(m->workspace_path, &st) < 0)

@@ -50,6 +50,8 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 	toml_str(out, "backend", b->backend->name);
 	toml_str(out, "agent", m->agent);
 	toml_str(out, "image", m->image);
+	if (m->kernel)
+		toml_str(out, "kernel", m->kernel);
 	toml_str(out, "user", m->user);
 	toml_str_array(out, "command", m->command, m->command_len);
 	toml_str(out, "workdir", m->workdir);

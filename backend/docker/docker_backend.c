@@ -66,6 +66,8 @@ static int docker_check_manifest(const struct bf_manifest *m, struct bf_error *e
 {
 	if (strcmp(m->image, "host") == 0)
 		return bf_error_set(err, EINVAL, "docker needs an image reference, not \"host\"");
+	if (m->kernel)
+		return bf_error_set(err, EINVAL, "kernel is for microvm bottles (a docker guest runs on the host's kernel)");
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "../egress_proxy.h"
 #include "../exit_file.h"
 #include "../guest_user.h"
+#include "../access_as.h"
 #include "../image_view.h"
 #include "../json_get.h"
 #include "../manifest.h"
@@ -386,7 +387,10 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	char qmp[PATH_MAX + 128], drive[PATH_MAX + 64] = "", tsc[48], runas[48];
 	char home_drive[PATH_MAX + 64], home[64];
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
-	const char *accel, *cpu, *kdir = kernel_dir_of(p->vm_kernel);
+	/* The manifest's kernel, else the mount's (-o vm_kernel), else the default. */
+	const char *accel, *cpu, *kdir = b->manifest.kernel ? b->manifest.kernel : kernel_dir_of(p->vm_kernel);
+	char release[BF_VM_RELEASE_MAX] = "";
+	struct bf_caller writer;
 	char accel_opt[64];
 	struct bf_guest_user user = { 0 };
 	cleanup_close int log_fd = -1;
@@ -402,8 +406,10 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		return bf_error_set(err, ENOENT, "bottlefs-vm-agent or %s is not installed", BF_VM_SHIM_NAME);
 	snprintf(vmlinuz, sizeof(vmlinuz), "%s/vmlinuz", kdir);
 	if (access(vmlinuz, R_OK) < 0)
-		return bf_error_set(err, ENOENT, "no guest kernel at %s (run scripts/vm-kernel.sh, or -o vm_kernel=DIR)",
+		return bf_error_set(err, ENOENT, "no guest kernel at %s (run scripts/vm-kernel.sh, or name one: kernel = \"DIR\" or -o vm_kernel=DIR)",
 				    vmlinuz);
+	/* What the VM boots is read as the manifest's writer. */
+	bf_caller_of_uid(b->meta.owner, &writer);
 	/* The shim's sockets are unix sockets in the run dir. */
 	if (strlen(p->run_dir) + sizeof("/agent.sock") > UNIX_PATH_MAX)
 		return bf_error_set(err, ENAMETOOLONG, "the state directory's path is too long for the VM's sockets (%zu bytes; at most %d)",
@@ -428,7 +434,8 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	if (r == 0)
 		r = prepare_etc(b, p, &user, err);
 	if (r == 0)
-		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kdir, base, sizeof(base), err);
+		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kdir, &writer, base, vmlinuz,
+				     release, err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
 		r = bf_vm_image_bottle(base, etc, p->run_dir, initrd, sizeof(initrd), err);
@@ -464,7 +471,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		snprintf(accel_opt, sizeof(accel_opt), "%s", accel);
 	cpu = getenv("BOTTLEFS_VM_CPU") ? getenv("BOTTLEFS_VM_CPU") : (strcmp(accel, "kvm") ? "max" : "host");
 	strlcpy(vm_run(run)->accel, accel, sizeof(vm_run(run)->accel));
-	kernel_release(kdir, vm_run(run)->kernel, sizeof(vm_run(run)->kernel));
+	strlcpy(vm_run(run)->kernel, release, sizeof(vm_run(run)->kernel));
 	run_file(p, "exit", sock, sizeof(sock));
 	unlink(sock);
 	snprintf(mem, sizeof(mem), "%lldM",

@@ -4,16 +4,40 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <sha2.h>
 #include <bsd/string.h>
 
+#include "../access_as.h"
 #include "../cleanup.h"
 #include "vm_cpio.h"
+
+/* The job runs on a thread of its own whose filesystem ids are the
+ * reader's for every read and root's only to write the cache (per-thread
+ * raw syscalls: no other thread is affected). */
+static __thread bool switched;
+
+static void as_root(void)
+{
+	if (switched) {
+		syscall(SYS_setfsuid, 0);
+		syscall(SYS_setfsgid, 0);
+	}
+}
+
+static void as_reader(const struct bf_caller *who)
+{
+	if (switched) {
+		syscall(SYS_setfsgid, who->gid);
+		syscall(SYS_setfsuid, who->uid);
+	}
+}
 
 /* Names of the image the VM has of its own: the agent is /init, and the
  * kernel's filesystems are mounted over these. */
@@ -119,19 +143,76 @@ static int add_file(struct bf_cpio *c, const char *name, const char *src, mode_t
 	return bf_cpio_file(c, name, mode, 0, 0, fd, st.st_size, err);
 }
 
-static int write_base(const char *path, const char *rootfs, const char *agent,
-		      const char *kernel_dir, char mods[][64], size_t n_mods, struct bf_error *err)
+/* The cache's own file, made as root; -1 with err set. */
+static int open_cache_tmp(const char *path, char *tmp, size_t len, const struct bf_caller *who,
+			  struct bf_error *err)
 {
-	char tmp[PATH_MAX + 16], src[PATH_MAX], list[64 * 72] = "";
+	int fd, e;
+
+	snprintf(tmp, len, "%s.%d.%ld.tmp", path, (int)getpid(), (long)syscall(SYS_gettid));
+	as_root();
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	e = errno;
+	as_reader(who);
+	if (fd < 0)
+		bf_error_set(err, e, "%s: %s", tmp, strerror(e));
+	return fd;
+}
+
+static int commit_cache(int fd, const char *tmp, const char *path, const struct bf_caller *who,
+			int r, struct bf_error *err)
+{
+	as_root();
+	if (r == 0 && (fsync(fd) < 0 || rename(tmp, path) < 0))
+		r = bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	if (r < 0)
+		unlink(tmp);
+	as_reader(who);
+	return r;
+}
+
+/* DIGEST.vmlinuz: the kernel, read as the reader. */
+static int write_kernel(const char *path, const char *kernel_dir, const struct bf_caller *who,
+			struct bf_error *err)
+{
+	char tmp[PATH_MAX + 48], src[PATH_MAX];
+	cleanup_close int fd = -1, in = -1;
+	int r = 0;
+
+	snprintf(src, sizeof(src), "%s/vmlinuz", kernel_dir);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bf_error_set(err, errno, "%s: %s", src, strerror(errno));
+	fd = open_cache_tmp(path, tmp, sizeof(tmp), who, err);
+	if (fd < 0)
+		return -err->code;
+	for (;;) {
+		char buf[65536];
+		ssize_t n = read(in, buf, sizeof(buf));
+
+		if (n == 0)
+			break;
+		if (n < 0 || write(fd, buf, (size_t)n) != n) {
+			r = bf_error_set(err, errno ? errno : EIO, "%s: %s", src, strerror(errno ? errno : EIO));
+			break;
+		}
+	}
+	return commit_cache(fd, tmp, path, who, r, err);
+}
+
+static int write_base(const char *path, const char *rootfs, const char *agent,
+		      const char *kernel_dir, char mods[][64], size_t n_mods,
+		      const struct bf_caller *who, struct bf_error *err)
+{
+	char tmp[PATH_MAX + 48], src[PATH_MAX], list[64 * 72] = "";
 	cleanup_close int fd = -1;
 	struct bf_cpio c;
 	size_t i;
 	int r;
 
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open_cache_tmp(path, tmp, sizeof(tmp), who, err);
 	if (fd < 0)
-		return bf_error_set(err, errno, "%s: %s", tmp, strerror(errno));
+		return -err->code;
 	bf_cpio_init(&c, fd);
 	r = bf_cpio_tree(&c, "", rootfs, not_from_image, err);
 	if (r == 0)
@@ -154,21 +235,43 @@ static int write_base(const char *path, const char *rootfs, const char *agent,
 		r = bf_cpio_data(&c, "bottlefs/modules", 0600, 0, 0, list, strlen(list), err);
 	if (r == 0)
 		r = bf_cpio_finish(&c, err);
-	if (r == 0 && (fsync(fd) < 0 || rename(tmp, path) < 0))
-		r = bf_error_set(err, errno, "%s: %s", path, strerror(errno));
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return commit_cache(fd, tmp, path, who, r, err);
 }
 
-int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agent,
-		     const char *kernel_dir, char *out, size_t len, struct bf_error *err)
+/* DIR/version's first line (BF_VM_RELEASE_MAX), "" if none. */
+static void read_release(const char *kernel_dir, char *out)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/version", kernel_dir);
+	out[0] = '\0';
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(out, BF_VM_RELEASE_MAX, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
+struct image_job {
+	const char *state_dir, *rootfs, *agent, *kernel_dir;
+	const struct bf_caller *reader;
+	char *initrd, *kernel, *release;
+	struct bf_error *err;
+	int result;
+};
+
+static int make_base(struct image_job *j)
 {
 	char mods[32][64], hex[SHA256_DIGEST_STRING_LENGTH], dir[PATH_MAX], src[PATH_MAX];
+	char who[64];
+	const char *rootfs = j->rootfs, *kernel_dir = j->kernel_dir;
+	struct bf_error *err = j->err;
 	cleanup_close int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t n_mods = 0, i;
 	SHA2_CTX h;
-	int r;
+	int r, e;
 
 	if (root < 0)
 		return bf_error_set(err, errno, "image %s: %s (a microvm image is a root filesystem directory)",
@@ -176,9 +279,16 @@ int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agen
 	r = read_modules(kernel_dir, mods, 32, &n_mods, err);
 	if (r < 0)
 		return r;
+	read_release(kernel_dir, j->release);
 	SHA256Init(&h);
-	SHA256Update(&h, (const uint8_t *)"bottlefs-vm-image 1\n", 20);
-	r = digest_file(&h, agent, err);
+	SHA256Update(&h, (const uint8_t *)"bottlefs-vm-image 2\n", 20);
+	snprintf(who, sizeof(who), "reader %u\n", (unsigned)j->reader->uid);
+	SHA256Update(&h, (const uint8_t *)who, strlen(who));
+	r = digest_file(&h, j->agent, err);
+	if (r == 0) {
+		snprintf(src, sizeof(src), "%s/vmlinuz", kernel_dir);
+		r = digest_file(&h, src, err);
+	}
 	for (i = 0; r == 0 && i < n_mods; i++) {
 		snprintf(src, sizeof(src), "%s/modules/%s", kernel_dir, mods[i]);
 		r = digest_file(&h, src, err);
@@ -188,14 +298,58 @@ int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agen
 	if (r < 0)
 		return r;
 	SHA256End(&h, hex);
-	snprintf(dir, sizeof(dir), "%s/vm-cache", state_dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return bf_error_set(err, errno, "%s: %s", dir, strerror(errno));
-	if ((size_t)snprintf(out, len, "%s/%s.cpio", dir, hex) >= len)
+	snprintf(dir, sizeof(dir), "%s/vm-cache", j->state_dir);
+	as_root();
+	r = mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
+	as_reader(j->reader);
+	if (r < 0)
+		return bf_error_set(err, -r, "%s: %s", dir, strerror(-r));
+	if (snprintf(j->initrd, PATH_MAX, "%s/%s.cpio", dir, hex) >= PATH_MAX ||
+	    snprintf(j->kernel, PATH_MAX, "%s/%s.vmlinuz", dir, hex) >= PATH_MAX)
 		return bf_error_set(err, ENAMETOOLONG, "state dir path too long");
-	if (access(out, R_OK) == 0)
+	as_root();
+	r = access(j->kernel, R_OK) == 0 ? 1 : 0;
+	e = access(j->initrd, R_OK) == 0 ? 1 : 0;
+	as_reader(j->reader);
+	if (!r && (r = write_kernel(j->kernel, kernel_dir, j->reader, err)) < 0)
+		return r;
+	if (e)
 		return 0;
-	return write_base(out, rootfs, agent, kernel_dir, mods, n_mods, err);
+	return write_base(j->initrd, rootfs, j->agent, kernel_dir, mods, n_mods, j->reader, err);
+}
+
+static void *image_as_reader(void *arg)
+{
+	struct image_job *j = arg;
+	const struct bf_caller *who = j->reader;
+
+	/* Supplementary groups count for reading; this thread only. */
+	if (syscall(SYS_setgroups, who->n_groups, who->groups) < 0) {
+		j->result = bf_error_set(j->err, errno, "image: setgroups: %s", strerror(errno));
+		return NULL;
+	}
+	switched = true;
+	as_reader(who);
+	j->result = make_base(j);
+	as_root();
+	switched = false;
+	return NULL;
+}
+
+int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agent,
+		     const char *kernel_dir, const struct bf_caller *reader, char *initrd,
+		     char *kernel, char *release, struct bf_error *err)
+{
+	struct image_job j = { state_dir, rootfs, agent, kernel_dir, reader, initrd, kernel, release,
+			       err, -EIO };
+	pthread_t t;
+	int r;
+
+	r = pthread_create(&t, NULL, image_as_reader, &j);
+	if (r != 0)
+		return bf_error_set(err, r, "image: cannot start a thread: %s", strerror(r));
+	pthread_join(t, NULL);
+	return j.result;
 }
 
 int bf_vm_image_bottle(const char *base, const char *etc_dir, const char *run_dir, char *out,

@@ -14,13 +14,20 @@
 #define BF_VM_KERNEL_DIR "/usr/local/lib/bottlefs/vm"
 
 /* STATE/vm-cache/DIGEST.cpio for the image directory `rootfs`, the agent
- * binary and the kernel bundle's modules; built when missing. The digest
- * covers every entry's path, type, mode, owner, size, link target and
- * change times (mtime and ctime, to the nanosecond), so a change to any
- * file of the image, the agent or the modules makes a new archive, and an
- * unchanged image is packed once. Its path goes to out. */
+ * binary and the kernel bundle's modules, and STATE/vm-cache/DIGEST.vmlinuz,
+ * the bundle's kernel; built when missing. Every file of the image and of
+ * the bundle is read as `reader` (the manifest's writer: what it could
+ * not read does not reach its VM, whose root reads everything), and the
+ * digest covers the reader and every entry's path, type, mode, owner,
+ * size, link target and change times (mtime and ctime, to the
+ * nanosecond): a change to any file makes a new archive, and an unchanged
+ * image is packed once per reader. The paths go to initrd and kernel
+ * (PATH_MAX each), the bundle's DIR/version to release. */
+#define BF_VM_RELEASE_MAX 64
+struct bf_caller;
 int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agent,
-		     const char *kernel_dir, char *out, size_t len, struct bf_error *err);
+		     const char *kernel_dir, const struct bf_caller *reader, char *initrd,
+		     char *kernel, char *release, struct bf_error *err);
 
 /* RUN_DIR/initrd: the base followed by the files of `etc_dir` (passwd,
  * group) as etc/. */

@@ -71,6 +71,8 @@ static int oci_check_manifest(const struct bf_manifest *m, struct bf_error *err)
 		return bf_error_set(err, EINVAL,
 				    "oci image must be \"host\" or an absolute path to a root filesystem, not \"%s\"",
 				    m->image);
+	if (m->kernel)
+		return bf_error_set(err, EINVAL, "kernel is for microvm bottles (an oci guest runs on the host's kernel)");
 	return 0;
 }
 

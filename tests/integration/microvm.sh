@@ -236,6 +236,67 @@ unmount_fs
 mount_fs -o "vm_kernel=$KERNEL"
 ok "-o vm_kernel=DIR names the guest kernel (a missing one: ENOENT with the path); a relative DIR is refused"
 
+# --- a kernel per manifest: kernel = "DIR", read as the manifest's writer
+cp -r "$KERNEL" "$TMP/kcopy"
+echo 6.1.0-bottlefs-copy >"$TMP/kcopy/version"
+vmanifest kvm "kernel = \"$TMP/kcopy\""
+grep -qx "kernel = \"$TMP/kcopy\"" "$MNT/kvm/plan.toml" || fail "plan lacks the kernel: $(cat "$MNT/kvm/plan.toml")"
+echo start >"$MNT/kvm/ctl" || fail "start with a manifest's kernel: $(tail -2 "$MNT/errors")"
+assert_contains status "$(cat "$MNT/kvm/status")" "kernel: 6.1.0-bottlefs-copy"
+[ "$(output_of kvm 'uname -r')" = "$(cat "$KERNEL/version")" ] || fail "the VM runs $(output_of kvm 'uname -r')"
+echo stop >"$MNT/kvm/ctl"
+rmdir "$MNT/kvm"
+for bad in relative/dir "$TMP/nokernel"; do
+	if printf 'agent = "t"\nimage = "%s"\nkernel = "%s"\n' "$ROOTFS" "$bad" | cat >"$MNT/new/badk" 2>/dev/null; then
+		fail "kernel = $bad accepted"
+	fi
+	[ ! -e "$MNT/badk" ] || fail "a refused kernel left a bottle"
+done
+assert_contains errors "$(tail -1 "$MNT/errors")" "kernel $TMP/nokernel: $TMP/nokernel/vmlinuz is not readable by uid 0"
+if printf 'agent = "t"\nbackend = "oci"\nkernel = "%s"\n' "$KERNEL" | cat >"$MNT/new/ocik" 2>/dev/null; then
+	fail "kernel accepted for an oci bottle"
+fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "kernel is for microvm bottles"
+# What the VM boots is read as the writer (here a record made to say
+# uid 65534 wrote it): a root-only file in the image, or a kernel it
+# cannot read, fails the start with EACCES.
+mkdir -p "$TMP/kprivate" && cp -r "$KERNEL/." "$TMP/kprivate/" && chmod 700 "$TMP/kprivate"
+cp -r "$ROOTFS" "$TMP/secretroot" && echo root-secret >"$TMP/secretroot/secret" && chmod 600 "$TMP/secretroot/secret"
+printf 'agent = "t"\nimage = "%s"\n' "$TMP/secretroot" >"$MNT/new/theirs"
+printf 'agent = "t"\nimage = "%s"\nkernel = "%s"\n' "$ROOTFS" "$TMP/kprivate" >"$MNT/new/theirk"
+unmount_fs
+for b in theirs theirk; do
+	$PY - "$STATE/bottles/$b.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "owner_uid" in r, r
+r["owner_uid"] = 65534
+json.dump(r, open(sys.argv[1], "w"))
+PY
+done
+mount_fs -o "vm_kernel=$KERNEL"
+assert_contains status "$(cat "$MNT/theirs/status")" "owner_uid: 65534"
+for b in theirs theirk; do
+	if echo start >"$MNT/$b/ctl" 2>"$TMP/err"; then fail "$b started with what its writer cannot read"; fi
+	assert_contains errno "$(cat "$TMP/err")" "Permission denied"
+	rmdir "$MNT/$b"
+done
+chmod 644 "$TMP/secretroot/secret"
+printf 'agent = "t"\nimage = "%s"\n' "$TMP/secretroot" >"$MNT/new/theirs"
+unmount_fs
+$PY - "$STATE/bottles/theirs.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["owner_uid"] = 65534
+json.dump(r, open(sys.argv[1], "w"))
+PY
+mount_fs -o "vm_kernel=$KERNEL"
+echo start >"$MNT/theirs/ctl" || fail "a readable image of another writer: $(tail -2 "$MNT/errors")"
+[ "$(output_of theirs 'cat /secret')" = root-secret ] || fail "the image's file is not in the VM"
+echo stop >"$MNT/theirs/ctl"
+rmdir "$MNT/theirs"
+ok "kernel = DIR boots that kernel (status, plan); relative, missing, and non-microvm kernels are refused; the image and kernel are read as the manifest's writer (EACCES for what it cannot read)"
+
 # --- a copy workspace: the VM's disk, kept across restarts, seen when stopped
 mkdir -p "$TMP/ws"
 echo original >"$TMP/ws/file"
