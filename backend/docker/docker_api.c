@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <bsd/string.h>
@@ -17,6 +18,7 @@
 /* The engine answers in milliseconds; a create may pull nothing here (no
  * registry), but a start mounts the image. */
 #define CALL_TIMEOUT_S 60
+#define STREAM_TIMEOUT_S 1800   /* an image's export */
 #define CONNECT_TIMEOUT_MS 2000
 #define RESPONSE_MAX (4 << 20)
 
@@ -75,57 +77,93 @@ int bf_docker_call(const char *method, const char *path, const char *body,
 	return r;
 }
 
-int bf_docker_call_raw(const char *method, const char *path, const char *body,
-		       struct bf_buf *out, struct bf_error *err)
+/* Where an answer goes: 2xx bodies to `fd` when it is >= 0, else (and
+ * every error's body, for its message) into `body`. */
+struct sink {
+	CURL *c;
+	int fd;
+	struct bf_buf body;
+	bool write_failed;
+};
+
+static size_t to_sink(char *data, size_t size, size_t n, void *ctx)
+{
+	struct sink *s = ctx;
+	long status = 0;
+	size_t left = size * n;
+
+	curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &status);
+	if (s->fd < 0 || status < 200 || status > 299)
+		return collect(data, size, n, &s->body);
+	while (left) {
+		ssize_t w = write(s->fd, data, left);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			s->write_failed = true;
+			return 0;
+		}
+		data += w;
+		left -= (size_t)w;
+	}
+	return size * n;
+}
+
+static int call(const char *method, const char *path, const char *body, int fd, long timeout_s,
+		struct bf_buf *out, struct bf_error *err)
 {
 	struct curl_slist *headers = NULL;
-	struct bf_buf response = { 0 };
+	struct sink sink = { NULL, fd, { 0 }, false };
 	char url[2048], curl_err[CURL_ERROR_SIZE] = "";
 	long status = 0;
-	CURL *c;
 	CURLcode rc;
 	int r;
 
 	pthread_once(&curl_once, curl_setup);
-	c = curl_easy_init();
-	if (!c)
+	sink.c = curl_easy_init();
+	if (!sink.c)
 		return bf_error_set(err, ENOMEM, "cannot make an HTTP request");
 	snprintf(url, sizeof(url), "%s%s", API_PREFIX, path);
 	headers = curl_slist_append(headers, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, bf_docker_socket());
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+	curl_easy_setopt(sink.c, CURLOPT_UNIX_SOCKET_PATH, bf_docker_socket());
+	curl_easy_setopt(sink.c, CURLOPT_URL, url);
+	curl_easy_setopt(sink.c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(sink.c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(sink.c, CURLOPT_POSTFIELDS, body ? body : "");
 	if (strcmp(method, "GET") == 0)
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)CALL_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+		curl_easy_setopt(sink.c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(sink.c, CURLOPT_WRITEFUNCTION, to_sink);
+	curl_easy_setopt(sink.c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(sink.c, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(sink.c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(sink.c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(sink.c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(sink.c);
+	if (rc == CURLE_OK || rc == CURLE_WRITE_ERROR)
+		curl_easy_getinfo(sink.c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(sink.c);
 	curl_slist_free_all(headers);
+	if (sink.write_failed) {
+		r = bf_error_set(err, EIO, "docker engine: %s %s: the answer could not be stored", method, path);
+		goto done;
+	}
 	if (rc != CURLE_OK) {
 		r = bf_error_set(err, rc == CURLE_COULDNT_CONNECT ? ECONNREFUSED : EIO,
 				 "docker engine at %s: %s", bf_docker_socket(),
 				 curl_err[0] ? curl_err : curl_easy_strerror(rc));
 		goto done;
 	}
-	if (response.failed) {
+	if (sink.body.failed) {
 		r = bf_error_set(err, ENOMEM, "docker engine: answer too large");
 		goto done;
 	}
 	if (status < 200 || status > 299) {
-		bf_buf_putc(&response, '\0');
+		bf_buf_putc(&sink.body, '\0');
 		/* The engine says why in {"message": "..."}. */
-		json_object *o = json_tokener_parse(response.data ? response.data : "");
+		json_object *o = json_tokener_parse(sink.body.data ? sink.body.data : "");
 		json_object *msg;
-		const char *text = response.data ? response.data : "";
+		const char *text = sink.body.data ? sink.body.data : "";
 
 		if (o && json_object_object_get_ex(o, "message", &msg))
 			text = json_object_get_string(msg);
@@ -134,13 +172,26 @@ int bf_docker_call_raw(const char *method, const char *path, const char *body,
 		json_object_put(o);
 		goto done;
 	}
-	*out = response;
+	if (out)
+		*out = sink.body;
+	else
+		bf_buf_free(&sink.body);
 	return 0;
 done:
-	bf_buf_free(&response);
+	bf_buf_free(&sink.body);
 	return r;
 }
 
+int bf_docker_call_raw(const char *method, const char *path, const char *body,
+		       struct bf_buf *out, struct bf_error *err)
+{
+	return call(method, path, body, -1, CALL_TIMEOUT_S, out, err);
+}
+
+int bf_docker_call_to_fd(const char *method, const char *path, int fd, struct bf_error *err)
+{
+	return call(method, path, NULL, fd, STREAM_TIMEOUT_S, NULL, err);
+}
 
 int bf_docker_version(char *out, size_t len, struct bf_error *err)
 {

@@ -28,6 +28,10 @@ int bf_docker_call(const char *method, const char *path, const char *body,
 int bf_docker_call_raw(const char *method, const char *path, const char *body,
 		       struct bf_buf *out, struct bf_error *err);
 
+/* The same, a 2xx answer's bytes written to `fd` as they come (an
+ * image's export, however large). */
+int bf_docker_call_to_fd(const char *method, const char *path, int fd, struct bf_error *err);
+
 /* GET /version: "VERSION (API APIVERSION)". */
 int bf_docker_version(char *out, size_t len, struct bf_error *err);
 

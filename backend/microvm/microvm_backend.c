@@ -176,8 +176,12 @@ static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 
 static int microvm_check_manifest(const struct bf_manifest *m, struct bf_error *err)
 {
-	if (m->image[0] != '/')
-		return bf_error_set(err, EINVAL, "microvm image must be an absolute path to a root filesystem directory");
+	/* A root filesystem directory, or a local docker image's name. */
+	if (m->image[0] != '/' &&
+	    (!strcmp(m->image, "host") || !m->image[0] ||
+	     m->image[strspn(m->image, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@")]))
+		return bf_error_set(err, EINVAL, "microvm image must be an absolute path to a root filesystem directory or a local docker image's name, not \"%s\"",
+				    m->image);
 	if (m->workspace_mode == BF_WORKSPACE_BIND)
 		return bf_error_set(err, ENOTSUP, "a microvm bottle cannot share a host directory (workspace mode \"bind\"): use mode = \"copy\"");
 	if (m->mounts_len)
@@ -246,11 +250,11 @@ static void run_file(const struct bf_paths *p, const char *name, char *out, size
 
 /* The bottle's /etc/passwd and group: the image's, with the guest user
  * added when the image lacks it (as the oci backend does). */
-static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p,
+static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, const char *image_etc,
 		       struct bf_guest_user *user, struct bf_error *err)
 {
 	const char *files[] = { "passwd", "group" };
-	char dir[PATH_MAX], src[PATH_MAX], dst[PATH_MAX + 16];
+	char dir[PATH_MAX], src[PATH_MAX + 16], dst[PATH_MAX + 16];
 	size_t i;
 
 	run_file(p, "vm-etc", dir, sizeof(dir));
@@ -263,7 +267,7 @@ static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p,
 		char buf[65536];
 		ssize_t n;
 
-		snprintf(src, sizeof(src), "%s/etc/%s", b->manifest.image, files[i]);
+		snprintf(src, sizeof(src), "%s/%s", image_etc, files[i]);
 		snprintf(dst, sizeof(dst), "%s/%s", dir, files[i]);
 		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out < 0)
@@ -389,7 +393,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
 	/* The manifest's kernel, else the mount's (-o vm_kernel), else the default. */
 	const char *accel, *cpu, *kdir = b->manifest.kernel ? b->manifest.kernel : kernel_dir_of(p->vm_kernel);
-	char release[BF_VM_RELEASE_MAX] = "";
+	char release[BF_VM_RELEASE_MAX] = "", image_etc[PATH_MAX];
 	struct bf_caller writer;
 	char accel_opt[64];
 	struct bf_guest_user user = { 0 };
@@ -432,10 +436,10 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	if (r > 0)
 		r = 0;
 	if (r == 0)
-		r = prepare_etc(b, p, &user, err);
-	if (r == 0)
 		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kdir, &writer, base, vmlinuz,
-				     release, err);
+				     release, image_etc, err);
+	if (r == 0)
+		r = prepare_etc(b, p, image_etc, &user, err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
 		r = bf_vm_image_bottle(base, etc, p->run_dir, initrd, sizeof(initrd), err);

@@ -17,6 +17,8 @@
 #include "../access_as.h"
 #include "../cleanup.h"
 #include "vm_cpio.h"
+#include "vm_docker_image.h"
+#include "vm_tar_cpio.h"
 
 /* The job runs on a thread of its own whose filesystem ids are the
  * reader's for every read and root's only to write the cache (per-thread
@@ -200,6 +202,67 @@ static int write_kernel(const char *path, const char *kernel_dir, const struct b
 	return commit_cache(fd, tmp, path, who, r, err);
 }
 
+/* DIGEST.etc/: the image's passwd and group, which the bottle's own are
+ * made from (a directory image has them in place). */
+static void etc_dir_of(const char *cache_path, char *out, size_t len)
+{
+	size_t n = strlen(cache_path);
+
+	if (n > 5 && !strcmp(cache_path + n - 5, ".cpio"))
+		n -= 5;
+	snprintf(out, len, "%.*s.etc", (int)n, cache_path);
+}
+
+static int save_etc(const char *cache_path, const struct bf_tar_keep *keep, struct bf_error *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+
+	etc_dir_of(cache_path, dir, sizeof(dir));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return bf_error_set(err, errno, "%s: %s", dir, strerror(errno));
+	for (size_t i = 0; i < 2; i++) {
+		cleanup_close int fd = -1;
+
+		if (!keep->data[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, keep->names[i] + 4);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, keep->data[i], keep->len[i]) != (ssize_t)keep->len[i])
+			return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* A docker image's tree: exported by the engine (as root: its socket is
+ * root's) into an unnamed file beside the cache, read member by member. */
+static int docker_tree(struct bf_cpio *c, const char *ref, const char *cache_path,
+		       const struct bf_caller *who, struct bf_error *err)
+{
+	struct bf_tar_keep keep = { { "etc/passwd", "etc/group" }, { NULL, NULL }, { 0, 0 } };
+	char dir[PATH_MAX], *slash;
+	cleanup_close int tar = -1;
+	int r;
+
+	strlcpy(dir, cache_path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	as_root();
+	tar = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (tar < 0)
+		r = bf_error_set(err, errno, "%s: %s", dir, strerror(errno));
+	else
+		r = bf_vm_docker_export(ref, tar, err);
+	if (r == 0)
+		r = bf_vm_tar_to_cpio(tar, c, not_from_image, &keep, err);
+	if (r == 0)
+		r = save_etc(cache_path, &keep, err);
+	for (size_t i = 0; i < 2; i++)
+		free(keep.data[i]);
+	as_reader(who);
+	return r;
+}
+
 static int write_base(const char *path, const char *rootfs, const char *agent,
 		      const char *kernel_dir, char mods[][64], size_t n_mods,
 		      const struct bf_caller *who, struct bf_error *err)
@@ -214,7 +277,10 @@ static int write_base(const char *path, const char *rootfs, const char *agent,
 	if (fd < 0)
 		return -err->code;
 	bf_cpio_init(&c, fd);
-	r = bf_cpio_tree(&c, "", rootfs, not_from_image, err);
+	if (rootfs[0] == '/')
+		r = bf_cpio_tree(&c, "", rootfs, not_from_image, err);
+	else
+		r = docker_tree(&c, rootfs, path, who, err);
 	if (r == 0)
 		r = add_file(&c, "init", agent, 0755, err);
 	if (r == 0)
@@ -257,7 +323,7 @@ static void read_release(const char *kernel_dir, char *out)
 struct image_job {
 	const char *state_dir, *rootfs, *agent, *kernel_dir;
 	const struct bf_caller *reader;
-	char *initrd, *kernel, *release;
+	char *initrd, *kernel, *release, *etc;
 	struct bf_error *err;
 	int result;
 };
@@ -268,12 +334,21 @@ static int make_base(struct image_job *j)
 	char who[64];
 	const char *rootfs = j->rootfs, *kernel_dir = j->kernel_dir;
 	struct bf_error *err = j->err;
-	cleanup_close int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char image_id[160] = "";
+	bool docker = rootfs[0] != '/';
+	cleanup_close int root = docker ? -1 : open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t n_mods = 0, i;
 	SHA2_CTX h;
 	int r, e;
 
-	if (root < 0)
+	/* Not a path: a local docker image, known by the engine's content id. */
+	if (docker) {
+		as_root();
+		r = bf_vm_docker_image_id(rootfs, image_id, sizeof(image_id), err);
+		as_reader(j->reader);
+		if (r < 0)
+			return r;
+	} else if (root < 0)
 		return bf_error_set(err, errno, "image %s: %s (a microvm image is a root filesystem directory)",
 				    rootfs, strerror(errno));
 	r = read_modules(kernel_dir, mods, 32, &n_mods, err);
@@ -293,8 +368,12 @@ static int make_base(struct image_job *j)
 		snprintf(src, sizeof(src), "%s/modules/%s", kernel_dir, mods[i]);
 		r = digest_file(&h, src, err);
 	}
-	if (r == 0)
+	if (r == 0 && docker) {
+		SHA256Update(&h, (const uint8_t *)"docker ", 7);
+		SHA256Update(&h, (const uint8_t *)image_id, strlen(image_id));
+	} else if (r == 0) {
 		r = digest_tree(&h, root, "", true, err);
+	}
 	if (r < 0)
 		return r;
 	SHA256End(&h, hex);
@@ -307,6 +386,10 @@ static int make_base(struct image_job *j)
 	if (snprintf(j->initrd, PATH_MAX, "%s/%s.cpio", dir, hex) >= PATH_MAX ||
 	    snprintf(j->kernel, PATH_MAX, "%s/%s.vmlinuz", dir, hex) >= PATH_MAX)
 		return bf_error_set(err, ENAMETOOLONG, "state dir path too long");
+	if (docker)
+		etc_dir_of(j->initrd, j->etc, PATH_MAX);
+	else
+		snprintf(j->etc, PATH_MAX, "%s/etc", rootfs);
 	as_root();
 	r = access(j->kernel, R_OK) == 0 ? 1 : 0;
 	e = access(j->initrd, R_OK) == 0 ? 1 : 0;
@@ -338,10 +421,10 @@ static void *image_as_reader(void *arg)
 
 int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agent,
 		     const char *kernel_dir, const struct bf_caller *reader, char *initrd,
-		     char *kernel, char *release, struct bf_error *err)
+		     char *kernel, char *release, char *etc, struct bf_error *err)
 {
 	struct image_job j = { state_dir, rootfs, agent, kernel_dir, reader, initrd, kernel, release,
-			       err, -EIO };
+			       etc, err, -EIO };
 	pthread_t t;
 	int r;
 

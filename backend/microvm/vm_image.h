@@ -13,21 +13,24 @@
  * DIR/modules/NAME.ko, DIR/modules.load, DIR/version. */
 #define BF_VM_KERNEL_DIR "/usr/local/lib/bottlefs/vm"
 
-/* STATE/vm-cache/DIGEST.cpio for the image directory `rootfs`, the agent
- * binary and the kernel bundle's modules, and STATE/vm-cache/DIGEST.vmlinuz,
- * the bundle's kernel; built when missing. Every file of the image and of
- * the bundle is read as `reader` (the manifest's writer: what it could
- * not read does not reach its VM, whose root reads everything), and the
- * digest covers the reader and every entry's path, type, mode, owner,
- * size, link target and change times (mtime and ctime, to the
- * nanosecond): a change to any file makes a new archive, and an unchanged
- * image is packed once per reader. The paths go to initrd and kernel
- * (PATH_MAX each), the bundle's DIR/version to release. */
+/* STATE/vm-cache/DIGEST.cpio for the image `rootfs` (a root filesystem
+ * directory, or else the name of a local docker image, exported), the
+ * agent binary and the kernel bundle's modules, and DIGEST.vmlinuz, the
+ * bundle's kernel; built when missing. Every file of a directory image
+ * and of the bundle is read as `reader` (the manifest's writer: what it
+ * could not read does not reach its VM, whose root reads everything).
+ * The digest covers the reader, the bundle, and every entry's path,
+ * type, mode, owner, size, link target and change times (mtime and
+ * ctime, to the nanosecond) or a docker image's content id: a change to
+ * any file makes a new archive, an unchanged image is packed once per
+ * reader. The paths go to initrd and kernel, the directory holding the
+ * image's passwd and group to etc (PATH_MAX each), DIR/version to
+ * release. */
 #define BF_VM_RELEASE_MAX 64
 struct bf_caller;
 int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agent,
 		     const char *kernel_dir, const struct bf_caller *reader, char *initrd,
-		     char *kernel, char *release, struct bf_error *err);
+		     char *kernel, char *release, char *etc, struct bf_error *err);
 
 /* RUN_DIR/initrd: the base followed by the files of `etc_dir` (passwd,
  * group) as etc/. */

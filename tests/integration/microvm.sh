@@ -314,3 +314,46 @@ echo start >"$MNT/wsvm/ctl" || fail "restart with a workspace"
 echo stop >"$MNT/wsvm/ctl"
 rmdir "$MNT/wsvm"
 ok "a copy workspace is the VM's disk at /work: the guest user's, kept across restarts, read-only in NAME/workspace/ when stopped, the host's directory untouched"
+
+# --- a local docker image as the root: exported by the engine, turned
+# into the initramfs member by member (nothing extracted on the host),
+# cached by the image's content id
+if command -v dockerd >/dev/null; then
+	docker_up
+	DROOT=$TMP/droot
+	cp -a "$ROOTFS" "$DROOT"
+	echo docker-content >"$DROOT/from-docker"
+	ln "$DROOT/from-docker" "$DROOT/hard-link"
+	mkdir -p "$DROOT/$(printf 'd%.0s' $(seq 120))"
+	echo deep >"$DROOT/$(printf 'd%.0s' $(seq 120))/$(printf 'f%.0s' $(seq 150))"
+	tar -C "$DROOT" -cf "$TMP/droot.tar" .
+	docker_api POST "/images/create?fromSrc=-&repo=bottlefs-test/vmimg&tag=latest" \
+		-H "Content-Type: application/x-tar" --data-binary @"$TMP/droot.tar" >/dev/null ||
+		fail "docker import"
+	unmount_fs
+	mount_fs -o "vm_kernel=$KERNEL"      # the daemon now knows DOCKER_HOST
+	printf 'agent = "t"\nimage = "bottlefs-test/vmimg:latest"\n' >"$MNT/new/dimg"
+	echo start >"$MNT/dimg/ctl" || fail "start from a docker image: $(tail -2 "$MNT/errors")"
+	[ "$(output_of dimg 'cat /from-docker /hard-link')" = "$(printf 'docker-content\ndocker-content')" ] ||
+		fail "the image's files: $(output_of dimg 'cat /from-docker /hard-link')"
+	[ "$(output_of dimg "cat /$(printf 'd%.0s' $(seq 120))/$(printf 'f%.0s' $(seq 150))")" = deep ] ||
+		fail "a long name of the image"
+	[ "$(output_of dimg 'id -u')" = 1000 ] || fail "the guest user: $(output_of dimg 'id -u')"
+	cached=$(ls "$STATE/vm-cache/"*.cpio | wc -l)
+	printf 'agent = "t"\nimage = "bottlefs-test/vmimg:latest"\n' >"$MNT/new/dimg2"
+	echo start >"$MNT/dimg2/ctl" || fail "a second start from the image"
+	[ "$(ls "$STATE/vm-cache/"*.cpio | wc -l)" = "$cached" ] || fail "the same image was packed twice"
+	for b in dimg dimg2; do echo stop >"$MNT/$b/ctl"; rmdir "$MNT/$b"; done
+	[ -z "$(docker_api GET "/containers/json?all=1" | $PY -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')" ] ||
+		fail "the export left a container in the engine"
+	printf 'agent = "t"\nimage = "bottlefs-test/nosuch"\n' >"$MNT/new/dnone"
+	if echo start >"$MNT/dnone/ctl" 2>"$TMP/err"; then fail "a missing docker image started"; fi
+	assert_contains errno "$(cat "$TMP/err")" "No such file or directory"
+	assert_contains errors "$(tail -1 "$MNT/errors")" "No such image"
+	rmdir "$MNT/dnone"
+	for bad in host 'a b' 'x;y'; do
+		if printf 'agent = "t"\nimage = "%s"\n' "$bad" | cat >"$MNT/new/dbad" 2>/dev/null; then fail "image \"$bad\" accepted"; fi
+	done
+	assert_alive
+	ok "image = a local docker image: exported into the VM's root (hard links, long names), its passwd given the guest user, packed once by content id, no container left; a missing image is ENOENT with the engine's reason"
+fi
