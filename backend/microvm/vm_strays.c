@@ -106,6 +106,8 @@ int bf_vm_procs_each(const char *run_root, const struct bf_vm_exes *exes,
 	if (!proc)
 		return bf_error_set(err, errno, "/proc: %s", strerror(errno));
 	while ((d = readdir(proc))) {
+		/* name outlives the block below: vm points into it */
+		// cppcheck-suppress variableScope
 		char path[64], name[256];
 		const char *vm = NULL;
 		struct stat st;

@@ -64,7 +64,7 @@ static void string(const unsigned char *b, size_t off, size_t len, char *out, si
 int bf_tar_header_parse(const unsigned char block[BF_TAR_BLOCK], struct bf_tar_header *h)
 {
 	unsigned long long sum = 0, want, v;
-	char name[101], prefix[156];
+	char name[101];
 	size_t i;
 
 	for (i = 0; i < BF_TAR_BLOCK && !block[i]; i++)
@@ -93,6 +93,8 @@ int bf_tar_header_parse(const unsigned char block[BF_TAR_BLOCK], struct bf_tar_h
 	string(block, F_LINK, h->link, sizeof(h->link));
 	/* ustar: a prefix directory before the name */
 	if (memcmp(block + F_MAGIC, "ustar", 5) == 0) {
+		char prefix[156];
+
 		string(block, F_PREFIX, prefix, sizeof(prefix));
 		if (prefix[0]) {
 			snprintf(h->name, sizeof(h->name), "%s/%s", prefix, name);

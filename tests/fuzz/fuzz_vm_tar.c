@@ -20,7 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct bf_tar_header h;
 	unsigned char block[BF_TAR_BLOCK] = { 0 };
 	char name[256], *text;
-	const char *c;
 
 	memcpy(block, data, size < sizeof(block) ? size : sizeof(block));
 	if (bf_tar_header_parse(block, &h) == 0) {
@@ -40,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (bf_tar_clean_name(text, name, sizeof(name)) == 0) {
 		CHECK(name[0] && name[0] != '/');
-		for (c = name; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
+		for (const char *c = name; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
 			size_t k = strcspn(c, "/");
 
 			CHECK(k > 0 && !(k == 1 && c[0] == '.') && !(k == 2 && c[0] == '.' && c[1] == '.'));
