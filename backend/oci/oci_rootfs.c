@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <bsd/string.h>
@@ -21,36 +20,13 @@
 #include "../copy_tree.h"
 #include "../disk_image.h"
 #include "../guest_user.h"
+#include "../host_etc.h"
 #include "../host_mounts.h"
 #include "../spawn.h"
 
 const char *const bf_oci_host_dirs[] = {
 	"bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL,
 };
-
-/* /etc entries a guest must never read, beyond what is not world-readable
- * (which is dropped too). resolv.conf goes because the guest has no DNS. */
-static const char *const etc_secrets[] = {
-	"shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d",
-	"ssh/ssh_host_*", "ssl/private", "security/opasswd", "resolv.conf",
-	"docker", "bottlefs", "machine-id", "credstore", "credstore.encrypted",
-	"*.key", "wireguard", "NetworkManager/system-connections",
-};
-
-static bool keep_etc_entry(const char *rel, const struct stat *st)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(etc_secrets) / sizeof(etc_secrets[0]); i++)
-		/* No FNM_PATHNAME: "*.key" is a key file at any depth. */
-		if (fnmatch(etc_secrets[i], rel, 0) == 0)
-			return false;
-	if (S_ISLNK(st->st_mode))
-		return true;
-	if (S_ISDIR(st->st_mode))
-		return (st->st_mode & (S_IROTH | S_IXOTH)) == (S_IROTH | S_IXOTH);
-	return (st->st_mode & S_IROTH) != 0;
-}
 
 bool bf_oci_image_entry_ours(const char *name)
 {
@@ -267,7 +243,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 	const struct bf_manifest *m = &b->manifest;
 	bool host = strcmp(m->image, "host") == 0;
 	char path[PATH_MAX];
-	struct bf_copy_opts etc_opts = { .keep = keep_etc_entry };
+	struct bf_copy_opts etc_opts = { .keep = bf_host_etc_keep };
 	uid_t root_uid = (uid_t)b->meta.id_base;
 	gid_t root_gid = (gid_t)b->meta.id_base;
 	int r;
