@@ -17,7 +17,8 @@
  * bottlefs.proxy=A.B.C.D (proxy.internal in /etc/hosts) bottlefs.host=NAME
  * bottlefs.pids=N (0: no limit) bottlefs.tmp=BYTES (/tmp's size, and /work's
  * without a workspace disk) bottlefs.disks=N (virtio-blk disks to wait for)
- * bottlefs.home=PATH (where the "home" disk's home/ goes) */
+ * bottlefs.home=PATH (where the "home" disk's home/ goes) bottlefs.usr=virtiofs
+ * (the host image: /usr is the host's, shared by virtiofs) */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -337,6 +338,14 @@ static void mount_storage(void)
 	if (!work) {
 		mkdir("/work", 0755);
 		mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, opts);
+	}
+	/* The host image: the host's /usr, shared read-only (the host side
+	 * refuses writes whatever this mount says). */
+	cmdline_value("bottlefs.usr", want, sizeof(want));
+	if (!strcmp(want, "virtiofs")) {
+		mkdir("/usr", 0755);
+		if (mount("hostusr", "/usr", "virtiofs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			say("cannot mount the host's /usr: %s", strerror(errno));
 	}
 }
 

@@ -2,14 +2,14 @@
 # Fetches the microvm backend's guest kernel: Debian's cloud kernel
 # (apt-get download, no install), its vmlinuz and the modules a guest
 # needs (virtio-mmio, the agent's virtio-serial port, virtio-net, virtio-blk
-# for a copy workspace) with
+# for a copy workspace, virtiofs for the host image's /usr) with
 # their dependencies, in load order.
 #   scripts/vm-kernel.sh [DEST]     (default /usr/local/lib/bottlefs/vm)
 # DEST gets vmlinuz, modules/*.ko, modules.load (names in load order) and
 # version (the kernel release).
 set -euo pipefail
 DEST=${1:-/usr/local/lib/bottlefs/vm}
-WANT="virtio_mmio virtio_console virtio_net virtio_blk"
+WANT="virtio_mmio virtio_console virtio_net virtio_blk virtiofs"
 pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
 [ -n "$pkg" ] || { echo "vm-kernel: no linux-image-cloud-amd64 in apt's lists (apt-get update?)" >&2; exit 1; }
 work=$(mktemp -d)

@@ -33,6 +33,7 @@
 #include "../egress_proxy.h"
 #include "../exit_file.h"
 #include "../guest_user.h"
+#include "../host_etc.h"
 #include "../access_as.h"
 #include "../image_view.h"
 #include "../json_get.h"
@@ -176,11 +177,11 @@ static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 
 static int microvm_check_manifest(const struct bf_manifest *m, struct bf_error *err)
 {
-	/* A root filesystem directory, or a local docker image's name. */
-	if (m->image[0] != '/' &&
-	    (!strcmp(m->image, "host") || !m->image[0] ||
+	/* A root filesystem directory, "host", or a local docker image's name. */
+	if (m->image[0] != '/' && strcmp(m->image, "host") != 0 &&
+	    (!m->image[0] ||
 	     m->image[strspn(m->image, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@")]))
-		return bf_error_set(err, EINVAL, "microvm image must be an absolute path to a root filesystem directory or a local docker image's name, not \"%s\"",
+		return bf_error_set(err, EINVAL, "microvm image must be \"host\", an absolute path to a root filesystem directory or a local docker image's name, not \"%s\"",
 				    m->image);
 	if (m->workspace_mode == BF_WORKSPACE_BIND)
 		return bf_error_set(err, ENOTSUP, "a microvm bottle cannot share a host directory (workspace mode \"bind\"): use mode = \"copy\"");
@@ -362,6 +363,27 @@ static int kill_vm_of(const char *run_dir, struct bf_error *err)
 	return bf_vm_kill_by_name(root, slash + 1, &exes, err);
 }
 
+/* virtiofsd: Debian's QEMU ships it in its own directory. */
+static int bf_find_virtiofsd(char *out, size_t len)
+{
+	static const char *const where[] = { "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd", NULL };
+
+	for (size_t i = 0; where[i]; i++)
+		if (access(where[i], X_OK) == 0) {
+			strlcpy(out, where[i], len);
+			return 0;
+		}
+	return bf_find_program("virtiofsd", out, len);
+}
+
+static int copy_host_etc(const char *dst, const struct bf_caller *writer, struct bf_error *err)
+{
+	struct bf_copy_opts opts = { .keep = bf_host_etc_keep, .read_as = writer };
+	int r = bf_remove_tree(dst, err);
+
+	return r < 0 ? r : bf_copy_tree("/etc", dst, &opts, err);
+}
+
 /* QEMU runs as the bottle's id_base (no host account), after it has
  * opened what it needs as root: the connections it forwards reach the
  * daemon through RUN/fwd/. The run dir and fwd/ let that id's group pass
@@ -393,7 +415,9 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	char log_max[24], accel_why[128], line[128], guest_ip[20], *slash, fwd[PATH_MAX];
 	/* The manifest's kernel, else the mount's (-o vm_kernel), else the default. */
 	const char *accel, *cpu, *kdir = b->manifest.kernel ? b->manifest.kernel : kernel_dir_of(p->vm_kernel);
-	char release[BF_VM_RELEASE_MAX] = "", image_etc[PATH_MAX];
+	char release[BF_VM_RELEASE_MAX] = "", image_etc[PATH_MAX], host_etc[PATH_MAX], virtiofsd[PATH_MAX];
+	char vfs_chardev[PATH_MAX + 64], share[PATH_MAX + 32], memobj[80];
+	bool host = !strcmp(b->manifest.image, "host");
 	struct bf_caller writer;
 	char accel_opt[64];
 	struct bf_guest_user user = { 0 };
@@ -435,14 +459,24 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	r = kill_vm_of(p->run_dir, err);
 	if (r > 0)
 		r = 0;
+	if (r == 0 && host && bf_find_virtiofsd(virtiofsd, sizeof(virtiofsd)) < 0)
+		r = bf_error_set(err, ENOENT, "the host image of a microvm bottle needs virtiofsd (qemu-system-common)");
+	if (r == 0 && host)
+		r = bf_vm_host_usr_merged(err);
 	if (r == 0)
 		r = bf_vm_image_base(state_dir, b->manifest.image, agent, kdir, &writer, base, vmlinuz,
 				     release, image_etc, err);
+	/* The host image's /etc: the host's without secrets, read as the
+	 * writer, made afresh at each start (as on oci). */
+	run_file(p, "vm-hostetc", host_etc, sizeof(host_etc));
+	if (r == 0 && host)
+		r = copy_host_etc(host_etc, &writer, err);
 	if (r == 0)
-		r = prepare_etc(b, p, image_etc, &user, err);
+		r = prepare_etc(b, p, host ? host_etc : image_etc, &user, err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
-		r = bf_vm_image_bottle(base, etc, p->run_dir, initrd, sizeof(initrd), err);
+		r = bf_vm_image_bottle(base, host ? host_etc : NULL, etc, p->run_dir, initrd,
+				       sizeof(initrd), err);
 	if (r == 0)
 		r = write_main_exec(b, p, &user, err);
 	/* A copy workspace is work.img, as on oci, with the VM's own ids:
@@ -491,6 +525,8 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 		 "console=ttyS0 quiet loglevel=3 panic=-1 %s bottlefs.ip=%s/24 bottlefs.gw=%s bottlefs.proxy=%s bottlefs.host=%s bottlefs.disks=%d bottlefs.home=%s bottlefs.pids=%lld bottlefs.tmp=%lld",
 		 tsc, guest_ip, b->subnet.gateway, b->subnet.proxy, b->name, drive[0] ? 2 : 1, home,
 		 b->manifest.pids, b->manifest.tmp);
+	if (host)
+		strlcat(cmdline, " bottlefs.usr=virtiofs", sizeof(cmdline));
 	/* Restricted: the guest reaches the host and the world through the
 	 * sidecar ports on the proxy address only (network.yaml's
 	 * port_forwards), each connection handed to the daemon's listener. */
@@ -515,26 +551,40 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	unlink(sock);
 	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", sock);
 	snprintf(log_max, sizeof(log_max), "%lld", p->log_max);
+	if (host) {
+		snprintf(share, sizeof(share), "--virtiofs=%s:/usr", virtiofsd);
+		snprintf(memobj, sizeof(memobj), "memory-backend-memfd,id=mem,size=%s,share=on", mem);
+		run_file(p, "vfs.sock", sock, sizeof(sock));
+		snprintf(vfs_chardev, sizeof(vfs_chardev), "socket,id=vfs,path=%s", sock);
+	}
 	log_fd = open(p->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (log_fd < 0)
 		return bf_error_set(err, errno, "open %s: %s", p->log, strerror(errno));
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return bf_error_set(err, errno, "pipe: %s", strerror(errno));
 	{
-		char *argv[] = { BF_VM_SHIM_NAME, (char *)p->run_dir, log_max, qemu,
-				 "-M", "microvm", "-accel", accel_opt, "-cpu", (char *)cpu,
-				 "-m", mem, "-smp", cpus, "-nodefaults", "-no-user-config",
-				 "-nographic", "-no-reboot", "-serial", "stdio",
-				 "-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
-				 "-device", "virtio-serial-device", "-chardev", chardev,
-				 "-device", "virtserialport,chardev=agent,name=bottlefs.agent",
-				 "-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
-				 "-qmp", qmp, "-runas", runas,
-				 "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
-				 "-drive", home_drive, "-device", "virtio-blk-device,drive=home,serial=home",
-				 NULL, NULL, NULL, NULL, NULL };
-		size_t end = sizeof(argv) / sizeof(argv[0]) - 5;
+		const char *fixed[] = { "-M", host ? "microvm,memory-backend=mem" : "microvm",
+					"-accel", accel_opt, "-cpu", cpu,
+					"-m", mem, "-smp", cpus, "-nodefaults", "-no-user-config",
+					"-nographic", "-no-reboot", "-serial", "stdio",
+					"-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
+					"-device", "virtio-serial-device", "-chardev", chardev,
+					"-device", "virtserialport,chardev=agent,name=bottlefs.agent",
+					"-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
+					"-qmp", qmp, "-runas", runas,
+					"-sandbox", "on,obsolete=deny,resourcecontrol=deny",
+					"-drive", home_drive, "-device", "virtio-blk-device,drive=home,serial=home" };
+		char *argv[96];
+		size_t end = 0;
 
+		argv[end++] = BF_VM_SHIM_NAME;
+		argv[end++] = (char *)p->run_dir;
+		argv[end++] = log_max;
+		if (host)
+			argv[end++] = share;
+		argv[end++] = qemu;
+		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			argv[end++] = (char *)fixed[i];
 		/* The agent finds each disk by its serial. */
 		if (drive[0]) {
 			argv[end++] = "-drive";
@@ -542,6 +592,19 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 			argv[end++] = "-device";
 			argv[end++] = "virtio-blk-device,drive=work,serial=work";
 		}
+		/* The host's /usr: vhost-user (virtiofsd, started by the shim)
+		 * needs the guest's memory shared and virtio 1.0 devices. */
+		if (host) {
+			argv[end++] = "-object";
+			argv[end++] = memobj;
+			argv[end++] = "-global";
+			argv[end++] = "virtio-mmio.force-legacy=false";
+			argv[end++] = "-chardev";
+			argv[end++] = vfs_chardev;
+			argv[end++] = "-device";
+			argv[end++] = "vhost-user-fs-device,chardev=vfs,tag=hostusr";
+		}
+		argv[end] = NULL;
 
 		pid = bf_spawn_exe(shim, argv, -1, log_fd, log_fd, report[1]);
 	}
@@ -658,7 +721,7 @@ static int microvm_signal(const struct bf_run *run, int sig, struct bf_error *er
 static int microvm_collect(const struct bf_paths *p, struct bf_run *run, struct bf_error *err)
 {
 	static const char *const leftovers[] = { "initrd", "main.exec", "agent.sock", "mux.sock",
-						 "qmp.sock", "fwd/8888.sock", "fwd/9418.sock",
+						 "qmp.sock", "vfs.sock", "fwd/8888.sock", "fwd/9418.sock",
 						 "fwd/9100.sock", NULL };
 	char path[PATH_MAX];
 	size_t i;

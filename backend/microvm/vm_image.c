@@ -202,6 +202,45 @@ static int write_kernel(const char *path, const char *kernel_dir, const struct b
 	return commit_cache(fd, tmp, path, who, r, err);
 }
 
+/* The host image: the host's /usr (shared read-only by virtiofs, see
+ * vm_shim.c) under its top-level links (bin -> usr/bin...). Its /etc is
+ * the bottle's own (bf_vm_image_bottle). */
+static const char *const host_links[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL };
+
+static int host_tree(struct bf_cpio *c, struct bf_error *err)
+{
+	int r = bf_cpio_dir(c, "usr", 0755, 0, 0, err);
+
+	for (size_t i = 0; r == 0 && host_links[i]; i++) {
+		char path[64], target[256];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/%s", host_links[i]);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;       /* absent; a directory is refused by the backend */
+		target[n] = '\0';
+		r = bf_cpio_symlink(c, host_links[i], target, 0, 0, err);
+	}
+	return r;
+}
+
+/* Whether the host keeps its system directories in /usr alone (what the
+ * host image shares); -ENOTSUP names one that is a directory of its own. */
+int bf_vm_host_usr_merged(struct bf_error *err)
+{
+	for (size_t i = 0; host_links[i]; i++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/%s", host_links[i]);
+		if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode))
+			return bf_error_set(err, ENOTSUP, "the host image of a microvm bottle shares /usr alone, and this host's %s is a directory of its own (not merged into /usr)",
+					    path);
+	}
+	return 0;
+}
+
 /* DIGEST.etc/: the image's passwd and group, which the bottle's own are
  * made from (a directory image has them in place). */
 static void etc_dir_of(const char *cache_path, char *out, size_t len)
@@ -279,6 +318,8 @@ static int write_base(const char *path, const char *rootfs, const char *agent,
 	bf_cpio_init(&c, fd);
 	if (rootfs[0] == '/')
 		r = bf_cpio_tree(&c, "", rootfs, not_from_image, err);
+	else if (!strcmp(rootfs, "host"))
+		r = host_tree(&c, err);
 	else
 		r = docker_tree(&c, rootfs, path, who, err);
 	if (r == 0)
@@ -335,8 +376,8 @@ static int make_base(struct image_job *j)
 	const char *rootfs = j->rootfs, *kernel_dir = j->kernel_dir;
 	struct bf_error *err = j->err;
 	char image_id[160] = "";
-	bool docker = rootfs[0] != '/';
-	cleanup_close int root = docker ? -1 : open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool host = !strcmp(rootfs, "host"), docker = rootfs[0] != '/' && !host;
+	cleanup_close int root = docker || host ? -1 : open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t n_mods = 0, i;
 	SHA2_CTX h;
 	int r, e;
@@ -348,7 +389,7 @@ static int make_base(struct image_job *j)
 		as_reader(j->reader);
 		if (r < 0)
 			return r;
-	} else if (root < 0)
+	} else if (!host && root < 0)
 		return bf_error_set(err, errno, "image %s: %s (a microvm image is a root filesystem directory)",
 				    rootfs, strerror(errno));
 	r = read_modules(kernel_dir, mods, 32, &n_mods, err);
@@ -371,6 +412,19 @@ static int make_base(struct image_job *j)
 	if (r == 0 && docker) {
 		SHA256Update(&h, (const uint8_t *)"docker ", 7);
 		SHA256Update(&h, (const uint8_t *)image_id, strlen(image_id));
+	} else if (r == 0 && host) {
+		SHA256Update(&h, (const uint8_t *)"host\n", 5);
+		for (i = 0; host_links[i]; i++) {
+			char path[64], target[256] = "";
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/%s", host_links[i]);
+			n = readlink(path, target, sizeof(target) - 1);
+			if (n >= 0)
+				target[n] = '\0';
+			SHA256Update(&h, (const uint8_t *)path, strlen(path) + 1);
+			SHA256Update(&h, (const uint8_t *)target, strlen(target) + 1);
+		}
 	} else if (r == 0) {
 		r = digest_tree(&h, root, "", true, err);
 	}
@@ -388,6 +442,8 @@ static int make_base(struct image_job *j)
 		return bf_error_set(err, ENAMETOOLONG, "state dir path too long");
 	if (docker)
 		etc_dir_of(j->initrd, j->etc, PATH_MAX);
+	else if (host)
+		snprintf(j->etc, PATH_MAX, "/etc");    /* the bottle's copy is made from it */
 	else
 		snprintf(j->etc, PATH_MAX, "%s/etc", rootfs);
 	as_root();
@@ -435,8 +491,8 @@ int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agen
 	return j.result;
 }
 
-int bf_vm_image_bottle(const char *base, const char *etc_dir, const char *run_dir, char *out,
-		       size_t len, struct bf_error *err)
+int bf_vm_image_bottle(const char *base, const char *etc_tree, const char *etc_dir,
+		       const char *run_dir, char *out, size_t len, struct bf_error *err)
 {
 	char tmp[PATH_MAX + 16], src[PATH_MAX];
 	cleanup_close int in = open(base, O_RDONLY | O_CLOEXEC);
@@ -468,6 +524,8 @@ int bf_vm_image_bottle(const char *base, const char *etc_dir, const char *run_di
 	c.off = st.st_size;
 	if (r == 0)
 		r = bf_cpio_dir(&c, "etc", 0755, 0, 0, err);
+	if (r == 0 && etc_tree)
+		r = bf_cpio_tree(&c, "etc", etc_tree, NULL, err);
 	if (r == 0) {
 		snprintf(src, sizeof(src), "%s/passwd", etc_dir);
 		r = add_file(&c, "etc/passwd", src, 0644, err);

@@ -14,7 +14,8 @@
 #define BF_VM_KERNEL_DIR "/usr/local/lib/bottlefs/vm"
 
 /* STATE/vm-cache/DIGEST.cpio for the image `rootfs` (a root filesystem
- * directory, or else the name of a local docker image, exported), the
+ * directory, "host" (the host's /usr, shared at boot, under its links),
+ * or else the name of a local docker image, exported), the
  * agent binary and the kernel bundle's modules, and DIGEST.vmlinuz, the
  * bundle's kernel; built when missing. Every file of a directory image
  * and of the bundle is read as `reader` (the manifest's writer: what it
@@ -32,9 +33,14 @@ int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agen
 		     const char *kernel_dir, const struct bf_caller *reader, char *initrd,
 		     char *kernel, char *release, char *etc, struct bf_error *err);
 
-/* RUN_DIR/initrd: the base followed by the files of `etc_dir` (passwd,
- * group) as etc/. */
-int bf_vm_image_bottle(const char *base, const char *etc_dir, const char *run_dir, char *out,
-		       size_t len, struct bf_error *err);
+/* RUN_DIR/initrd: the base followed by the tree `etc_tree` (may be NULL:
+ * the host image's filtered copy of /etc) and then the files of `etc_dir`
+ * (passwd, group), as etc/. */
+int bf_vm_image_bottle(const char *base, const char *etc_tree, const char *etc_dir,
+		       const char *run_dir, char *out, size_t len, struct bf_error *err);
+
+/* 0 when the host's bin, sbin, lib... are links into /usr (what the host
+ * image of a microvm bottle shares), else -ENOTSUP with err set. */
+int bf_vm_host_usr_merged(struct bf_error *err);
 
 #endif

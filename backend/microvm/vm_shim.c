@@ -2,7 +2,12 @@
  * of its own, so that the VM neither ends nor loses its record when
  * bottlefs is unmounted or dies (as the oci backend's shim).
  *
- *   bottlefs-vm-shim RUN_DIR LOG_MAX QEMU [QEMU_ARG]...
+ *   bottlefs-vm-shim RUN_DIR LOG_MAX [--virtiofs=VIRTIOFSD:DIR] QEMU [QEMU_ARG]...
+ *
+ * With --virtiofs it first starts VIRTIOFSD serving DIR on RUN_DIR/vfs.sock
+ * (for each QEMU it starts), in a mount namespace of its own where DIR is
+ * a read-only, nosuid, nodev bind: the guest's root may remount its view
+ * read-write, and the host still refuses every write.
  *
  * It starts QEMU, whose agent port is RUN_DIR/agent.sock, sends the main
  * command (RUN_DIR/main.exec, EXEC fields) once the agent says hello,
@@ -22,12 +27,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +43,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/mount.h>
 
 #include "../exit_file.h"
 #include "../log_pump.h"
@@ -310,6 +319,64 @@ static int start_main(struct bf_log_pump *lp)
 	return -1;
 }
 
+/* VIRTIOFSD:DIR served read-only on RUN_DIR/vfs.sock; its pid, or -1. */
+static pid_t start_virtiofsd(const char *spec, int console)
+{
+	char daemon[1024], sock[4096], root[4096], sock_opt[4200], src_opt[4200];
+	const char *colon = strchr(spec, ':');
+	pid_t pid;
+	int i;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(daemon) || colon[1] != '/')
+		return -1;
+	memcpy(daemon, spec, (size_t)(colon - spec));
+	daemon[colon - spec] = '\0';
+	run_path("vfs.sock", sock, sizeof(sock));
+	run_path("vfs-root", root, sizeof(root));
+	unlink(sock);
+	mkdir(root, 0700);
+	snprintf(sock_opt, sizeof(sock_opt), "--socket-path=%s", sock);
+	snprintf(src_opt, sizeof(src_opt), "source=%s", root);
+	pid = fork();
+	if (pid == 0) {
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+						       MOUNT_ATTR_NODEV };
+		char *argv[] = { daemon, sock_opt, "-o", src_opt, "-o", "cache=always",
+				 "-o", "no_posix_lock", "-o", "no_flock", "-o", "log_level=warn", NULL };
+
+		/* It goes with the shim (single-threaded: the parent is us). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(console, 1);
+		dup2(console, 2);
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount(colon + 1, root, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    syscall(SYS_mount_setattr, AT_FDCWD, root, AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+			fprintf(stderr, "%s: cannot share %s read-only: %s\n", BF_VM_SHIM_NAME, colon + 1,
+				strerror(errno));
+			_exit(127);
+		}
+		execv(daemon, argv);
+		fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, daemon, strerror(errno));
+		_exit(127);
+	}
+	/* QEMU connects at its start: the socket must be there. */
+	for (i = 0; pid > 0 && i < 500 && access(sock, F_OK) < 0; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(10000);
+	}
+	return pid > 0 && access(sock, F_OK) == 0 ? pid : -1;
+}
+
+static void stop_virtiofsd(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = -1;
+}
+
 int bf_vm_shim_main(int argc, char **argv)
 {
 	struct bf_log_pump lp;
@@ -318,9 +385,15 @@ int bf_vm_shim_main(int argc, char **argv)
 	bool kvm;
 	sigset_t chld;
 	time_t poweroff_by = 0;
-	pid_t qemu;
+	pid_t qemu, vfsd = -1;
+	const char *share = NULL;
+	int q = 3;              /* argv[q]: QEMU */
 
-	if (argc < 4) {
+	if (argc > 4 && !strncmp(argv[3], "--virtiofs=", 11)) {
+		share = argv[3] + 11;
+		q = 4;
+	}
+	if (argc < q + 1) {
 		fprintf(stderr, "%s: not for direct use\n", BF_VM_SHIM_NAME);
 		return 2;
 	}
@@ -347,7 +420,7 @@ int bf_vm_shim_main(int argc, char **argv)
 		return 1;
 	}
 	console_log = &lp;
-	for (i = 3; i + 1 < argc; i++) {
+	for (i = q; i + 1 < argc; i++) {
 		if (!strcmp(argv[i], "-accel"))
 			accel_at = i + 1;
 		if (!strcmp(argv[i], "-cpu"))
@@ -355,9 +428,15 @@ int bf_vm_shim_main(int argc, char **argv)
 	}
 	kvm = accel_at && !strncmp(argv[accel_at], "kvm", 3);
 	for (tries = 0;; tries++) {
-		qemu = bf_spawn_exe(argv[3], argv + 3, -1, console[1], console[1], -1);
+		/* virtiofsd serves one QEMU: a new one for each. */
+		if (share && (stop_virtiofsd(&vfsd), vfsd = start_virtiofsd(share, console[1])) < 0) {
+			fprintf(stderr, "%s: virtiofsd did not start for %s\n", BF_VM_SHIM_NAME, share);
+			bf_shim_report(REPORT_FD, "failed %ld %ld\n", -3, 0);
+			return 1;
+		}
+		qemu = bf_spawn_exe(argv[q], argv + q, -1, console[1], console[1], -1);
 		if (qemu < 0) {
-			fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[3], strerror(-qemu));
+			fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, argv[q], strerror(-qemu));
 			bf_shim_report(REPORT_FD, "failed %ld %ld\n", -1, 0);
 			return 1;
 		}
@@ -469,6 +548,7 @@ int bf_vm_shim_main(int argc, char **argv)
 				end_session(s);
 		}
 	}
+	stop_virtiofsd(&vfsd);
 	bf_log_pump_flush(&lp);
 	if (main_status < 0) {
 		/* The VM went without the main command's end: say so as a kill. */

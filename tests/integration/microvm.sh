@@ -315,6 +315,36 @@ echo stop >"$MNT/wsvm/ctl"
 rmdir "$MNT/wsvm"
 ok "a copy workspace is the VM's disk at /work: the guest user's, kept across restarts, read-only in NAME/workspace/ when stopped, the host's directory untouched"
 
+# --- image = "host": the host's /usr shared read-only (virtiofs; the
+# host side refuses writes whatever the guest mounts), its /etc without
+# secrets, read as the writer
+if [ -x /usr/lib/qemu/virtiofsd ]; then
+	printf 'agent = "t"\nimage = "host"\n' >"$MNT/new/hostvm"
+	printf 'agent = "t"\nimage = "host"\nuser = "root"\n' >"$MNT/new/hostroot"
+	for b in hostvm hostroot; do
+		echo start >"$MNT/$b/ctl" || fail "start $b: $(tail -2 "$MNT/errors")"
+	done
+	[ "$(output_of hostvm 'python3 -c "print(6 * 7)"')" = 42 ] || fail "the host's python3 in the VM"
+	[ "$(output_of hostvm 'uname -r')" = "$(cat "$KERNEL/version")" ] || fail "not the VM's kernel"
+	[ "$(output_of hostvm 'md5sum </usr/bin/env')" = "$(md5sum </usr/bin/env)" ] || fail "/usr is not the host's"
+	for who in hostvm hostroot; do
+		refused_in $who 'touch /usr/bottlefs-probe' || fail "$who wrote into the host's /usr"
+		refused_in $who 'cat /etc/shadow' || fail "$who read /etc/shadow"
+		[ -z "$(output_of $who 'ls /etc/ssh 2>/dev/null | grep ssh_host_ || true')" ] || fail "$who sees ssh host keys"
+	done
+	refused_in hostroot 'mount -o remount,rw /usr' || fail "guest root remounted /usr"
+	[ ! -e /usr/bottlefs-probe ] || fail "a guest's write reached the host's /usr"
+	vpid=$(pgrep -f -- "virtiofsd --socket-path=$STATE/run/hostvm/vfs.sock" | head -1)
+	[ -n "$vpid" ] || fail "no virtiofsd for hostvm"
+	grep -Eq '^[0-9]+ [0-9]+ [0-9:]+ /usr / ro,nosuid,nodev' "/proc/$vpid/mountinfo" ||
+		fail "virtiofsd's /usr is not read-only: $(head -2 "/proc/$vpid/mountinfo")"
+	[ "$(grep -c . "/proc/$vpid/mountinfo")" = 1 ] || fail "virtiofsd sees more than /usr"
+	for b in hostvm hostroot; do echo stop >"$MNT/$b/ctl"; rmdir "$MNT/$b"; done
+	for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$vpid" 2>/dev/null || fail "virtiofsd outlived its VM"
+	ok "image = host: the host's /usr (python3 runs) read-only from the VM and on the host side (virtiofsd sees a ro,nosuid,nodev /usr and nothing else), /etc without shadow or host keys; guest root cannot remount it; virtiofsd goes with the VM"
+fi
+
 # --- a local docker image as the root: exported by the engine, turned
 # into the initramfs member by member (nothing extracted on the host),
 # cached by the image's content id
@@ -351,7 +381,7 @@ if command -v dockerd >/dev/null; then
 	assert_contains errno "$(cat "$TMP/err")" "No such file or directory"
 	assert_contains errors "$(tail -1 "$MNT/errors")" "No such image"
 	rmdir "$MNT/dnone"
-	for bad in host 'a b' 'x;y'; do
+	for bad in 'a b' 'x;y' ''; do
 		if printf 'agent = "t"\nimage = "%s"\n' "$bad" | cat >"$MNT/new/dbad" 2>/dev/null; then fail "image \"$bad\" accepted"; fi
 	done
 	assert_alive
