@@ -319,6 +319,71 @@ static int start_main(struct bf_log_pump *lp)
 	return -1;
 }
 
+/* A mount point of /proc/self/mountinfo's 5th field, unescaped (\040). */
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* In virtiofsd's mount namespace (a copy of the host's): every mount but
+ * what it needs (/, /proc, /sys, /dev, /usr, the run dir's way and the
+ * share) is detached, so that the copy holds no other filesystem busy
+ * (a bottlefs mount could not end, a loop device not be freed). */
+static void drop_other_mounts(const char *share_root)
+{
+	char *points[512];
+	size_t n = 0;
+	char line[8192];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return;
+	while (n < sizeof(points) / sizeof(points[0]) && fgets(line, sizeof(line), f)) {
+		char *field = line, *mp = NULL;
+
+		for (int i = 0; i < 5 && field; i++) {
+			mp = field;
+			field = strchr(field, ' ');
+			if (field)
+				*field++ = '\0';
+		}
+		if (!mp || !field)
+			continue;
+		unescape(mp);
+		points[n] = strdup(mp);
+		if (points[n])
+			n++;
+	}
+	fclose(f);
+	/* Newest first: a mount on top of another goes before it. */
+	while (n-- > 0) {
+		const char *mp = points[n];
+
+		if (strcmp(mp, "/") != 0 && !under(mp, "/proc") && !under(mp, "/sys") && !under(mp, "/dev") &&
+		    !under(mp, "/usr") && !under(run_dir, mp) && strcmp(mp, share_root) != 0)
+			umount2(mp, MNT_DETACH);
+		free(points[n]);
+	}
+}
+
 /* VIRTIOFSD:DIR served read-only on RUN_DIR/vfs.sock; its pid, or -1. */
 static pid_t start_virtiofsd(const char *spec, int console)
 {
@@ -355,6 +420,7 @@ static pid_t start_virtiofsd(const char *spec, int console)
 				strerror(errno));
 			_exit(127);
 		}
+		drop_other_mounts(root);
 		execv(daemon, argv);
 		fprintf(stderr, "%s: cannot run %s: %s\n", BF_VM_SHIM_NAME, daemon, strerror(errno));
 		_exit(127);

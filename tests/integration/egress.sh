@@ -282,6 +282,7 @@ ok "egress rotates at log_max (64K here) to egress.1, and an open tail -f follow
 
 # A flood of refused requests cannot push allowed ones out of the record.
 run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/flood-marker" >/dev/null
+flood_from=$(date +%s)
 out=$(run_in net "python3 - <<'PY'
 import socket
 n = 0
@@ -293,6 +294,7 @@ for i in range(3000):
 print('refused', n)
 PY")
 assert_contains "flood" "$out" "refused 3000"
+flood_secs=$(($(date +%s) - flood_from + 2))
 run_in net "curl -s -o /dev/null http://127.0.0.5:$P1/" >/dev/null   # rolls the last second over
 for _ in $(seq 40); do
 	record=$(cat "$MNT/net/egress" "$STATE/run/net/egress.1" 2>/dev/null || true)
@@ -301,7 +303,10 @@ for _ in $(seq 40); do
 done
 grep -q "GET 127.0.0.5:$P1 127.0.0.5 allow" <<<"$record" || fail "the allowed request before the flood is gone"
 deny_lines=$(grep -c 'CONNECT denied[0-9]*.example:443' <<<"$record")
-[ "$deny_lines" -lt 300 ] || fail "$deny_lines deny lines for a flood (not aggregated)"
+# At most 10 a second, however long the flood took (a VM's emulated CPU
+# makes it slower).
+[ "$deny_lines" -le $((10 * flood_secs)) ] && [ "$deny_lines" -lt 1000 ] ||
+	fail "$deny_lines deny lines for a flood of $flood_secs s (not aggregated)"
 grep -q 'more refused requests in this second, not logged one by one' <<<"$record" || fail "no summary line"
 ok "3000 refused requests: at most 10 lines a second plus a summary; the allowed request before them stays on record"
 

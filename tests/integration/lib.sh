@@ -235,11 +235,13 @@ image_toml() {
 }
 
 # tools_image_toml PROG...: the manifest line for an image with python3,
-# busybox and PROGs: none on oci (the host image has them); elsewhere the
+# busybox and PROGs: none on oci and microvm (the host image has them;
+# VM_TOOLS=dir gives a VM the directory below instead); on docker the
 # host's own programs in a root made once per test (host_tools_rootfs),
-# imported into docker's engine or, on microvm, the directory itself.
+# imported into the engine.
 tools_image_toml() {
 	[ "$BACKEND" != oci ] || return 0
+	[ "$BACKEND" != microvm ] || [ "${VM_TOOLS:-host}" != host ] || return 0
 	[ -d "$TMP/tools" ] || { host_tools_rootfs "$TMP/tools" "$@"; backend_image "$TMP/tools" >/dev/null; }
 	if [ "$BACKEND" = microvm ]; then
 		printf 'image = "%s"\n' "$TMP/tools"
