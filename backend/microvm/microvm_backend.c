@@ -86,21 +86,6 @@ static const char *kernel_dir(void)
 	return kernel_dir_of(NULL);
 }
 
-static void kernel_release(const char *dir, char *out, size_t len)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/version", dir);
-	out[0] = '\0';
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets(out, (int)len, f))
-			out[strcspn(out, "\n")] = '\0';
-		fclose(f);
-	}
-}
-
 /* KVM where /dev/kvm opens, unless a VM of this daemon's did not boot on
  * it (the shim then started it on TCG): tried once, not at every start.
  * BOTTLEFS_VM_ACCEL=tcg or =kvm decides instead. */
@@ -157,7 +142,7 @@ static int qemu_version(const char *qemu, char *out, size_t len)
 
 static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 {
-	char qemu[PATH_MAX], path[PATH_MAX], version[128] = "?", release[64], accel[128];
+	char qemu[PATH_MAX], path[PATH_MAX], version[128] = "?", release[BF_VM_RELEASE_MAX], accel[128];
 
 	if (bf_find_program("qemu-system-x86_64", qemu, sizeof(qemu)) < 0)
 		return bf_error_set(err, ENOENT, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
@@ -167,7 +152,7 @@ static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 	if (bf_libexec_path("bottlefs-vm-agent", path, sizeof(path)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-vm-agent is not installed");
 	qemu_version(qemu, version, sizeof(version));
-	kernel_release(kernel_dir(), release, sizeof(release));
+	bf_vm_kernel_release(kernel_dir(), release);
 	accel_choice(accel, sizeof(accel));
 	if (about)
 		snprintf(about, len, "qemu %s, kernel %s, accel %s", version, release[0] ? release : "?",

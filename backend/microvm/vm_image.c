@@ -345,8 +345,7 @@ static int write_base(const char *path, const char *rootfs, const char *agent,
 	return commit_cache(fd, tmp, path, who, r, err);
 }
 
-/* DIR/version's first line (BF_VM_RELEASE_MAX), "" if none. */
-static void read_release(const char *kernel_dir, char *out)
+void bf_vm_kernel_release(const char *kernel_dir, char *out)
 {
 	char path[PATH_MAX];
 	FILE *f;
@@ -395,7 +394,7 @@ static int make_base(struct image_job *j)
 	r = read_modules(kernel_dir, mods, 32, &n_mods, err);
 	if (r < 0)
 		return r;
-	read_release(kernel_dir, j->release);
+	bf_vm_kernel_release(kernel_dir, j->release);
 	SHA256Init(&h);
 	SHA256Update(&h, (const uint8_t *)"bottlefs-vm-image 2\n", 20);
 	snprintf(who, sizeof(who), "reader %u\n", (unsigned)j->reader->uid);

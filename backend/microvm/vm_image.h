@@ -29,6 +29,10 @@
  * release. */
 #define BF_VM_RELEASE_MAX 64
 struct bf_caller;
+
+/* DIR/version's first line (BF_VM_RELEASE_MAX bytes), "" if none. */
+void bf_vm_kernel_release(const char *kernel_dir, char *out);
+
 int bf_vm_image_base(const char *state_dir, const char *rootfs, const char *agent,
 		     const char *kernel_dir, const struct bf_caller *reader, char *initrd,
 		     char *kernel, char *release, char *etc, struct bf_error *err);

@@ -47,6 +47,7 @@
 
 #include "../exit_file.h"
 #include "../log_pump.h"
+#include "../mountinfo.h"
 #include "../shim.h"
 #include "../spawn.h"
 #include "vm_frame.h"
@@ -319,23 +320,6 @@ static int start_main(struct bf_log_pump *lp)
 	return -1;
 }
 
-/* A mount point of /proc/self/mountinfo's 5th field, unescaped (\040). */
-static void unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
 static bool under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -367,7 +351,7 @@ static void drop_other_mounts(const char *share_root)
 		}
 		if (!mp || !field)
 			continue;
-		unescape(mp);
+		bf_mountinfo_unescape(mp);
 		points[n] = strdup(mp);
 		if (points[n])
 			n++;

@@ -25,6 +25,7 @@
 #include "../exit_file.h"
 #include "../idmap.h"
 #include "../log_pump.h"
+#include "../mountinfo.h"
 #include "../shim.h"
 #include "../spawn.h"
 
@@ -119,23 +120,6 @@ static int mount_images(const char *bundle)
 	return 0;
 }
 
-/* mountinfo escapes blanks and backslashes as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
 /* Our copy of the host's mounts must not pin a FUSE mount, bottlefs's
  * own above all: its daemon would never learn that it was unmounted. */
 static void detach_fuse_mounts(void)
@@ -153,7 +137,7 @@ static void detach_fuse_mounts(void)
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
 		    sscanf(dash + 3, "%255s", type) != 1 || strncmp(type, "fuse", 4) != 0)
 			continue;
-		unescape_octal(point);
+		bf_mountinfo_unescape(point);
 		points[n] = strdup(point);
 		if (points[n])
 			n++;
