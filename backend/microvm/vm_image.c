@@ -394,6 +394,16 @@ static int make_base(struct image_job *j)
 	r = read_modules(kernel_dir, mods, 32, &n_mods, err);
 	if (r < 0)
 		return r;
+	/* fuse and virtiofs serve the host image's /usr alone: another VM
+	 * does not spend its boot loading them. */
+	for (i = 0; !host && i < n_mods;) {
+		if (!strcmp(mods[i], "fuse.ko") || !strcmp(mods[i], "virtiofs.ko")) {
+			memmove(mods[i], mods[i + 1], (n_mods - i - 1) * sizeof(mods[0]));
+			n_mods--;
+		} else {
+			i++;
+		}
+	}
 	bf_vm_kernel_release(kernel_dir, j->release);
 	SHA256Init(&h);
 	SHA256Update(&h, (const uint8_t *)"bottlefs-vm-image 2\n", 20);
