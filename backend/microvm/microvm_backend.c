@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -236,11 +238,16 @@ static void run_file(const struct bf_paths *p, const char *name, char *out, size
 
 /* The bottle's /etc/passwd and group: the image's, with the guest user
  * added when the image lacks it (as the oci backend does). */
-static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, const char *image_etc,
-		       struct bf_guest_user *user, struct bf_error *err)
+/* The image's etc/passwd and etc/group are read beneath its root (a
+ * link in the image cannot lead out of it): `beneath` is the image's
+ * root and `prefix` "etc/" for a directory image, else the directory
+ * that holds them and "". */
+static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, const char *beneath,
+		       const char *prefix, struct bf_guest_user *user, struct bf_error *err)
 {
 	const char *files[] = { "passwd", "group" };
-	char dir[PATH_MAX], src[PATH_MAX + 16], dst[PATH_MAX + 16];
+	char dir[PATH_MAX], src[64], dst[PATH_MAX + 16];
+	cleanup_close int root = open(beneath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t i;
 
 	run_file(p, "vm-etc", dir, sizeof(dir));
@@ -253,12 +260,15 @@ static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, cons
 		char buf[65536];
 		ssize_t n;
 
-		snprintf(src, sizeof(src), "%s/%s", image_etc, files[i]);
+		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+					.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+
+		snprintf(src, sizeof(src), "%s%s", prefix, files[i]);
 		snprintf(dst, sizeof(dst), "%s/%s", dir, files[i]);
 		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out < 0)
 			return bf_error_set(err, errno, "%s: %s", dst, strerror(errno));
-		in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		in = root < 0 ? -1 : (int)syscall(SYS_openat2, root, src, &how, sizeof(how));
 		if (in < 0) {
 			/* An image without one: root's line to begin with. */
 			const char *base = i == 0 ? "root:x:0:0:root:/root:/bin/sh\n" : "root:x:0:\n";
@@ -456,8 +466,12 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	run_file(p, "vm-hostetc", host_etc, sizeof(host_etc));
 	if (r == 0 && host)
 		r = copy_host_etc(host_etc, &writer, err);
-	if (r == 0)
-		r = prepare_etc(b, p, host ? host_etc : image_etc, &user, err);
+	if (r == 0 && host)
+		r = prepare_etc(b, p, host_etc, "", &user, err);
+	else if (r == 0 && b->manifest.image[0] == '/')
+		r = prepare_etc(b, p, b->manifest.image, "etc/", &user, err);
+	else if (r == 0)
+		r = prepare_etc(b, p, image_etc, "", &user, err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
 		r = bf_vm_image_bottle(base, host ? host_etc : NULL, etc, p->run_dir, initrd,

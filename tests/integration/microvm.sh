@@ -297,6 +297,21 @@ echo stop >"$MNT/theirs/ctl"
 rmdir "$MNT/theirs"
 ok "kernel = DIR boots that kernel (status, plan); relative, missing, and non-microvm kernels are refused; the image and kernel are read as the manifest's writer (EACCES for what it cannot read)"
 
+# --- an image whose etc leads out of it: its passwd is not read through
+# the link (the bottle's own /etc/passwd begins with root's line alone)
+mkdir -p "$TMP/outside" "$TMP/linkroot"
+printf 'outsider:x:4242:4242::/:/bin/sh\n' >"$TMP/outside/passwd"
+cp -a "$ROOTFS/bin" "$TMP/linkroot/"
+ln -s "$TMP/outside" "$TMP/linkroot/etc"
+printf 'agent = "t"\nimage = "%s"\n' "$TMP/linkroot" >"$MNT/new/linky"
+echo start >"$MNT/linky/ctl" || fail "start linky: $(tail -2 "$MNT/errors")"
+out=$(output_of linky 'cat /etc/passwd')
+case $out in *outsider*) fail "a passwd outside the image was read: $out" ;; esac
+assert_contains passwd "$out" "root:x:0:0"
+echo stop >"$MNT/linky/ctl"
+rmdir "$MNT/linky"
+ok "an image's etc that links out of it is not followed for the bottle's passwd"
+
 # --- a copy workspace: the VM's disk, kept across restarts, seen when stopped
 mkdir -p "$TMP/ws"
 echo original >"$TMP/ws/file"
