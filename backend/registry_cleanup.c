@@ -197,8 +197,9 @@ static int remove_orphan(struct bf_registry *reg, const struct orphan *o, struct
 {
 	char path[1400];
 
-	/* Still nobody's? A bottle of that name may have been made since. */
-	if (o->kind != ORPHAN_BACKEND) {
+	/* Still nobody's? A bottle of that name may have been made since
+	 * (a VM's orphan is named by its bottle's name, too). */
+	if (o->kind != ORPHAN_BACKEND || strcmp(o->type, "microvm-vm") == 0) {
 		char name[256];
 		bool claimed;
 		size_t len;

@@ -382,6 +382,11 @@ static void setup_cgroup(void)
 	if (pids[0] && strcmp(pids, "0") != 0)
 		write_file(BOTTLE_CGROUP "/pids.max", pids);
 	write_file(BOTTLE_CGROUP "/cgroup.procs", "0");
+	/* Read-only from now on: guest root (without CAP_SYS_ADMIN, so it
+	 * cannot remount) may neither raise the limit nor leave the cgroup. */
+	if (mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		say("cannot make the cgroup tree read-only: %s", strerror(errno));
 }
 
 /* In a command's child, before it becomes the guest user: the bounding
@@ -541,7 +546,7 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 	struct bf_vm_exec x;
 	const char *why = NULL;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2], e = 0;
-	int master = -1;
+	int master = -1, fork_errno;
 	char slave[64] = "";
 	struct chan *c;
 	pid_t pid;
@@ -577,10 +582,18 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		return;
 	}
 	if (pipe2(report, O_CLOEXEC) < 0) {
+		close_fd(&master);
+		close_fd(&in[0]);
+		close_fd(&in[1]);
+		close_fd(&out[0]);
+		close_fd(&out[1]);
+		close_fd(&err[0]);
+		close_fd(&err[1]);
 		fail(id, "out of pipes");
 		return;
 	}
 	pid = fork();
+	fork_errno = errno;
 	if (pid == 0) {
 		sigset_t none;
 		int sig;
@@ -629,7 +642,7 @@ static void start_command(uint32_t id, const char *data, uint32_t len)
 		close_fd(&out[0]);
 		close_fd(&err[0]);
 		close(report[0]);
-		fail(id, errno == EAGAIN ? "cannot fork: its pids limit is reached" : "cannot fork");
+		fail(id, fork_errno == EAGAIN ? "cannot fork: its pids limit is reached" : "cannot fork");
 		return;
 	}
 	/* The exec closed the report pipe (CLOEXEC): it runs. */

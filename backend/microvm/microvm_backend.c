@@ -238,10 +238,9 @@ static void run_file(const struct bf_paths *p, const char *name, char *out, size
 
 /* The bottle's /etc/passwd and group: the image's, with the guest user
  * added when the image lacks it (as the oci backend does). */
-/* The image's etc/passwd and etc/group are read beneath its root (a
- * link in the image cannot lead out of it): `beneath` is the image's
- * root and `prefix` "etc/" for a directory image, else the directory
- * that holds them and "". */
+/* The image's passwd and group, from a directory of bottlefs's own (the
+ * image cache's copy, read as the writer; the host image's filtered
+ * /etc): `beneath`, with `prefix` before each name. Regular files only. */
 static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, const char *beneath,
 		       const char *prefix, struct bf_guest_user *user, struct bf_error *err)
 {
@@ -260,7 +259,7 @@ static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, cons
 		char buf[65536];
 		ssize_t n;
 
-		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+		struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
 					.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 
 		snprintf(src, sizeof(src), "%s%s", prefix, files[i]);
@@ -466,12 +465,8 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	run_file(p, "vm-hostetc", host_etc, sizeof(host_etc));
 	if (r == 0 && host)
 		r = copy_host_etc(host_etc, &writer, err);
-	if (r == 0 && host)
-		r = prepare_etc(b, p, host_etc, "", &user, err);
-	else if (r == 0 && b->manifest.image[0] == '/')
-		r = prepare_etc(b, p, b->manifest.image, "etc/", &user, err);
-	else if (r == 0)
-		r = prepare_etc(b, p, image_etc, "", &user, err);
+	if (r == 0)
+		r = prepare_etc(b, p, host ? host_etc : image_etc, "", &user, err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
 		r = bf_vm_image_bottle(base, host ? host_etc : NULL, etc, p->run_dir, initrd,

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <sha2.h>
 #include <bsd/string.h>
 
@@ -264,10 +265,50 @@ static int save_etc(const char *cache_path, const struct bf_tar_keep *keep, stru
 
 		if (!keep->data[i])
 			continue;
+		char tmp[PATH_MAX + 48];
+
+		/* Whole or not at all: another start may be reading it. */
 		snprintf(path, sizeof(path), "%s/%s", dir, keep->names[i] + 4);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, keep->data[i], keep->len[i]) != (ssize_t)keep->len[i])
-			return bf_error_set(err, errno, "%s: %s", path, strerror(errno));
+		snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)syscall(SYS_gettid));
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, keep->data[i], keep->len[i]) != (ssize_t)keep->len[i] ||
+		    rename(tmp, path) < 0) {
+			int e = errno;
+
+			unlink(tmp);
+			return bf_error_set(err, e, "%s: %s", path, strerror(e));
+		}
+	}
+	return 0;
+}
+
+/* etc/passwd and etc/group beneath the image's root (no link out of it),
+ * regular files of at most 1 MiB (a fifo does not hang the start);
+ * absent ones stay NULL. */
+static int read_image_etc(int root, struct bf_tar_keep *keep, struct bf_error *err)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+					.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+		cleanup_close int fd = (int)syscall(SYS_openat2, root, keep->names[i], &how, sizeof(how));
+		struct stat st;
+		char *buf;
+
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+			return bf_error_set(err, EINVAL, "image: %s is not a regular file of at most 1 MiB",
+					    keep->names[i]);
+		buf = malloc((size_t)st.st_size + 1);
+		if (!buf)
+			return bf_error_set(err, ENOMEM, "out of memory");
+		if (read(fd, buf, (size_t)st.st_size) != (ssize_t)st.st_size) {
+			free(buf);
+			return bf_error_set(err, EIO, "image: %s changed while read", keep->names[i]);
+		}
+		buf[st.st_size] = '\0';
+		keep->data[i] = buf;
+		keep->len[i] = (size_t)st.st_size;
 	}
 	return 0;
 }
@@ -406,7 +447,7 @@ static int make_base(struct image_job *j)
 	}
 	bf_vm_kernel_release(kernel_dir, j->release);
 	SHA256Init(&h);
-	SHA256Update(&h, (const uint8_t *)"bottlefs-vm-image 2\n", 20);
+	SHA256Update(&h, (const uint8_t *)"bottlefs-vm-image 3\n", 20);
 	snprintf(who, sizeof(who), "reader %u\n", (unsigned)j->reader->uid);
 	SHA256Update(&h, (const uint8_t *)who, strlen(who));
 	r = digest_file(&h, j->agent, err);
@@ -449,12 +490,11 @@ static int make_base(struct image_job *j)
 	if (snprintf(j->initrd, PATH_MAX, "%s/%s.cpio", dir, hex) >= PATH_MAX ||
 	    snprintf(j->kernel, PATH_MAX, "%s/%s.vmlinuz", dir, hex) >= PATH_MAX)
 		return bf_error_set(err, ENAMETOOLONG, "state dir path too long");
-	if (docker)
+	if (!host)
 		etc_dir_of(j->initrd, j->etc, PATH_MAX);
-	else if (host)
-		snprintf(j->etc, PATH_MAX, "/etc");    /* the bottle's copy is made from it */
 	else
-		snprintf(j->etc, PATH_MAX, "%s/etc", rootfs);
+		snprintf(j->etc, PATH_MAX, "/etc");    /* the bottle's copy is made from it */
+
 	as_root();
 	r = access(j->kernel, R_OK) == 0 ? 1 : 0;
 	e = access(j->initrd, R_OK) == 0 ? 1 : 0;
@@ -463,7 +503,27 @@ static int make_base(struct image_job *j)
 		return r;
 	if (e)
 		return 0;
-	return write_base(j->initrd, rootfs, j->agent, kernel_dir, mods, n_mods, j->reader, err);
+	/* A directory image's passwd and group, read as the reader beneath
+	 * its root, go to DIGEST.etc/ beside the archive: the bottle's own
+	 * are made from them, never from a path of the image's. */
+	if (!docker && !host) {
+		struct bf_tar_keep keep = { { "etc/passwd", "etc/group" }, { NULL, NULL }, { 0, 0 } };
+
+		r = read_image_etc(root, &keep, err);
+		if (r == 0) {
+			as_root();
+			r = save_etc(j->initrd, &keep, err);
+			as_reader(j->reader);
+		}
+		for (i = 0; i < 2; i++)
+			free(keep.data[i]);
+		if (r < 0)
+			return r;
+	}
+	/* A docker image is exported by the id the key holds (a tag may
+	 * have moved since). */
+	return write_base(j->initrd, docker ? image_id : rootfs, j->agent, kernel_dir, mods, n_mods,
+			  j->reader, err);
 }
 
 static void *image_as_reader(void *arg)

@@ -333,14 +333,13 @@ static bool under(const char *path, const char *dir)
  * (a bottlefs mount could not end, a loop device not be freed). */
 static void drop_other_mounts(const char *share_root)
 {
-	char *points[512];
-	size_t n = 0;
-	char line[8192];
+	char **points = NULL, line[8192];
+	size_t n = 0, cap = 0;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
 	if (!f)
 		return;
-	while (n < sizeof(points) / sizeof(points[0]) && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		char *field = line, *mp = NULL;
 
 		for (int i = 0; i < 5 && field; i++) {
@@ -351,6 +350,14 @@ static void drop_other_mounts(const char *share_root)
 		}
 		if (!mp || !field)
 			continue;
+		if (n == cap) {
+			char **more = realloc(points, (cap ? cap * 2 : 256) * sizeof(*points));
+
+			if (!more)
+				break;
+			points = more;
+			cap = cap ? cap * 2 : 256;
+		}
 		bf_mountinfo_unescape(mp);
 		points[n] = strdup(mp);
 		if (points[n])
@@ -362,10 +369,11 @@ static void drop_other_mounts(const char *share_root)
 		const char *mp = points[n];
 
 		if (strcmp(mp, "/") != 0 && !under(mp, "/proc") && !under(mp, "/sys") && !under(mp, "/dev") &&
-		    !under(mp, "/usr") && !under(run_dir, mp) && strcmp(mp, share_root) != 0)
+		    !under(mp, "/usr") && !under(run_dir, mp) && !under(mp, share_root))
 			umount2(mp, MNT_DETACH);
 		free(points[n]);
 	}
+	free(points);
 }
 
 /* VIRTIOFSD:DIR served read-only on RUN_DIR/vfs.sock; its pid, or -1. */

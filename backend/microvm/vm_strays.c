@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,6 +91,14 @@ static const char *vm_of(pid_t pid, bool shim, const char *run_root, char *name,
 	return NULL;
 }
 
+/* QEMU runs as root until it drops to a bottle's id, which has no
+ * account: a user's own QEMU naming a run dir is none of ours (nor may it
+ * crowd out the real one). */
+static bool qemu_owner(uid_t uid)
+{
+	return uid == 0 || (uid >= 65536 && !getpwuid(uid));
+}
+
 int bf_vm_procs_each(const char *run_root, const struct bf_vm_exes *exes,
 		     int (*found)(void *ctx, const char *name, pid_t pid, int pidfd), void *ctx,
 		     struct bf_error *err)
@@ -121,14 +130,13 @@ int bf_vm_procs_each(const char *run_root, const struct bf_vm_exes *exes,
 		fd = pidfd_open(pid, 0);
 		if (fd < 0)
 			continue;
-		/* A shim is root's; QEMU runs as the bottle's id (one that
-		 * merely looks like it is its owner's to lose). */
+		/* A shim is root's; QEMU root's or a bottle's id's. */
 		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 		if (stat(path, &st) == 0) {
 			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 			if (have_shim && st.st_uid == 0 && same_file(path, &shim_st))
 				vm = vm_of(pid, true, run_root, name, sizeof(name));
-			else if (have_qemu && same_file(path, &qemu_st))
+			else if (have_qemu && qemu_owner(st.st_uid) && same_file(path, &qemu_st))
 				vm = vm_of(pid, false, run_root, name, sizeof(name));
 		}
 		if (!vm || found(ctx, vm, pid, fd) != 1)

@@ -312,6 +312,25 @@ echo stop >"$MNT/linky/ctl"
 rmdir "$MNT/linky"
 ok "an image's etc that links out of it is not followed for the bottle's passwd"
 
+# A fifo for etc/passwd does not hang the start: refused with a reason.
+mkdir -p "$TMP/fiforoot/etc"
+cp -a "$ROOTFS/bin" "$TMP/fiforoot/"
+mkfifo "$TMP/fiforoot/etc/passwd"
+printf 'agent = "t"\nimage = "%s"\n' "$TMP/fiforoot" >"$MNT/new/fifo"
+if timeout 60 sh -c "echo start >'$MNT/fifo/ctl'" 2>"$TMP/err"; then fail "an image with a fifo passwd started"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "etc/passwd is not a regular file"
+rmdir "$MNT/fifo"
+# Guest root can neither raise its pids limit nor leave the cgroup.
+printf 'agent = "t"\nimage = "%s"\nuser = "root"\n[limits]\npids = 50\n' "$ROOTFS" >"$MNT/new/cg"
+echo start >"$MNT/cg/ctl" || fail "start cg: $(tail -2 "$MNT/errors")"
+refused_in cg 'echo max >/sys/fs/cgroup/bottle/pids.max' || fail "guest root raised pids.max"
+refused_in cg 'echo $$ >/sys/fs/cgroup/cgroup.procs' || fail "guest root left the bottle's cgroup"
+refused_in cg 'mount -o remount,rw /sys/fs/cgroup' || fail "guest root remounted the cgroup tree"
+[ "$(output_of cg 'cat /sys/fs/cgroup/bottle/pids.max')" = 50 ] || fail "pids.max changed"
+echo stop >"$MNT/cg/ctl"
+rmdir "$MNT/cg"
+ok "a fifo passwd is refused (no hang); guest root cannot raise pids.max, leave its cgroup or remount it"
+
 # --- a copy workspace: the VM's disk, kept across restarts, seen when stopped
 mkdir -p "$TMP/ws"
 echo original >"$TMP/ws/file"
