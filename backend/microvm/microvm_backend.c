@@ -240,12 +240,12 @@ static void run_file(const struct bf_paths *p, const char *name, char *out, size
  * added when the image lacks it (as the oci backend does). */
 /* The image's passwd and group, from a directory of bottlefs's own (the
  * image cache's copy, read as the writer; the host image's filtered
- * /etc): `beneath`, with `prefix` before each name. Regular files only. */
+ * /etc), read beneath `beneath`. */
 static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, const char *beneath,
-		       const char *prefix, struct bf_guest_user *user, struct bf_error *err)
+		       struct bf_guest_user *user, struct bf_error *err)
 {
 	const char *files[] = { "passwd", "group" };
-	char dir[PATH_MAX], src[64], dst[PATH_MAX + 16];
+	char dir[PATH_MAX], dst[PATH_MAX + 16];
 	cleanup_close int root = open(beneath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t i;
 
@@ -262,12 +262,11 @@ static int prepare_etc(const struct bf_bottle *b, const struct bf_paths *p, cons
 		struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
 					.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
 
-		snprintf(src, sizeof(src), "%s%s", prefix, files[i]);
 		snprintf(dst, sizeof(dst), "%s/%s", dir, files[i]);
 		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out < 0)
 			return bf_error_set(err, errno, "%s: %s", dst, strerror(errno));
-		in = root < 0 ? -1 : (int)syscall(SYS_openat2, root, src, &how, sizeof(how));
+		in = root < 0 ? -1 : (int)syscall(SYS_openat2, root, files[i], &how, sizeof(how));
 		if (in < 0) {
 			/* An image without one: root's line to begin with. */
 			const char *base = i == 0 ? "root:x:0:0:root:/root:/bin/sh\n" : "root:x:0:\n";
@@ -358,7 +357,7 @@ static int kill_vm_of(const char *run_dir, struct bf_error *err)
 }
 
 /* virtiofsd: Debian's QEMU ships it in its own directory. */
-static int bf_find_virtiofsd(char *out, size_t len)
+static int find_virtiofsd(char *out, size_t len)
 {
 	static const char *const where[] = { "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd", NULL };
 
@@ -453,7 +452,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	r = kill_vm_of(p->run_dir, err);
 	if (r > 0)
 		r = 0;
-	if (r == 0 && host && bf_find_virtiofsd(virtiofsd, sizeof(virtiofsd)) < 0)
+	if (r == 0 && host && find_virtiofsd(virtiofsd, sizeof(virtiofsd)) < 0)
 		r = bf_error_set(err, ENOENT, "the host image of a microvm bottle needs virtiofsd (qemu-system-common)");
 	if (r == 0 && host)
 		r = bf_vm_host_usr_merged(err);
@@ -466,7 +465,7 @@ static int microvm_start(const struct bf_bottle *b, const struct bf_paths *p, st
 	if (r == 0 && host)
 		r = copy_host_etc(host_etc, &writer, err);
 	if (r == 0)
-		r = prepare_etc(b, p, host ? host_etc : image_etc, "", &user, err);
+		r = prepare_etc(b, p, host ? host_etc : image_etc, &user, err);
 	run_file(p, "vm-etc", etc, sizeof(etc));
 	if (r == 0)
 		r = bf_vm_image_bottle(base, host ? host_etc : NULL, etc, p->run_dir, initrd,
