@@ -22,6 +22,7 @@ struct bf_paths {
 	char runtime_root[1200];    /* STATE/runtime: the OCI runtime's state */
 	char log[1200];            /* STATE/run/NAME/log */
 	char egress[1200];         /* STATE/run/NAME/egress */
+	char git_dir[1200];        /* STATE/git/NAME: git-gate's mirror, log, refs */
 	long long log_max;         /* log rotates to log.1 past this many bytes */
 	char vm_kernel[1024];      /* -o vm_kernel=DIR, "" for the default */
 };

@@ -155,7 +155,7 @@ static int build_env(struct bf_bottle *b, struct bf_error *err)
 	vars[n++] = (struct bf_env_var){ "NO_PROXY", "localhost,127.0.0.1" };
 	vars[n++] = (struct bf_env_var){ "no_proxy", "localhost,127.0.0.1" };
 	if (m->git_gate) {
-		snprintf(git_url, sizeof(git_url), "git://%s:%d", host, BF_PORT_GIT_GATE);
+		snprintf(git_url, sizeof(git_url), "git://%s:%d/repo.git", host, BF_PORT_GIT_GATE);
 		vars[n++] = (struct bf_env_var){ "GIT_GATE_URL", git_url };
 	}
 	if (m->supervise) {

@@ -9,6 +9,7 @@
  * thread, or handing a connection to one, per short request cost more
  * than the request. The relay splices through the thread's two pipes. */
 #include "egress_proxy.h"
+#include "git/git_gate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +48,7 @@ struct conn {
 	struct bf_egress *e;
 	int client;
 	enum bf_sidecar_kind kind;
+	struct bf_git_gate *git;
 	struct conn *next;
 };
 
@@ -55,6 +57,10 @@ struct bf_egress {
 	struct bf_sidecar_listener listeners[MAX_LISTENERS];
 	bool passes_fds[MAX_LISTENERS];   /* a unix listener: see passed_connection */
 	size_t n_listeners;
+	/* Outlive the listeners: freed with the proxy, after its last
+	 * connection. */
+	struct bf_git_gate *gates[MAX_LISTENERS];
+	size_t n_gates;
 	int stop_fd;
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
@@ -579,6 +585,11 @@ static void serve_connection(struct conn *c, struct relay_pipes *rp)
 		serve_proxy(e, c->client, &d, rp);
 		if (d.method[0])
 			log_decision(e, &d);
+	} else if (c->kind == BF_SIDECAR_GIT_GATE) {
+		if (c->git)
+			bf_git_gate_serve(c->git, c->client);
+		else
+			bf_git_gate_unavailable(c->client);
 	} else {
 		http_error(c->client, 501, "Not Implemented", "proxy_configuration_error",
 			   "this sidecar is not available in this version");
@@ -620,8 +631,8 @@ static int passed_connection(int conn)
 
 /* Waits for the next connection on any listener as the proxy's one
  * leader, writing the refusals' summary each quiet second. Returns the
- * accepted socket and its listener's kind, or -1 once stopped. */
-static int lead(struct bf_egress *e, enum bf_sidecar_kind *kind)
+ * accepted socket and its listener's index, or -1 once stopped. */
+static int lead(struct bf_egress *e, size_t *which)
 {
 	struct pollfd p[MAX_LISTENERS + 1];
 	size_t i, n = e->n_listeners;
@@ -652,7 +663,7 @@ static int lead(struct bf_egress *e, enum bf_sidecar_kind *kind)
 			if (fd >= 0 && e->passes_fds[i])
 				fd = passed_connection(fd);
 			if (fd >= 0) {
-				*kind = e->listeners[i].kind;
+				*which = i;
 				return fd;
 			}
 		}
@@ -696,7 +707,7 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&e->lock);
 	while (!e->stopping) {
-		enum bf_sidecar_kind kind = BF_SIDECAR_EGRESS;
+		size_t which = 0;
 		struct conn *c;
 		int fd;
 
@@ -717,7 +728,7 @@ static void *worker(void *arg)
 		}
 		e->leading = true;
 		pthread_mutex_unlock(&e->lock);
-		fd = lead(e, &kind);
+		fd = lead(e, &which);
 		pthread_mutex_lock(&e->lock);
 		e->leading = false;
 		if (fd < 0 || e->stopping) {
@@ -737,7 +748,7 @@ static void *worker(void *arg)
 			pthread_mutex_lock(&e->lock);
 			continue;
 		}
-		*c = (struct conn){ e, fd, kind, e->conns };
+		*c = (struct conn){ e, fd, e->listeners[which].kind, e->listeners[which].git, e->conns };
 		e->conns = c;
 		e->active++;
 		pthread_mutex_unlock(&e->lock);
@@ -827,6 +838,9 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 				   domain == AF_UNIX;
 	}
 	e->n_listeners = n;
+	for (i = 0; i < n; i++)
+		if (listeners[i].git)
+			e->gates[e->n_gates++] = listeners[i].git;
 	e->rules = copy_rules(rules, n_rules);
 	e->n_rules = n_rules;
 	e->limits = *limits;
@@ -885,6 +899,8 @@ void bf_egress_stop(struct bf_egress *e)
 static void destroy(struct bf_egress *e)
 {
 	roll_second(e, e->deny_second + 1);     /* the last second's summary */
+	for (size_t i = 0; i < e->n_gates; i++)
+		bf_git_gate_free(e->gates[i]);
 	free_rules(e->rules, e->n_rules);
 	close(e->stop_fd);
 	if (e->log_fd >= 0)

@@ -16,12 +16,16 @@
 
 enum bf_sidecar_kind {
 	BF_SIDECAR_EGRESS,      /* the proxy */
-	BF_SIDECAR_UNAVAILABLE, /* git-gate, supervise: not in this version */
+	BF_SIDECAR_GIT_GATE,    /* git:// served by `git` (git/git_gate.h) */
+	BF_SIDECAR_UNAVAILABLE, /* supervise: not in this version */
 };
+
+struct bf_git_gate;
 
 struct bf_sidecar_listener {
 	int fd;                 /* listening socket; the proxy owns it */
 	enum bf_sidecar_kind kind;
+	struct bf_git_gate *git;        /* BF_SIDECAR_GIT_GATE: owned like fd */
 };
 
 struct bf_egress;
@@ -38,7 +42,8 @@ struct bf_egress_limits {
 	long long log_max;      /* egress rotates to egress.1 past this; 0: 1 MiB */
 };
 
-/* Starts serving the listeners; `log_path` is the bottle's egress file. */
+/* Starts serving the listeners; `log_path` is the bottle's egress file.
+ * On failure the listeners (and their gates) are still the caller's. */
 int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *listeners,
 		    size_t n, char *const *rules, size_t n_rules,
 		    const struct bf_egress_limits *limits, struct bf_egress **out,

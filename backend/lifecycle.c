@@ -166,7 +166,7 @@ static int do_start(struct bf_registry *reg, struct bf_bottle *b, struct bf_erro
 	if (r == 0) {
 		watch_fd = b->backend->watch(&run, err);
 		if (watch_fd >= 0) {
-			bf_sidecars_open(b->backend, &run, &b->manifest, &sidecars);
+			bf_sidecars_open(b, &run, &paths, &sidecars);
 		} else {
 			struct bf_error ignored = { 0 };
 
@@ -356,7 +356,7 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 		else
 			bf_error_set(&err, ENOTSUP, "the %s backend cannot watch guests", backend->name);
 		if (fd >= 0)
-			bf_sidecars_open(backend, &run, &b->manifest, &sidecars);
+			bf_sidecars_open(b, &run, &paths, &sidecars);
 		/* Gone while unmounted, or a pid now held by another process:
 		 * collect what is known about its end, exec nothing into it. */
 		if (fd < 0 && backend->collect) {

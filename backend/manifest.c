@@ -12,6 +12,7 @@
 #include "backends.h"
 #include "allowlist.h"
 #include "egress_proxy.h"
+#include "git/git_refs.h"
 #include "seccomp_policy.h"
 #include "toml.h"
 
@@ -30,6 +31,7 @@ static const struct key_spec schema[] = {
 	{ "workspace", "path" }, { "workspace", "mode" },
 	{ "network", "allow" }, { "network", "idle_timeout" }, { "network", "max_connections" },
 	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
+	{ "", "git" }, { "git", "repo" }, { "git", "push" }, { "git", "fetch" }, { "git", "force" },
 	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" }, { "limits", "tmp" },
 	{ "limits", "disk" },
 	{ "", "seccomp" }, { "seccomp", "allow" },
@@ -615,10 +617,71 @@ static int parse_seccomp(const struct toml_value *seccomp, struct bf_manifest *m
 	return 0;
 }
 
+static int check_git_patterns(const struct toml_value *git, const char *key, char *const *v,
+			      size_t n, struct bf_error *err, int *line)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (bf_git_pattern_check(v[i], err) < 0) {
+			*line = toml_table_get(git, key)->line;
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* [git]: the repository the git-gate serves, and which refs the agent
+ * sees (fetch) and may change (push). [sidecars] git_gate follows it. */
+static int parse_git(const struct toml_value *git, const struct toml_value *sidecars,
+		     struct bf_manifest *m, struct bf_error *err, int *line)
+{
+	const struct toml_kv *flag = sidecars ? toml_table_get(sidecars, "git_gate") : NULL;
+	int r;
+
+	if (!git) {
+		if (m->git_gate) {
+			*line = flag->line;
+			return bf_error_set(err, EINVAL, "git_gate needs a [git] table with the repo "
+					    "it serves (bottlefs-manifest(5))");
+		}
+		return 0;
+	}
+	if (flag && !m->git_gate) {
+		*line = flag->line;
+		return bf_error_set(err, EINVAL, "git_gate = false contradicts the [git] table");
+	}
+	if ((r = get_string(git, "repo", &m->git_repo, err, line)) < 0 ||
+	    (r = get_string_array(git, "push", &m->git_push, &m->git_push_len, err, line)) < 0 ||
+	    (r = get_string_array(git, "fetch", &m->git_fetch, &m->git_fetch_len, err, line)) < 0 ||
+	    (r = get_bool(git, "force", &m->git_force, err, line)) < 0)
+		return r;
+	if (!m->git_repo)
+		return bf_error_set(err, EINVAL, "[git] needs repo, the host repository to serve");
+	if (m->git_repo[0] != '/' || control_byte(m->git_repo)) {
+		*line = toml_table_get(git, "repo")->line;
+		return bf_error_set(err, EINVAL, "[git] repo must be an absolute path without control bytes");
+	}
+	if (m->git_push_len > 32 || m->git_fetch_len > 32) {
+		*line = toml_table_get(git, m->git_push_len > 32 ? "push" : "fetch")->line;
+		return bf_error_set(err, EINVAL, "[git] push and fetch may hold at most 32 patterns each");
+	}
+	if ((r = check_git_patterns(git, "push", m->git_push, m->git_push_len, err, line)) < 0 ||
+	    (r = check_git_patterns(git, "fetch", m->git_fetch, m->git_fetch_len, err, line)) < 0)
+		return r;
+	if (!toml_table_get(git, "fetch")) {
+		/* Every branch of the host's, by default. */
+		m->git_fetch = calloc(1, sizeof(char *));
+		if (!m->git_fetch || dup_string("*", &m->git_fetch[0], err) < 0)
+			return bf_error_set(err, ENOMEM, "out of memory");
+		m->git_fetch_len = 1;
+	}
+	m->git_gate = true;
+	return 0;
+}
+
 static int validate(const struct toml_value *root, struct bf_manifest *m,
 		    struct bf_error *err, int *line)
 {
-	const struct toml_value *env, *ws, *net, *limits, *sidecars, *seccomp;
+	const struct toml_value *env, *ws, *net, *limits, *sidecars, *seccomp, *git;
 	const struct toml_kv *kv;
 	size_t i;
 	int r;
@@ -672,7 +735,8 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 	    (r = get_table(root, "network", false, &net, err, line)) < 0 ||
 	    (r = get_table(root, "limits", false, &limits, err, line)) < 0 ||
 	    (r = get_table(root, "sidecars", false, &sidecars, err, line)) < 0 ||
-	    (r = get_table(root, "seccomp", false, &seccomp, err, line)) < 0)
+	    (r = get_table(root, "seccomp", false, &seccomp, err, line)) < 0 ||
+	    (r = get_table(root, "git", false, &git, err, line)) < 0)
 		return r;
 	if ((r = parse_seccomp(seccomp, m, err, line)) < 0 ||
 	    (r = parse_mounts(root, m, err, line)) < 0)
@@ -683,6 +747,8 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 		return r;
 	if (sidecars && ((r = get_bool(sidecars, "git_gate", &m->git_gate, err, line)) < 0 ||
 			 (r = get_bool(sidecars, "supervise", &m->supervise, err, line)) < 0))
+		return r;
+	if ((r = parse_git(git, sidecars, m, err, line)) < 0)
 		return r;
 	if (net && ((r = get_string_array(net, "allow", &m->allow, &m->allow_len, err, line)) < 0 ||
 		    (r = get_integer(net, "idle_timeout", 1, 86400, &m->idle_timeout, err, line)) < 0 ||
@@ -759,6 +825,9 @@ void bf_manifest_free(struct bf_manifest *m)
 	free_strv(m->allow, m->allow_len);
 	free_strv(m->seccomp_allow, m->seccomp_allow_len);
 	free_strv(m->path_prepend, m->path_prepend_len);
+	free(m->git_repo);
+	free_strv(m->git_push, m->git_push_len);
+	free_strv(m->git_fetch, m->git_fetch_len);
 	for (i = 0; i < m->mounts_len; i++) {
 		free(m->mounts[i].source);
 		free(m->mounts[i].target);

@@ -47,7 +47,13 @@ struct bf_manifest {
 	size_t allow_len;
 	long long idle_timeout;     /* egress: seconds a quiet connection lives */
 	long long max_connections;  /* egress: connections at once */
-	bool git_gate;
+	bool git_gate;          /* set by [git] */
+	char *git_repo;         /* [git] repo: the host repository served */
+	char **git_push;        /* ref patterns the agent may push (git_refs.h) */
+	size_t git_push_len;
+	char **git_fetch;       /* ref patterns the agent sees; default "*" */
+	size_t git_fetch_len;
+	bool git_force;         /* non-fast-forward pushes and deletions too */
 	bool supervise;
 	long long cpus;         /* 0: no limit */
 	long long memory;       /* bytes, 0: not set (the bottle's default holds) */

@@ -1,5 +1,6 @@
 #include "registry.h"
 
+#include <fcntl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "idmap.h"
 #include "log_pump.h"
 #include "registry_internal.h"
+#include "git/git_gate.h"
 
 
 void bf_registry_report(struct bf_registry *reg, const char *who, const char *fmt, ...)
@@ -124,6 +126,7 @@ void bf_registry_paths(const struct bf_registry *reg, const char *name, struct b
 	snprintf(p->runtime_root, sizeof(p->runtime_root), "%s/runtime", reg->cfg.state_dir);
 	snprintf(p->log, sizeof(p->log), "%s/run/%s/log", reg->cfg.state_dir, name);
 	snprintf(p->egress, sizeof(p->egress), "%s/run/%s/egress", reg->cfg.state_dir, name);
+	snprintf(p->git_dir, sizeof(p->git_dir), "%s/git/%s", reg->cfg.state_dir, name);
 	p->log_max = reg->cfg.log_max > 0 ? reg->cfg.log_max : BF_LOG_MAX;
 	strlcpy(p->vm_kernel, reg->cfg.vm_kernel, sizeof(p->vm_kernel));
 }
@@ -182,9 +185,45 @@ int bf_registry_file_path(struct bf_registry *reg, const char *name, enum bf_fil
 	if (!bf_registry_exists(reg, name))
 		return -ENOENT;
 	bf_registry_paths(reg, name, &p);
-	if (strlcpy(out, file == BF_FILE_EGRESS ? p.egress : p.log, len) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	switch (file) {
+	case BF_FILE_EGRESS:
+		return strlcpy(out, p.egress, len) >= len ? -ENAMETOOLONG : 0;
+	case BF_FILE_GIT_LOG:
+	case BF_FILE_GIT_REFS:
+		if (!bf_registry_has_git(reg, name))
+			return -ENOENT;
+		return snprintf(out, len, "%s/%s", p.git_dir, file == BF_FILE_GIT_LOG ? "log" : "refs") >=
+				       (int)len
+			       ? -ENAMETOOLONG
+			       : 0;
+	default:
+		return strlcpy(out, p.log, len) >= len ? -ENAMETOOLONG : 0;
+	}
+}
+
+bool bf_registry_has_git(struct bf_registry *reg, const char *name)
+{
+	struct bf_bottle *b;
+	bool has;
+
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	has = b && b->manifest.git_gate;
+	pthread_mutex_unlock(&reg->lock);
+	return has;
+}
+
+int bf_registry_git_view(struct bf_registry *reg, const char *name, int *fd, struct bf_error *err)
+{
+	struct bf_paths p;
+	char path[sizeof(p.git_dir) + 16];
+
+	if (!bf_registry_has_git(reg, name))
+		return bf_error_set(err, ENOENT, "no git-gate");
+	bf_registry_paths(reg, name, &p);
+	snprintf(path, sizeof(path), "%s/mirror.git", p.git_dir);
+	*fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return *fd < 0 ? bf_error_set(err, errno, "%s: %s", path, strerror(errno)) : 0;
 }
 
 /* Puts `b` in its place by name (its name is not in bottles[]). The
@@ -251,6 +290,19 @@ static int check_workspace(const struct bf_manifest *m, const struct bf_caller *
 			return bf_error_set(err, r == -EACCES ? EACCES : EINVAL,
 					    "kernel %s: %s is not readable by uid %u: %s", m->kernel, path,
 					    (unsigned)who->uid, strerror(-r));
+	}
+	/* The git-gate's repository: it is read as the writer at every
+	 * refresh too (git_mirror.c). */
+	if (m->git_repo) {
+		if (stat(m->git_repo, &st) < 0)
+			return bf_error_set(err, errno == ENOENT ? EINVAL : errno, "[git] repo %s: %s",
+					    m->git_repo, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return bf_error_set(err, EINVAL, "[git] repo %s is not a directory", m->git_repo);
+		r = bf_access_as(who, m->git_repo, R_OK | X_OK);
+		if (r < 0)
+			return bf_error_set(err, EACCES, "[git] repo %s is not readable by uid %u: %s",
+					    m->git_repo, (unsigned)who->uid, strerror(-r));
 	}
 	if (m->workspace_mode == BF_WORKSPACE_NONE)
 		return 0;
@@ -438,6 +490,8 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 	else
 		r = bf_remove_tree(paths.run_dir, err);
 
+	if (r == 0)
+		r = bf_git_gate_remove(paths.git_dir, err);
 	pthread_mutex_lock(&reg->lock);
 	if (r == 0)
 		r = bf_store_remove(&reg->store, name, err);
@@ -695,6 +749,12 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 		 * rootfs as the guest's mapped root (see bf_oci_prepare). */
 		if ((mkdir(run_dir, 0711) < 0 && errno != EEXIST) || chmod(run_dir, 0711) < 0 ||
 		    chmod(cfg->state_dir, 0711) < 0) {
+			r = bf_error_set(err, errno, "cannot create %s: %s", run_dir, strerror(errno));
+			goto fail;
+		}
+		/* git-gate's mirrors: each is its bottle id's alone (0700). */
+		snprintf(run_dir, sizeof(run_dir), "%s/git", cfg->state_dir);
+		if ((mkdir(run_dir, 0711) < 0 && errno != EEXIST) || chmod(run_dir, 0711) < 0) {
 			r = bf_error_set(err, errno, "cannot create %s: %s", run_dir, strerror(errno));
 			goto fail;
 		}

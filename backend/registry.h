@@ -32,6 +32,8 @@ enum bf_file {
 	BF_FILE_LOG,            /* a real file: see bf_registry_file_path */
 	BF_FILE_ALLOW,          /* the live egress allowlist */
 	BF_FILE_EGRESS,         /* a real file: see bf_registry_file_path */
+	BF_FILE_GIT_LOG,        /* NAME/git/log: a real file */
+	BF_FILE_GIT_REFS,       /* NAME/git/refs: a real file */
 };
 
 struct bf_registry;
@@ -112,6 +114,10 @@ void bf_registry_report(struct bf_registry *reg, const char *who, const char *fm
 
 /* NAME/workspace/: whether bottle NAME has a copy workspace to show. */
 bool bf_registry_has_workspace_view(struct bf_registry *reg, const char *name);
+/* NAME/git/: whether the bottle has a git-gate, and its mirror (an
+ * O_PATH fd of the directory; -ENOENT before the first start). */
+bool bf_registry_has_git(struct bf_registry *reg, const char *name);
+int bf_registry_git_view(struct bf_registry *reg, const char *name, int *fd, struct bf_error *err);
 /* The root of that copy, as the guest sees it now (running) or as it was
  * left (stopped): an O_PATH directory fd for the caller to close. -ENOENT
  * when there is no copy workspace or no copy yet. */

@@ -12,6 +12,7 @@
 
 #include "allowlist.h"
 #include "egress_proxy.h"
+#include "git/git_gate.h"
 #include "registry_internal.h"
 
 static void rules_of(const struct bf_bottle *b, char *const **rules, size_t *n)
@@ -25,9 +26,32 @@ static void rules_of(const struct bf_bottle *b, char *const **rules, size_t *n)
 	}
 }
 
-void bf_sidecars_open(const struct bf_backend *backend, const struct bf_run *run,
-		      const struct bf_manifest *m, struct bf_sidecars *out)
+/* The gate is opened here, without the lock: it makes the mirror with
+ * git. A gate that cannot open still listens, and says why to each
+ * client (and in errors). */
+static struct bf_git_gate *open_git_gate(const struct bf_bottle *b, const struct bf_paths *paths,
+					 struct bf_error *err)
 {
+	const struct bf_manifest *m = &b->manifest;
+	struct bf_git_gate_config cfg = {
+		.dir = paths->git_dir, .repo = m->git_repo, .id = (uid_t)b->meta.id_base,
+		.push = m->git_push, .n_push = m->git_push_len,
+		.fetch = m->git_fetch, .n_fetch = m->git_fetch_len,
+		.force = m->git_force, .timeout = (int)m->idle_timeout,
+	};
+	struct bf_git_gate *g = NULL;
+
+	bf_caller_of_uid(b->meta.owner, &cfg.writer);
+	if (bf_git_gate_open(&cfg, &g, err) < 0)
+		return NULL;
+	return g;
+}
+
+void bf_sidecars_open(const struct bf_bottle *b, const struct bf_run *run,
+		      const struct bf_paths *paths, struct bf_sidecars *out)
+{
+	const struct bf_backend *backend = b->backend;
+	const struct bf_manifest *m = &b->manifest;
 	int fd;
 
 	memset(out, 0, sizeof(*out));
@@ -40,7 +64,8 @@ void bf_sidecars_open(const struct bf_backend *backend, const struct bf_run *run
 		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_EGRESS };
 	if (fd >= 0 && m->git_gate &&
 	    (fd = backend->sidecar_listen(run, BF_PORT_GIT_GATE, &out->err)) >= 0)
-		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+		out->l[out->n++] = (struct bf_sidecar_listener){
+			fd, BF_SIDECAR_GIT_GATE, open_git_gate(b, paths, &out->git_err) };
 	if (fd >= 0 && m->supervise &&
 	    (fd = backend->sidecar_listen(run, BF_PORT_SUPERVISE, &out->err)) >= 0)
 		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
@@ -49,8 +74,10 @@ void bf_sidecars_open(const struct bf_backend *backend, const struct bf_run *run
 
 void bf_sidecars_close(struct bf_sidecars *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		close(s->l[i].fd);
+		bf_git_gate_free(s->l[i].git);
+	}
 	s->n = 0;
 }
 
@@ -81,6 +108,10 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 		return;
 	}
 	sc->n = 0;      /* the proxy owns them now */
+	if (sc->git_err.msg[0]) {
+		bf_registry_report(reg, b->name, "git-gate: %s", sc->git_err.msg);
+		bf_registry_log_event(reg, b->name, "git-gate failed: %s", sc->git_err.msg);
+	}
 	bf_registry_log_event(reg, b->name, "egress proxy listening on %s:%d in the guest",
 			      b->backend->guest_sidecar_host(b->subnet.proxy), BF_PORT_EGRESS);
 }

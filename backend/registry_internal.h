@@ -52,9 +52,10 @@ struct bf_sidecars {
 	size_t n;
 	bool failed;
 	struct bf_error err;
+	struct bf_error git_err;        /* the git-gate could not open */
 };
-void bf_sidecars_open(const struct bf_backend *backend, const struct bf_run *run,
-		      const struct bf_manifest *m, struct bf_sidecars *out);
+void bf_sidecars_open(const struct bf_bottle *b, const struct bf_run *run,
+		      const struct bf_paths *paths, struct bf_sidecars *out);
 void bf_sidecars_close(struct bf_sidecars *s);
 void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *b,
 				     struct bf_sidecars *sc);

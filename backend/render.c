@@ -77,6 +77,14 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 	if (m->supervise)
 		bf_buf_printf(out, "supervise_port = %d\n", BF_PORT_SUPERVISE);
 
+	if (m->git_gate) {
+		bf_buf_puts(out, "\n[git]\n");
+		toml_str(out, "repo", m->git_repo);
+		toml_str_array(out, "push", m->git_push, m->git_push_len);
+		toml_str_array(out, "fetch", m->git_fetch, m->git_fetch_len);
+		bf_buf_printf(out, "force = %s\n", m->git_force ? "true" : "false");
+	}
+
 	/* As they apply, defaults included; no cpus key: no CPU quota. */
 	bf_buf_puts(out, "\n[limits]\n");
 	if (m->cpus)

@@ -34,7 +34,7 @@ static pthread_t thread;
 /* log and egress grow on their own; the rest is rendered. */
 static bool cached_file(enum bf_file f)
 {
-	return f != BF_FILE_LOG && f != BF_FILE_EGRESS;
+	return f != BF_FILE_LOG && f != BF_FILE_EGRESS && f != BF_FILE_GIT_LOG && f != BF_FILE_GIT_REFS;
 }
 
 /* What the kernel may keep of a path: nothing; its name only; or its

@@ -58,7 +58,8 @@ struct handle {
 	bool oneshot;           /* exec/run: the session is this open's own */
 	off_t read_pos;         /* exec/run: reads follow their own position,
 				 * since the command's write moved the file's */
-	char *workspace_rel;    /* HANDLE_WORKSPACE: below NAME/workspace */
+	char *workspace_rel;    /* HANDLE_WORKSPACE: below the view's root */
+	enum fs_view view;      /* HANDLE_WORKSPACE: which view */
 };
 
 static bool follow_rotation(struct handle *h);
@@ -113,10 +114,20 @@ static int render(const struct fs_path *p, struct bf_buf *out)
 	}
 }
 
-/* log and egress are real files that grow, kept in the bottle's storage. */
+/* log, egress and git/'s files are real files that grow or are replaced,
+ * kept in the bottle's storage. */
 static bool is_real_file(const struct fs_path *p)
 {
-	return p->node == NODE_BOTTLE_FILE && (p->file == BF_FILE_LOG || p->file == BF_FILE_EGRESS);
+	return p->node == NODE_BOTTLE_FILE &&
+	       (p->file == BF_FILE_LOG || p->file == BF_FILE_EGRESS || p->file == BF_FILE_GIT_LOG ||
+		p->file == BF_FILE_GIT_REFS);
+}
+
+/* Whether the read-only view a NODE_WORKSPACE path is in exists. */
+static bool view_exists(const struct fs_path *p)
+{
+	return p->view == VIEW_GIT_MIRROR ? bf_registry_has_git(fs_ctx()->reg, p->name)
+					  : bf_registry_has_workspace_view(fs_ctx()->reg, p->name);
 }
 
 /* Its size is the file's. */
@@ -233,9 +244,14 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 		st->st_nlink = 1;
 		return 0;
 	case NODE_WORKSPACE:
-		if (!bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
+		if (!view_exists(&p))
 			return -ENOENT;
-		return fs_workspace_getattr(fs_ctx()->reg, p.name, p.workspace_rel, st);
+		return fs_workspace_getattr(fs_ctx()->reg, p.view, p.name, p.workspace_rel, st);
+	case NODE_GIT_DIR:
+		if (!bf_registry_has_git(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		fill_dir(st, 0755);
+		return 0;
 	case NODE_BOTTLE_FILE:
 		/* fstat(2) on an open log or egress: the size of that file. */
 		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG) {
@@ -332,9 +348,18 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 	if (p.node == NODE_EXEC_DIR || p.node == NODE_SESSION_DIR)
 		return readdir_exec(&p, buf, filler);
 	if (p.node == NODE_WORKSPACE)
-		return bf_registry_has_workspace_view(fs_ctx()->reg, p.name)
-			       ? fs_workspace_readdir(fs_ctx()->reg, p.name, p.workspace_rel, buf, filler)
-			       : -ENOENT;
+		return view_exists(&p) ? fs_workspace_readdir(fs_ctx()->reg, p.view, p.name,
+							      p.workspace_rel, buf, filler)
+				       : -ENOENT;
+	if (p.node == NODE_GIT_DIR) {
+		static const char *const git_entries[] = { ".", "..", "log", "refs", "mirror.git" };
+
+		if (!bf_registry_has_git(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		for (i = 0; i < sizeof(git_entries) / sizeof(git_entries[0]); i++)
+			filler(buf, git_entries[i], NULL, 0, 0);
+		return 0;
+	}
 	if (p.node != NODE_ROOT && p.node != NODE_NEW_DIR && p.node != NODE_BOTTLE_DIR)
 		return -ENOTDIR;
 	filler(buf, ".", NULL, 0, 0);
@@ -361,6 +386,8 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		filler(buf, "exec", NULL, 0, 0);
 		if (bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
 			filler(buf, "workspace", NULL, 0, 0);
+		if (bf_registry_has_git(fs_ctx()->reg, p.name))
+			filler(buf, "git", NULL, 0, 0);
 	}
 	return 0;
 }
@@ -533,14 +560,15 @@ static int open_workspace(const struct fs_path *p, struct fuse_file_info *fi)
 	struct handle *h;
 	int r;
 
-	if (!bf_registry_has_workspace_view(fs_ctx()->reg, p->name))
+	if (!view_exists(p))
 		return -ENOENT;
-	r = fs_workspace_open(fs_ctx()->reg, p->name, p->workspace_rel, fi->flags);
+	r = fs_workspace_open(fs_ctx()->reg, p->view, p->name, p->workspace_rel, fi->flags);
 	if (r < 0)
 		return r;
 	h = handle_new(HANDLE_WORKSPACE, p->name);
 	if (!h)
 		return -ENOMEM;
+	h->view = p->view;
 	h->workspace_rel = strdup(p->workspace_rel);
 	if (!h->workspace_rel) {
 		handle_free(h);
@@ -637,9 +665,9 @@ int bf_readlink(const char *path, char *buf, size_t size)
 	fs_path_parse(path, &p);
 	if (p.node != NODE_WORKSPACE)
 		return -EINVAL;
-	if (!bf_registry_has_workspace_view(fs_ctx()->reg, p.name))
+	if (!view_exists(&p))
 		return -ENOENT;
-	return fs_workspace_readlink(fs_ctx()->reg, p.name, p.workspace_rel, buf, size);
+	return fs_workspace_readlink(fs_ctx()->reg, p.view, p.name, p.workspace_rel, buf, size);
 }
 
 /* NAME/workspace/ is a view: nothing in it is made, changed or removed. */
@@ -796,7 +824,7 @@ int bf_read(const char *path, char *buf, size_t size, off_t off,
 	if (h->kind == HANDLE_SESSION)
 		return read_session(h, buf, size, off);
 	if (h->kind == HANDLE_WORKSPACE)
-		return fs_workspace_read(fs_ctx()->reg, h->name, h->workspace_rel, buf, size, off);
+		return fs_workspace_read(fs_ctx()->reg, h->view, h->name, h->workspace_rel, buf, size, off);
 	if (h->fresh) {
 		int r;
 

@@ -72,6 +72,25 @@ static int next_component(const char **p, char *out, size_t len)
 	return 1;
 }
 
+/* NAME/git, NAME/git/log, NAME/git/refs, NAME/git/mirror.git[/...]. */
+static void parse_git(const char *name, const char *rest, struct fs_path *out)
+{
+	strlcpy(out->name, name, sizeof(out->name));
+	if (*rest == '\0') {
+		out->node = NODE_GIT_DIR;
+	} else if (strcmp(rest, "log") == 0 || strcmp(rest, "refs") == 0) {
+		out->node = NODE_BOTTLE_FILE;
+		out->file = rest[0] == 'l' ? BF_FILE_GIT_LOG : BF_FILE_GIT_REFS;
+		out->mode = 0444;
+	} else if (strncmp(rest, "mirror.git", 10) == 0 && (rest[10] == '\0' || rest[10] == '/')) {
+		out->node = NODE_WORKSPACE;
+		out->view = VIEW_GIT_MIRROR;
+		out->workspace_rel = rest[10] ? rest + 11 : rest + 10;
+	} else {
+		out->name[0] = '\0';
+	}
+}
+
 void fs_path_parse(const char *path, struct fs_path *out)
 {
 	char first[BF_NAME_MAX + 1], second[BF_NAME_MAX + 1];
@@ -116,8 +135,15 @@ void fs_path_parse(const char *path, struct fs_path *out)
 	    strcmp(first, "errors") != 0 && strcmp(first, "backends") != 0 &&
 	    strcmp(first, "cleanup") != 0) {
 		out->node = NODE_WORKSPACE;
+		out->view = VIEW_WORKSPACE;
 		strlcpy(out->name, first, sizeof(out->name));
 		out->workspace_rel = p;
+		return;
+	}
+	if (strcmp(second, "git") == 0 && strcmp(first, "new") != 0 &&
+	    strcmp(first, "errors") != 0 && strcmp(first, "backends") != 0 &&
+	    strcmp(first, "cleanup") != 0) {
+		parse_git(first, p, out);
 		return;
 	}
 	if (*p != '\0')

@@ -22,7 +22,14 @@ enum fs_node {
 	NODE_EXEC_RUN,          /* NAME/exec/run: the one-shot form */
 	NODE_SESSION_DIR,       /* NAME/exec/S */
 	NODE_SESSION_FILE,      /* NAME/exec/S/FILE */
-	NODE_WORKSPACE,         /* NAME/workspace and all below it */
+	NODE_WORKSPACE,         /* NAME/workspace or NAME/git/mirror.git, and below */
+	NODE_GIT_DIR,           /* NAME/git */
+};
+
+/* Which read-only view a NODE_WORKSPACE path is in. */
+enum fs_view {
+	VIEW_WORKSPACE,         /* NAME/workspace: a copy workspace */
+	VIEW_GIT_MIRROR,        /* NAME/git/mirror.git: git-gate's mirror */
 };
 
 enum fs_session_file {
@@ -51,6 +58,7 @@ struct fs_path {
 	mode_t mode;                   /* permission bits of a file */
 	char session[64];              /* for NODE_SESSION_* */
 	enum fs_session_file session_file;
+	enum fs_view view;             /* NODE_WORKSPACE */
 	const char *workspace_rel;     /* NODE_WORKSPACE: the rest of the path
 					* (into the parsed string), "" for the
 					* directory itself */

@@ -13,7 +13,7 @@
 
 /* `rel` beneath the copy's root: no "..", no absolute path, no link out
  * of it and no other file system. -ENOENT when there is no copy (yet). */
-static int resolve(struct bf_registry *reg, const char *name, const char *rel, int flags)
+static int resolve(struct bf_registry *reg, enum fs_view view, const char *name, const char *rel, int flags)
 {
 	struct open_how how = {
 		.flags = (unsigned long long)(flags | O_NOFOLLOW | O_CLOEXEC),
@@ -22,7 +22,9 @@ static int resolve(struct bf_registry *reg, const char *name, const char *rel, i
 	};
 	struct bf_error err = { 0 };
 	cleanup_close int root = -1;
-	int r = bf_registry_workspace_view(reg, name, &root, &err), fd;
+	int r = view == VIEW_GIT_MIRROR ? bf_registry_git_view(reg, name, &root, &err)
+					: bf_registry_workspace_view(reg, name, &root, &err);
+	int fd;
 
 	if (r < 0)
 		return r;
@@ -30,10 +32,10 @@ static int resolve(struct bf_registry *reg, const char *name, const char *rel, i
 	return fd < 0 ? -errno : fd;
 }
 
-int fs_workspace_getattr(struct bf_registry *reg, const char *name, const char *rel,
+int fs_workspace_getattr(struct bf_registry *reg, enum fs_view view, const char *name, const char *rel,
 			 struct stat *st)
 {
-	cleanup_close int fd = resolve(reg, name, rel, O_PATH);
+	cleanup_close int fd = resolve(reg, view, name, rel, O_PATH);
 	struct stat real;
 	mode_t keep;
 
@@ -72,10 +74,10 @@ int fs_workspace_getattr(struct bf_registry *reg, const char *name, const char *
 	return 0;
 }
 
-int fs_workspace_readdir(struct bf_registry *reg, const char *name, const char *rel, void *buf,
+int fs_workspace_readdir(struct bf_registry *reg, enum fs_view view, const char *name, const char *rel, void *buf,
 			 fuse_fill_dir_t filler)
 {
-	int fd = resolve(reg, name, rel, O_RDONLY | O_DIRECTORY);
+	int fd = resolve(reg, view, name, rel, O_RDONLY | O_DIRECTORY);
 	cleanup_closedir DIR *dir = NULL;
 	struct dirent *e;
 
@@ -96,14 +98,14 @@ int fs_workspace_readdir(struct bf_registry *reg, const char *name, const char *
 	return 0;
 }
 
-int fs_workspace_open(struct bf_registry *reg, const char *name, const char *rel, int flags)
+int fs_workspace_open(struct bf_registry *reg, enum fs_view view, const char *name, const char *rel, int flags)
 {
 	cleanup_close int fd = -1;
 	struct stat st;
 
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT)))
 		return -EROFS;
-	fd = resolve(reg, name, rel, O_PATH);
+	fd = resolve(reg, view, name, rel, O_PATH);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
@@ -114,11 +116,11 @@ int fs_workspace_open(struct bf_registry *reg, const char *name, const char *rel
 	return S_ISREG(st.st_mode) ? 0 : -EACCES;
 }
 
-int fs_workspace_read(struct bf_registry *reg, const char *name, const char *rel, char *buf,
+int fs_workspace_read(struct bf_registry *reg, enum fs_view view, const char *name, const char *rel, char *buf,
 		      size_t size, off_t off)
 {
 	/* O_NONBLOCK: should the file have become a fifo since the open. */
-	cleanup_close int fd = resolve(reg, name, rel, O_RDONLY | O_NOATIME | O_NONBLOCK);
+	cleanup_close int fd = resolve(reg, view, name, rel, O_RDONLY | O_NOATIME | O_NONBLOCK);
 	struct stat st;
 	ssize_t n;
 
@@ -132,10 +134,10 @@ int fs_workspace_read(struct bf_registry *reg, const char *name, const char *rel
 	return n < 0 ? -errno : (int)n;
 }
 
-int fs_workspace_readlink(struct bf_registry *reg, const char *name, const char *rel, char *buf,
+int fs_workspace_readlink(struct bf_registry *reg, enum fs_view view, const char *name, const char *rel, char *buf,
 			  size_t size)
 {
-	cleanup_close int fd = resolve(reg, name, rel, O_PATH);
+	cleanup_close int fd = resolve(reg, view, name, rel, O_PATH);
 	ssize_t n;
 
 	if (fd < 0)
