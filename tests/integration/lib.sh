@@ -197,6 +197,12 @@ host_tools_rootfs() {
 	for prog in python3 "$@"; do
 		path=$(readlink -f "$(PATH=/usr/bin:/bin command -v "$prog")")
 		cp "$path" "$dir/usr/bin/$prog"
+		# git runs its own builtins (index-pack...) from its exec path.
+		if [ "$prog" = git ]; then
+			mkdir -p "$dir/usr/lib/git-core"
+			cp "$path" "$dir/usr/lib/git-core/git"
+			mkdir -p "$dir/usr/share/git-core/templates"
+		fi
 		for lib in $(ldd "$path" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
 			cp --parents -L "$lib" "$dir/" 2>/dev/null || true
 		done

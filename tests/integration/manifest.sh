@@ -103,10 +103,11 @@ PY
 ok "plan.toml, env, network.yaml, status parse and hold the right values; sizes are honest"
 
 # Sidecar variables appear only when enabled.
-manifest '[sidecars]
-git_gate = true
-supervise = true' >"$MNT/new/sidecars"
-grep -qx 'GIT_GATE_URL=git://127.0.0.1:9418' "$MNT/sidecars/env" || fail "no GIT_GATE_URL"
+manifest "[sidecars]
+supervise = true
+[git]
+repo = \"$TMP\"" >"$MNT/new/sidecars"
+grep -qx 'GIT_GATE_URL=git://127.0.0.1:9418/repo.git' "$MNT/sidecars/env" || fail "no GIT_GATE_URL"
 grep -qx 'MCP_SUPERVISE_URL=http://127.0.0.1:9100' "$MNT/sidecars/env" || fail "no MCP_SUPERVISE_URL"
 ok "GIT_GATE_URL and MCP_SUPERVISE_URL only when enabled"
 

@@ -16,7 +16,7 @@ snapshot() {  # prints every file of every bottle
 
 mount_fs
 printf 'agent = "claude"\n[env]\nK = "v \\"w\\""\n[network]\nallow = ["a.example"]\n' >"$MNT/new/alpha"
-printf 'agent = "codex"\nbackend = "oci"\n[sidecars]\ngit_gate = true\n' >"$MNT/new/beta"
+printf 'agent = "codex"\nbackend = "oci"\n[git]\nrepo = "%s"\n' "$TMP" >"$MNT/new/beta"
 printf 'agent = "x"\n' >"$MNT/new/gamma"
 rmdir "$MNT/gamma"
 before=$(snapshot)

@@ -44,6 +44,9 @@ static void test_full_manifest(void)
 		"allow = [\"api.example.com\", \"*.example.org:8443\", \"127.0.0.5:8080\", \"[::1]:443\"]\n"
 		"[sidecars]\n"
 		"git_gate = true\n"
+		"[git]\n"
+		"repo = \"/srv/repo\"\n"
+		"push = [\"bottle/*\", \"refs/tags/v*\"]\n"
 		"[limits]\n"
 		"cpus = 2\n"
 		"memory = \"2G\"\n"
@@ -67,11 +70,45 @@ static void test_full_manifest(void)
 	CU_ASSERT_EQUAL(m.workspace_mode, BF_WORKSPACE_BIND);
 	CU_ASSERT_EQUAL(m.allow_len, 4);
 	CU_ASSERT_TRUE(m.git_gate);
+	CU_ASSERT_STRING_EQUAL(m.git_repo, "/srv/repo");
+	CU_ASSERT_EQUAL(m.git_push_len, 2);
+	CU_ASSERT_STRING_EQUAL(m.git_push[1], "refs/tags/v*");
+	/* fetch defaults to every branch; force to off. */
+	CU_ASSERT_EQUAL(m.git_fetch_len, 1);
+	CU_ASSERT_STRING_EQUAL(m.git_fetch[0], "*");
+	CU_ASSERT_FALSE(m.git_force);
 	CU_ASSERT_FALSE(m.supervise);
 	CU_ASSERT_EQUAL(m.cpus, 2);
 	CU_ASSERT_EQUAL(m.memory, 2LL << 30);
 	CU_ASSERT_EQUAL(m.pids, 512);
 	bf_manifest_free(&m);
+}
+
+static void test_git_table(void)
+{
+	struct bf_manifest m;
+	struct bf_error err = { 0 };
+	int line;
+
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\nrepo = \"/r\"\nfetch = [\"main\"]\nforce = true\n", &m, &err, &line), 0);
+	CU_ASSERT_TRUE(m.git_gate);
+	CU_ASSERT_EQUAL(m.git_push_len, 0);
+	CU_ASSERT_EQUAL(m.git_fetch_len, 1);
+	CU_ASSERT_TRUE(m.git_force);
+	bf_manifest_free(&m);
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[sidecars]\ngit_gate = true\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_EQUAL(line, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "git_gate needs a [git] table"));
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[sidecars]\ngit_gate = false\n[git]\nrepo = \"/r\"\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "contradicts"));
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\npush = [\"x\"]\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs repo"));
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\nrepo = \"r\"\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\nrepo = \"/r\"\npush = [\"a b\"]\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_EQUAL(line, 4);
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\nrepo = \"/r\"\nfetch = [\"refs/*\"]\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\nrepo = \"/r\"\nforce = 1\n", &m, &err, &line), -EINVAL);
+	CU_ASSERT_EQUAL(parse("agent = \"a\"\n[git]\nrepo = \"/r\"\nbranch = \"x\"\n", &m, &err, &line), -EINVAL);
 }
 
 static void test_defaults(void)
@@ -258,6 +295,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "full manifest", test_full_manifest },
 		{ "defaults", test_defaults },
+		{ "git_table", test_git_table },
 		{ "workspace path defaults to copy", test_workspace_path_defaults_to_copy },
 		{ "unknown keys get hints", test_unknown_key_hints },
 		{ "wrong types", test_wrong_types },

@@ -83,9 +83,9 @@ static void test_sidecar_urls_only_when_enabled(void)
 	CU_ASSERT_PTR_NULL(strstr(env, "MCP_SUPERVISE_URL"));
 	free(env);
 	bf_bottle_free(&b);
-	CU_ASSERT_EQUAL_FATAL(build("agent = \"a\"\n[sidecars]\ngit_gate = true\nsupervise = true\n", &b), 0);
+	CU_ASSERT_EQUAL_FATAL(build("agent = \"a\"\n[sidecars]\ngit_gate = true\nsupervise = true\n[git]\nrepo = \"/r\"\n", &b), 0);
 	env = render(bf_render_env, &b);
-	CU_ASSERT_PTR_NOT_NULL(strstr(env, "GIT_GATE_URL=git://127.0.0.1:9418\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(env, "GIT_GATE_URL=git://127.0.0.1:9418/repo.git\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(env, "MCP_SUPERVISE_URL=http://127.0.0.1:9100\n"));
 	free(env);
 	bf_bottle_free(&b);
