@@ -376,7 +376,7 @@ static void fetch(struct bf_git_gate *g, int fd, int version)
 {
 	struct bf_error err = { 0 };
 	const char *env[N_BASE_ENV + 4];
-	char timeout_opt[32], pkt[600];
+	char timeout_opt[32];
 	const char *argv[] = { "git", "upload-pack", "--strict", timeout_opt, g->mirror, NULL };
 	int r;
 
@@ -384,6 +384,7 @@ static void fetch(struct bf_git_gate *g, int fd, int version)
 	r = refresh(g, &err);
 	pthread_mutex_unlock(&g->lock);
 	if (r < 0) {
+		char pkt[600];
 		size_t n = bf_git_pkt_error(pkt, sizeof(pkt), err.msg);
 
 		log_line(g, "fetch refused: %s", err.msg);
@@ -467,7 +468,7 @@ static int make_mirror(struct bf_git_gate *g, struct bf_error *err)
 	const char *env[N_BASE_ENV + 4];
 	const char *argv[] = { "git", "init", "--bare", "--quiet", g->mirror, NULL };
 	cleanup_close int errs = new_memfd();
-	char head[PATH_MAX + 8], reason[OUTPUT_MAX];
+	char head[PATH_MAX + 8];
 	struct stat st;
 
 	snprintf(head, sizeof(head), "%s/HEAD", g->mirror);
@@ -480,6 +481,8 @@ static int make_mirror(struct bf_git_gate *g, struct bf_error *err)
 		return bf_error_set(err, errno, "cannot make %s: %s", g->mirror, strerror(errno));
 	make_env(env, NULL, NULL, NULL);
 	if (run_git(g, &g->as_id, argv, env, -1, -1, -1, errs) != 0) {
+		char reason[OUTPUT_MAX];
+
 		first_line(errs, reason, sizeof(reason));
 		return bf_error_set(err, EIO, "git init %s: %s", g->mirror, reason);
 	}

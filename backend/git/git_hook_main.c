@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "git_refs.h"
 
 #define MAX_PATTERNS 32
@@ -70,12 +72,13 @@ static int is_ancestor(const char *old, const char *new)
 int main(int argc, char **argv)
 {
 	const char *ref, *old, *new, *force = getenv("BOTTLEFS_GIT_FORCE");
-	char *patterns = strdup(getenv("BOTTLEFS_GIT_PUSH") ? getenv("BOTTLEFS_GIT_PUSH") : "");
-	char *list[MAX_PATTERNS], *save = NULL, *p, reason[600];
+	const char *env_push = getenv("BOTTLEFS_GIT_PUSH");
+	char patterns[BF_GIT_PATTERN_MAX * (MAX_PATTERNS + 1)];
+	char *list[MAX_PATTERNS], *save = NULL, *p;
 	size_t n = 0;
 	int fd;
 
-	if (argc != 4 || !patterns) {
+	if (argc != 4 || !env_push || strlcpy(patterns, env_push, sizeof(patterns)) >= sizeof(patterns)) {
 		fputs("bottlefs-git-hook: run by git as an update hook\n", stderr);
 		return 2;
 	}
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
 	for (p = strtok_r(patterns, " ", &save); p && n < MAX_PATTERNS; p = strtok_r(NULL, " ", &save))
 		list[n++] = p;
 	if (!bf_git_patterns_match(list, n, ref)) {
+		char reason[600];
 		int at = snprintf(reason, sizeof(reason), "not in [git] push (");
 
 		for (size_t i = 0; i < n && at < (int)sizeof(reason) - 2; i++)
@@ -112,6 +116,5 @@ int main(int argc, char **argv)
 	fd = verdict_fd();
 	if (fd >= 0)
 		dprintf(fd, "ok %s %s %s\n", ref, old, new);
-	free(patterns);
 	return 0;
 }
