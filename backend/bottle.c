@@ -1,4 +1,5 @@
 #include "bottle.h"
+#include "waitq.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -265,5 +266,7 @@ void bf_bottle_free(struct bf_bottle *b)
 	free(b->allow_live);
 	if (b->view_open)
 		close(b->view_fd);
+	bf_waitq_unref(b->approvals);
+	bf_waitq_unref(b->questions);
 	memset(b, 0, sizeof(*b));
 }

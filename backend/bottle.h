@@ -102,6 +102,10 @@ struct bf_bottle {
 	struct bf_exec_session **sessions;  /* exec/: in creation order */
 	size_t n_sessions;
 	struct bf_egress *egress;           /* the proxy, while running */
+	/* NAME/pending/ ([network] ask) and NAME/requests/ (supervise):
+	 * made with the bottle, closed while it is not running. */
+	struct bf_waitq *approvals;
+	struct bf_waitq *questions;
 	char **allow_live;      /* the allowlist as `allow` last set it, or NULL:
 				 * then the manifest's [network] allow holds */
 	size_t n_allow_live;

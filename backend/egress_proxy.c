@@ -10,6 +10,7 @@
  * than the request. The relay splices through the thread's two pipes. */
 #include "egress_proxy.h"
 #include "git/git_gate.h"
+#include "waitq.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -495,6 +496,57 @@ static void refuse(int client, const struct decision *d)
 		   d->error ? d->error : "http_request_denied", d->reason);
 }
 
+static bool client_still_there(void *ctx)
+{
+	struct pollfd p = { *(int *)ctx, POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* [network] ask: a destination no rule names waits in NAME/pending/ for a
+ * person. True if it was allowed (the rule is then in the list). */
+static bool ask_person(struct bf_egress *e, int client, struct decision *d, const char *head,
+		       size_t head_len)
+{
+	char key[BF_WAITQ_KEY_MAX], text[1024], stamp[32], line[513], *answer = NULL;
+	size_t line_len = 0;
+	struct bf_waitq_item *item;
+	enum bf_waitq_verdict v;
+	time_t now = time(NULL);
+
+	if (strchr(d->host, ':'))
+		snprintf(key, sizeof(key), "[%s]:%d", d->host, d->port);
+	else
+		snprintf(key, sizeof(key), "%s:%d", d->host, d->port);
+	while (line_len < head_len && line_len < sizeof(line) - 1 && head[line_len] != '\r' &&
+	       head[line_len] != '\n')
+		line_len++;
+	memcpy(line, head, line_len);
+	line[line_len] = '\0';
+	for (size_t i = 0; i < line_len; i++)    /* the guest wrote it: no control bytes */
+		if ((unsigned char)line[i] < ' ' || (unsigned char)line[i] > '~')
+			line[i] = '?';
+	stamp_of(now, stamp, sizeof(stamp));
+	snprintf(text, sizeof(text), "time=%s\nrequest=%s\nclient=%s\n", stamp, line, d->client);
+	item = bf_waitq_post(e->limits.ask, key, text, true, key);
+	if (!item) {
+		snprintf(d->reason + strlen(d->reason), sizeof(d->reason) - strlen(d->reason),
+			 "; not asked: %s", errno == ENOSPC ? "too many destinations wait already"
+							    : "the bottle is stopping");
+		return false;
+	}
+	v = bf_waitq_wait(e->limits.ask, item, e->limits.idle_timeout, client_still_there, &client,
+			  &answer);
+	free(answer);
+	if (v == BF_WAITQ_ALLOWED)
+		return true;
+	snprintf(d->reason, sizeof(d->reason), "%s: %s", key,
+		 v == BF_WAITQ_DENIED    ? "denied in pending/"
+		 : v == BF_WAITQ_TIMEOUT ? "no decision in pending/ in time (it still waits there)"
+					 : "the client left before a decision (it still waits in pending/)");
+	return false;
+}
+
 static void serve_proxy(struct bf_egress *e, int client, struct decision *d, struct relay_pipes *rp)
 {
 	char *buf = malloc(HEAD_MAX + 1);
@@ -531,6 +583,13 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 	strlcpy(d->host, req.host, sizeof(d->host));
 	d->port = req.port;
 	up = decide_and_connect(e, d, req.default_port);
+	if (up < 0 && e->limits.ask && d->status == 403 && d->error &&
+	    strcmp(d->error, "http_request_denied") == 0) {
+		if (ask_person(e, client, d, buf, head_len)) {
+			memset(d->reason, 0, sizeof(d->reason));
+			up = decide_and_connect(e, d, req.default_port);
+		}
+	}
 	if (up < 0) {
 		refuse(client, d);
 		goto done;
@@ -844,6 +903,8 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	e->rules = copy_rules(rules, n_rules);
 	e->n_rules = n_rules;
 	e->limits = *limits;
+	if (e->limits.ask)
+		bf_waitq_ref(e->limits.ask);
 	e->log_max = limits->log_max > 0 ? limits->log_max : BF_EGRESS_LOG_MAX;
 	pthread_mutex_lock(&e->lock);
 	if (e->log_fd >= 0 && e->stop_fd >= 0 && e->rules)
@@ -858,6 +919,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 		if (e->stop_fd >= 0)
 			close(e->stop_fd);
 		free_rules(e->rules, n_rules);
+		bf_waitq_unref(e->limits.ask);
 		free(e);
 		return bf_error_set(err, code, "egress proxy: %s", strerror(code));
 	}
@@ -901,6 +963,7 @@ static void destroy(struct bf_egress *e)
 	roll_second(e, e->deny_second + 1);     /* the last second's summary */
 	for (size_t i = 0; i < e->n_gates; i++)
 		bf_git_gate_free(e->gates[i]);
+	bf_waitq_unref(e->limits.ask);
 	free_rules(e->rules, e->n_rules);
 	close(e->stop_fd);
 	if (e->log_fd >= 0)

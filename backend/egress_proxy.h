@@ -40,6 +40,10 @@ struct bf_egress_limits {
 	int idle_timeout;
 	unsigned max_connections;
 	long long log_max;      /* egress rotates to egress.1 past this; 0: 1 MiB */
+	/* [network] ask: a destination no rule names waits here for a
+	 * person (up to idle_timeout) instead of being refused at once;
+	 * the proxy keeps a reference. NULL: refused at once. */
+	struct bf_waitq *ask;
 };
 
 /* Starts serving the listeners; `log_path` is the bottle's egress file.

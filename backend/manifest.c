@@ -30,6 +30,7 @@ static const struct key_spec schema[] = {
 	{ "", "limits" }, { "", "sidecars" },
 	{ "workspace", "path" }, { "workspace", "mode" },
 	{ "network", "allow" }, { "network", "idle_timeout" }, { "network", "max_connections" },
+	{ "network", "ask" },
 	{ "sidecars", "git_gate" }, { "sidecars", "supervise" },
 	{ "", "git" }, { "git", "repo" }, { "git", "push" }, { "git", "fetch" }, { "git", "force" },
 	{ "limits", "cpus" }, { "limits", "memory" }, { "limits", "pids" }, { "limits", "tmp" },
@@ -752,7 +753,8 @@ static int validate(const struct toml_value *root, struct bf_manifest *m,
 		return r;
 	if (net && ((r = get_string_array(net, "allow", &m->allow, &m->allow_len, err, line)) < 0 ||
 		    (r = get_integer(net, "idle_timeout", 1, 86400, &m->idle_timeout, err, line)) < 0 ||
-		    (r = get_integer(net, "max_connections", 1, 1024, &m->max_connections, err, line)) < 0))
+		    (r = get_integer(net, "max_connections", 1, 1024, &m->max_connections, err, line)) < 0 ||
+		    (r = get_bool(net, "ask", &m->ask, err, line)) < 0))
 		return r;
 	for (i = 0; i < m->allow_len; i++) {
 		if (bf_allow_rule_check(m->allow[i], err) < 0) {

@@ -47,6 +47,7 @@ struct bf_manifest {
 	size_t allow_len;
 	long long idle_timeout;     /* egress: seconds a quiet connection lives */
 	long long max_connections;  /* egress: connections at once */
+	bool ask;               /* egress: a refused destination waits in pending/ */
 	bool git_gate;          /* set by [git] */
 	char *git_repo;         /* [git] repo: the host repository served */
 	char **git_push;        /* ref patterns the agent may push (git_refs.h) */

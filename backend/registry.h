@@ -117,6 +117,20 @@ bool bf_registry_has_workspace_view(struct bf_registry *reg, const char *name);
 /* NAME/git/: whether the bottle has a git-gate, and its mirror (an
  * O_PATH fd of the directory; -ENOENT before the first start). */
 bool bf_registry_has_git(struct bf_registry *reg, const char *name);
+
+/* NAME/check/HOST:PORT: "allow rule=R" or "deny reason=WHY" of the live
+ * allowlist; -ENOENT for a name that is not HOST:PORT (registry_ask.c). */
+int bf_registry_check(struct bf_registry *reg, const char *name, const char *key,
+		      struct bf_buf *out);
+/* NAME/pending/ ([network] ask): what waits, its text, and a person's
+ * verdict: `msg` "allow" (adds the rule) or "deny"; NULL is rm. */
+bool bf_registry_has_pending(struct bf_registry *reg, const char *name);
+int bf_registry_pending_keys(struct bf_registry *reg, const char *name, char ***keys);
+int bf_registry_pending_render(struct bf_registry *reg, const char *name, const char *key,
+			       struct bf_buf *out);
+bool bf_registry_pending_has(struct bf_registry *reg, const char *name, const char *key);
+int bf_registry_pending_decide(struct bf_registry *reg, const char *name, const char *key,
+			       const char *msg, size_t len, struct bf_error *err);
 int bf_registry_git_view(struct bf_registry *reg, const char *name, int *fd, struct bf_error *err);
 /* The root of that copy, as the guest sees it now (running) or as it was
  * left (stopped): an O_PATH directory fd for the caller to close. -ENOENT

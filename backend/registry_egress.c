@@ -12,10 +12,11 @@
 
 #include "allowlist.h"
 #include "egress_proxy.h"
+#include "waitq.h"
 #include "git/git_gate.h"
 #include "registry_internal.h"
 
-static void rules_of(const struct bf_bottle *b, char *const **rules, size_t *n)
+void bf_registry_rules_of_locked(const struct bf_bottle *b, char *const **rules, size_t *n)
 {
 	if (b->allow_live) {
 		*rules = b->allow_live;
@@ -94,11 +95,19 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 		bf_sidecars_close(sc);
 		return;
 	}
-	rules_of(b, &rules, &n_rules);
+	bf_registry_rules_of_locked(b, &rules, &n_rules);
 	bf_registry_paths(reg, b->name, &paths);
 	limits.idle_timeout = (int)b->manifest.idle_timeout;
 	limits.max_connections = (unsigned)b->manifest.max_connections;
 	limits.log_max = reg->cfg.log_max;
+	limits.ask = NULL;
+	if (b->manifest.ask) {
+		if (!b->approvals)
+			b->approvals = bf_waitq_new();
+		if (b->approvals)
+			bf_waitq_reopen(b->approvals);
+		limits.ask = b->approvals;
+	}
 	if (sc->failed ||
 	    bf_egress_start(paths.egress, sc->l, sc->n, rules, n_rules, &limits, &b->egress, &err) < 0) {
 		bf_sidecars_close(sc);
@@ -118,6 +127,9 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 
 void bf_registry_egress_stop_locked(struct bf_bottle *b)
 {
+	/* What waits for a person is refused with the guest gone. */
+	if (b->approvals)
+		bf_waitq_close(b->approvals);
 	bf_egress_stop(b->egress);
 	b->egress = NULL;
 }
@@ -167,7 +179,7 @@ int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *ou
 	char *const *rules;
 	size_t n, i;
 
-	rules_of(b, &rules, &n);
+	bf_registry_rules_of_locked(b, &rules, &n);
 	for (i = 0; i < n; i++) {
 		bf_buf_puts(out, rules[i]);
 		bf_buf_putc(out, '\n');

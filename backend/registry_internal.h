@@ -63,6 +63,8 @@ void bf_registry_egress_stop_locked(struct bf_bottle *b);
 void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b);
 void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b);
 int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *out);
+/* The live allowlist, or the manifest's while none was written. */
+void bf_registry_rules_of_locked(const struct bf_bottle *b, char *const **rules, size_t *n);
 
 /* registry_workspace.c: lets go of a stopped copy's read-only mount
  * (before a start: the guest mounts it read-write). */

@@ -72,6 +72,7 @@ int bf_render_plan(const struct bf_bottle *b, struct bf_buf *out)
 	bf_buf_printf(out, "egress_proxy_port = %d\n", BF_PORT_EGRESS);
 	bf_buf_printf(out, "idle_timeout = %lld\n", m->idle_timeout);
 	bf_buf_printf(out, "max_connections = %lld\n", m->max_connections);
+	bf_buf_printf(out, "ask = %s\n", m->ask ? "true" : "false");
 	if (m->git_gate)
 		bf_buf_printf(out, "git_gate_port = %d\n", BF_PORT_GIT_GATE);
 	if (m->supervise)

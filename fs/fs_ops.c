@@ -31,6 +31,7 @@ enum handle_kind {
 	HANDLE_MANIFEST,        /* NAME/manifest opened for writing */
 	HANDLE_ALLOW,           /* NAME/allow opened for writing */
 	HANDLE_CTL,             /* NAME/ctl opened for writing */
+	HANDLE_PENDING,         /* NAME/pending/KEY opened for writing */
 	HANDLE_CLEANUP,         /* cleanup opened for writing */
 	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
 	HANDLE_SESSION,         /* a file of NAME/exec/S, or NAME/exec/run */
@@ -110,6 +111,8 @@ static int render(const struct fs_path *p, struct bf_buf *out)
 	case NODE_CLEANUP: return bf_registry_cleanup_render(reg, out);
 	case NODE_BACKENDS: return bf_registry_render_backends(reg, out);
 	case NODE_BOTTLE_FILE: return bf_registry_render(reg, p->name, p->file, out);
+	case NODE_CHECK_FILE: return bf_registry_check(reg, p->name, p->key, out);
+	case NODE_PENDING_FILE: return bf_registry_pending_render(reg, p->name, p->key, out);
 	default: return -EISDIR;
 	}
 }
@@ -146,6 +149,21 @@ static int log_attr(const struct fs_path *p, struct stat *st)
 }
 
 static void fill_dir(struct stat *st, mode_t mode);
+
+/* check/ and pending/ files: small texts, rendered to know their size. */
+static int rendered_attr(const struct fs_path *p, struct stat *st)
+{
+	struct bf_buf out = { 0 };
+	int r = render(p, &out);
+
+	if (r < 0)
+		return r;
+	st->st_mode = S_IFREG | (p->node == NODE_PENDING_FILE ? 0644 : 0444);
+	st->st_nlink = 1;
+	st->st_size = (off_t)out.len;
+	bf_buf_free(&out);
+	return 0;
+}
 
 /* Sizes of streams are what has arrived so far; the rest of a session's
  * files are small texts whose size is not known before reading. */
@@ -252,6 +270,19 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 			return -ENOENT;
 		fill_dir(st, 0755);
 		return 0;
+	case NODE_CHECK_DIR:
+		if (!bf_registry_exists(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		fill_dir(st, 0555);
+		return 0;
+	case NODE_PENDING_DIR:
+		if (!bf_registry_has_pending(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		fill_dir(st, 0755);
+		return 0;
+	case NODE_CHECK_FILE:
+	case NODE_PENDING_FILE:
+		return rendered_attr(&p, st);
 	case NODE_BOTTLE_FILE:
 		/* fstat(2) on an open log or egress: the size of that file. */
 		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG) {
@@ -351,6 +382,22 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		return view_exists(&p) ? fs_workspace_readdir(fs_ctx()->reg, p.view, p.name,
 							      p.workspace_rel, buf, filler)
 				       : -ENOENT;
+	if (p.node == NODE_CHECK_DIR || p.node == NODE_PENDING_DIR) {
+		if (p.node == NODE_CHECK_DIR ? !bf_registry_exists(fs_ctx()->reg, p.name)
+					     : !bf_registry_has_pending(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		filler(buf, ".", NULL, 0, 0);
+		filler(buf, "..", NULL, 0, 0);
+		if (p.node == NODE_CHECK_DIR)
+			return 0;       /* any HOST:PORT may be looked up */
+		r = bf_registry_pending_keys(fs_ctx()->reg, p.name, &names);
+		if (r < 0)
+			return r;
+		for (i = 0; names[i]; i++)
+			filler(buf, names[i], NULL, 0, 0);
+		bf_strv_free(names);
+		return 0;
+	}
 	if (p.node == NODE_GIT_DIR) {
 		static const char *const git_entries[] = { ".", "..", "log", "refs", "mirror.git" };
 
@@ -388,6 +435,9 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 			filler(buf, "workspace", NULL, 0, 0);
 		if (bf_registry_has_git(fs_ctx()->reg, p.name))
 			filler(buf, "git", NULL, 0, 0);
+		filler(buf, "check", NULL, 0, 0);
+		if (bf_registry_has_pending(fs_ctx()->reg, p.name))
+			filler(buf, "pending", NULL, 0, 0);
 	}
 	return 0;
 }
@@ -597,6 +647,35 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 		return open_oneshot(&p, fi);
 	case NODE_WORKSPACE:
 		return open_workspace(&p, fi);
+	case NODE_CHECK_DIR:
+	case NODE_PENDING_DIR:
+	case NODE_GIT_DIR:
+		return -EISDIR;
+	case NODE_PENDING_FILE:
+		if (writing) {
+			if (!may_write())
+				return -EACCES;
+			if (!bf_registry_pending_has(fs_ctx()->reg, p.name, p.key))
+				return -ENOENT;
+			h = handle_new(HANDLE_PENDING, p.name);
+			if (!h)
+				return -ENOMEM;
+			strlcpy(h->path, p.key, sizeof(h->path));
+			return attach_handle(fi, h);
+		}
+		/* fall through */
+	case NODE_CHECK_FILE:
+		if (writing)
+			return -EACCES;
+		h = handle_new(HANDLE_SNAPSHOT, p.name);
+		if (!h)
+			return -ENOMEM;
+		r = render(&p, &h->buf);
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+		return attach_handle(fi, h);
 	case NODE_SESSION_FILE:
 		return open_session_file(&p, fi);
 	case NODE_EXEC_DIR:
@@ -817,7 +896,8 @@ int bf_read(const char *path, char *buf, size_t size, off_t off,
 	struct handle *h = handle_of(fi);
 
 	(void)path;
-	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL || h->kind == HANDLE_CLEANUP)
+	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL || h->kind == HANDLE_CLEANUP ||
+	    h->kind == HANDLE_PENDING)
 		return -EBADF;
 	if (h->kind == HANDLE_LOG)
 		return read_log(h, buf, size, off);
@@ -889,6 +969,12 @@ int bf_write(const char *path, const char *data, size_t size, off_t off,
 		return -EINVAL;
 	if (h->kind == HANDLE_CTL)
 		return write_ctl(h, data, size);
+	if (h->kind == HANDLE_PENDING) {
+		struct bf_error err = { 0 };
+		int r = bf_registry_pending_decide(fs_ctx()->reg, h->name, h->path, data, size, &err);
+
+		return r < 0 ? r : (int)size;
+	}
 	if (h->kind == HANDLE_CLEANUP) {
 		struct bf_error err = { 0 };
 		int r = bf_registry_cleanup_ctl(fs_ctx()->reg, data, size, &err);
@@ -1038,6 +1124,13 @@ int bf_unlink(const char *path)
 	fs_path_parse(path, &p);
 	if (p.node == NODE_NEW_FILE && fs_pending_has(p.name))
 		return -EBUSY;
+	if (p.node == NODE_PENDING_FILE) {
+		struct bf_error err = { 0 };
+
+		if (!may_write())
+			return -EACCES;
+		return bf_registry_pending_decide(fs_ctx()->reg, p.name, p.key, NULL, 0, &err);
+	}
 	if (p.node == NODE_WORKSPACE)
 		return -EROFS;
 	return p.node == NODE_NONE ? -ENOENT : -EPERM;

@@ -1,5 +1,6 @@
 #include "fs_path.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <bsd/string.h>
 
@@ -138,6 +139,19 @@ void fs_path_parse(const char *path, struct fs_path *out)
 		out->view = VIEW_WORKSPACE;
 		strlcpy(out->name, first, sizeof(out->name));
 		out->workspace_rel = p;
+		return;
+	}
+	if ((strcmp(second, "check") == 0 || strcmp(second, "pending") == 0) &&
+	    strcmp(first, "new") != 0 && strcmp(first, "errors") != 0 &&
+	    strcmp(first, "backends") != 0 && strcmp(first, "cleanup") != 0) {
+		bool check = second[0] == 'c';
+
+		if (strchr(p, '/') || strlen(p) >= sizeof(out->key))
+			return;
+		strlcpy(out->name, first, sizeof(out->name));
+		strlcpy(out->key, p, sizeof(out->key));
+		out->node = *p ? (check ? NODE_CHECK_FILE : NODE_PENDING_FILE)
+			       : (check ? NODE_CHECK_DIR : NODE_PENDING_DIR);
 		return;
 	}
 	if (strcmp(second, "git") == 0 && strcmp(first, "new") != 0 &&

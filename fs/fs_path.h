@@ -24,6 +24,10 @@ enum fs_node {
 	NODE_SESSION_FILE,      /* NAME/exec/S/FILE */
 	NODE_WORKSPACE,         /* NAME/workspace or NAME/git/mirror.git, and below */
 	NODE_GIT_DIR,           /* NAME/git */
+	NODE_CHECK_DIR,         /* NAME/check */
+	NODE_CHECK_FILE,        /* NAME/check/HOST:PORT */
+	NODE_PENDING_DIR,       /* NAME/pending */
+	NODE_PENDING_FILE,      /* NAME/pending/HOST:PORT */
 };
 
 /* Which read-only view a NODE_WORKSPACE path is in. */
@@ -59,6 +63,7 @@ struct fs_path {
 	char session[64];              /* for NODE_SESSION_* */
 	enum fs_session_file session_file;
 	enum fs_view view;             /* NODE_WORKSPACE */
+	char key[300];                 /* NODE_CHECK_FILE, NODE_PENDING_FILE */
 	const char *workspace_rel;     /* NODE_WORKSPACE: the rest of the path
 					* (into the parsed string), "" for the
 					* directory itself */
