@@ -10,6 +10,7 @@
  * than the request. The relay splices through the thread's two pipes. */
 #include "egress_proxy.h"
 #include "git/git_gate.h"
+#include "supervise.h"
 #include "waitq.h"
 
 #include <arpa/inet.h>
@@ -50,6 +51,7 @@ struct conn {
 	int client;
 	enum bf_sidecar_kind kind;
 	struct bf_git_gate *git;
+	struct bf_supervise *sup;
 	struct conn *next;
 };
 
@@ -62,6 +64,8 @@ struct bf_egress {
 	 * connection. */
 	struct bf_git_gate *gates[MAX_LISTENERS];
 	size_t n_gates;
+	struct bf_supervise *sups[MAX_LISTENERS];
+	size_t n_sups;
 	int stop_fd;
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
@@ -649,9 +653,11 @@ static void serve_connection(struct conn *c, struct relay_pipes *rp)
 			bf_git_gate_serve(c->git, c->client);
 		else
 			bf_git_gate_unavailable(c->client);
+	} else if (c->sup) {
+		bf_supervise_serve(c->sup, c->client);
 	} else {
-		http_error(c->client, 501, "Not Implemented", "proxy_configuration_error",
-			   "this sidecar is not available in this version");
+		http_error(c->client, 503, "Service Unavailable", "proxy_configuration_error",
+			   "supervise could not start (the reason is in the mount's errors file)");
 	}
 	pthread_mutex_lock(&e->lock);
 	for (pp = &e->conns; *pp; pp = &(*pp)->next)
@@ -807,7 +813,8 @@ static void *worker(void *arg)
 			pthread_mutex_lock(&e->lock);
 			continue;
 		}
-		*c = (struct conn){ e, fd, e->listeners[which].kind, e->listeners[which].git, e->conns };
+		*c = (struct conn){ e, fd, e->listeners[which].kind, e->listeners[which].git,
+				    e->listeners[which].sup, e->conns };
 		e->conns = c;
 		e->active++;
 		pthread_mutex_unlock(&e->lock);
@@ -897,9 +904,12 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 				   domain == AF_UNIX;
 	}
 	e->n_listeners = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (listeners[i].git)
 			e->gates[e->n_gates++] = listeners[i].git;
+		if (listeners[i].sup)
+			e->sups[e->n_sups++] = listeners[i].sup;
+	}
 	e->rules = copy_rules(rules, n_rules);
 	e->n_rules = n_rules;
 	e->limits = *limits;
@@ -963,6 +973,8 @@ static void destroy(struct bf_egress *e)
 	roll_second(e, e->deny_second + 1);     /* the last second's summary */
 	for (size_t i = 0; i < e->n_gates; i++)
 		bf_git_gate_free(e->gates[i]);
+	for (size_t i = 0; i < e->n_sups; i++)
+		bf_supervise_free(e->sups[i]);
 	bf_waitq_unref(e->limits.ask);
 	free_rules(e->rules, e->n_rules);
 	close(e->stop_fd);

@@ -17,15 +17,17 @@
 enum bf_sidecar_kind {
 	BF_SIDECAR_EGRESS,      /* the proxy */
 	BF_SIDECAR_GIT_GATE,    /* git:// served by `git` (git/git_gate.h) */
-	BF_SIDECAR_UNAVAILABLE, /* supervise: not in this version */
+	BF_SIDECAR_SUPERVISE,   /* MCP served by supervise.h */
 };
 
 struct bf_git_gate;
+struct bf_supervise;
 
 struct bf_sidecar_listener {
 	int fd;                 /* listening socket; the proxy owns it */
 	enum bf_sidecar_kind kind;
 	struct bf_git_gate *git;        /* BF_SIDECAR_GIT_GATE: owned like fd */
+	struct bf_supervise *sup;       /* BF_SIDECAR_SUPERVISE: owned like fd */
 };
 
 struct bf_egress;

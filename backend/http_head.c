@@ -182,3 +182,83 @@ size_t bf_http_origin_head(const char *head, size_t head_len, const struct bf_ht
 		o += (size_t)n;
 	return o;
 }
+
+/* The value of a header line after "Name:", trimmed, into out. */
+static bool header_value(const char *line, size_t len, size_t name_len, char *out, size_t cap)
+{
+	const char *v = line + name_len, *end = line + len;
+
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if ((size_t)(end - v) >= cap)
+		return false;
+	memcpy(out, v, (size_t)(end - v));
+	out[end - v] = '\0';
+	return true;
+}
+
+int bf_http_parse_server_request(const char *head, size_t head_len,
+				 struct bf_http_server_request *req, const char **reason)
+{
+	const char *p = head, *line = memchr(head, '\n', head_len), *end = head + head_len;
+	char target[2048], version[16], value[256];
+	bool keep_alive = false;
+
+	memset(req, 0, sizeof(*req));
+	req->content_length = -1;
+	if (!line || !next_word(&p, line, req->method, sizeof(req->method)) ||
+	    !next_word(&p, line, target, sizeof(target)) ||
+	    !next_word(&p, line, version, sizeof(version)) || strncmp(version, "HTTP/1.", 7) != 0) {
+		*reason = "not an HTTP/1.x request";
+		return 400;
+	}
+	if (target[0] != '/') {
+		*reason = "the request target must be a path";
+		return 400;
+	}
+	target[strcspn(target, "?#")] = '\0';
+	if (strlen(target) >= sizeof(req->path)) {
+		*reason = "the path is too long";
+		return 400;
+	}
+	strlcpy(req->path, target, sizeof(req->path));
+	for (line++; line < end;) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		size_t l = eol ? (size_t)(eol - line) : (size_t)(end - line);
+
+		if (header_is(line, l, "Content-Length:")) {
+			long long n = -1;
+
+			/* Digits only, and two that disagree are refused (request
+			 * smuggling's oldest trick). */
+			if (header_value(line, l, 15, value, sizeof(value)) && value[0] &&
+			    strspn(value, "0123456789") == strlen(value) && strlen(value) <= 15)
+				n = strtoll(value, NULL, 10);
+			if (n < 0 || (req->content_length >= 0 && req->content_length != n)) {
+				*reason = "bad Content-Length";
+				return 400;
+			}
+			req->content_length = n;
+		} else if (header_is(line, l, "Transfer-Encoding:")) {
+			req->chunked = true;
+		} else if (header_is(line, l, "Connection:")) {
+			if (header_value(line, l, 11, value, sizeof(value))) {
+				if (strcasestr(value, "close"))
+					req->close = true;
+				if (strcasestr(value, "keep-alive"))
+					keep_alive = true;
+			}
+		} else if (header_is(line, l, "Mcp-Session-Id:")) {
+			if (!header_value(line, l, 15, req->session, sizeof(req->session))) {
+				*reason = "Mcp-Session-Id is too long";
+				return 400;
+			}
+		}
+		line += l + 1;
+	}
+	if (strcmp(version, "HTTP/1.0") == 0 && !keep_alive)
+		req->close = true;
+	return 0;
+}

@@ -32,6 +32,21 @@ int bf_http_parse_request(const char *head, size_t head_len, struct bf_http_requ
 bool bf_http_parse_authority(const char *a, size_t len, char *host, size_t hlen, int *port,
 			     int dflt);
 
+/* A request to one of bottlefs's own servers (supervise): origin form,
+ * the body's framing and what the connection does after. */
+struct bf_http_server_request {
+	char method[16];
+	char path[256];         /* without the query */
+	long long content_length;       /* -1: none given */
+	bool chunked;           /* Transfer-Encoding: chunked (not served) */
+	bool close;             /* Connection: close, or HTTP/1.0 */
+	char session[128];      /* Mcp-Session-Id, "" if none */
+};
+
+/* Parses a complete head. 0, or an HTTP status (400) with `reason` set. */
+int bf_http_parse_server_request(const char *head, size_t head_len,
+				 struct bf_http_server_request *req, const char **reason);
+
 /* The head for the origin server: origin-form request line, no Proxy-*,
  * Connection or Keep-Alive headers, "Connection: close", CRLF line ends.
  * Returns the length written to out (at most cap). */

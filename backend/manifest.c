@@ -44,7 +44,7 @@ static const struct key_spec schema[] = {
 static const char *const default_command[] = { "sleep", "infinity" };
 
 /* Names of the mount's own top-level entries. */
-static const char *const reserved_names[] = { "new", "errors", "backends", "cleanup" };
+static const char *const reserved_names[] = { "new", "errors", "backends", "cleanup", "requests.log" };
 
 bool bf_name_valid(const char *name)
 {

@@ -182,6 +182,10 @@ int bf_registry_file_path(struct bf_registry *reg, const char *name, enum bf_fil
 {
 	struct bf_paths p;
 
+	if (file == BF_FILE_REQUESTS_LOG) {
+		bf_registry_requests_log_path(reg, out, len);
+		return 0;
+	}
 	if (!bf_registry_exists(reg, name))
 		return -ENOENT;
 	bf_registry_paths(reg, name, &p);

@@ -34,6 +34,7 @@ enum bf_file {
 	BF_FILE_EGRESS,         /* a real file: see bf_registry_file_path */
 	BF_FILE_GIT_LOG,        /* NAME/git/log: a real file */
 	BF_FILE_GIT_REFS,       /* NAME/git/refs: a real file */
+	BF_FILE_REQUESTS_LOG,   /* MNT/requests.log (no bottle): a real file */
 };
 
 struct bf_registry;
@@ -125,6 +126,16 @@ int bf_registry_check(struct bf_registry *reg, const char *name, const char *key
 /* NAME/pending/ ([network] ask): what waits, its text, and a person's
  * verdict: `msg` "allow" (adds the rule) or "deny"; NULL is rm. */
 bool bf_registry_has_pending(struct bf_registry *reg, const char *name);
+/* NAME/requests/ (supervise): the questions waiting, one's text, and a
+ * person's answer (`answer` NULL: declined). registry_requests.c. */
+void bf_registry_requests_log_path(const struct bf_registry *reg, char *out, size_t len);
+bool bf_registry_has_requests(struct bf_registry *reg, const char *name);
+int bf_registry_request_keys(struct bf_registry *reg, const char *name, char ***keys);
+bool bf_registry_request_exists(struct bf_registry *reg, const char *name, const char *key);
+int bf_registry_request_render(struct bf_registry *reg, const char *name, const char *key,
+			       struct bf_buf *out);
+int bf_registry_request_decide(struct bf_registry *reg, const char *name, const char *key,
+			       const char *answer, size_t len, struct bf_error *err);
 int bf_registry_pending_keys(struct bf_registry *reg, const char *name, char ***keys);
 int bf_registry_pending_render(struct bf_registry *reg, const char *name, const char *key,
 			       struct bf_buf *out);

@@ -111,7 +111,7 @@ bool bf_registry_has_pending(struct bf_registry *reg, const char *name)
 
 	pthread_mutex_lock(&reg->lock);
 	b = bf_registry_find_locked(reg, name);
-	has = b && b->manifest.ask;
+	has = b && (b->manifest.ask || b->manifest.supervise);
 	pthread_mutex_unlock(&reg->lock);
 	return has;
 }
@@ -124,7 +124,7 @@ static struct bf_waitq *approvals_of(struct bf_registry *reg, const char *name)
 
 	pthread_mutex_lock(&reg->lock);
 	b = bf_registry_find_locked(reg, name);
-	if (b && b->manifest.ask && b->approvals) {
+	if (b && (b->manifest.ask || b->manifest.supervise) && b->approvals) {
 		q = b->approvals;
 		bf_waitq_ref(q);
 	}

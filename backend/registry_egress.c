@@ -12,6 +12,7 @@
 
 #include "allowlist.h"
 #include "egress_proxy.h"
+#include "supervise.h"
 #include "waitq.h"
 #include "git/git_gate.h"
 #include "registry_internal.h"
@@ -69,7 +70,7 @@ void bf_sidecars_open(const struct bf_bottle *b, const struct bf_run *run,
 			fd, BF_SIDECAR_GIT_GATE, open_git_gate(b, paths, &out->git_err) };
 	if (fd >= 0 && m->supervise &&
 	    (fd = backend->sidecar_listen(run, BF_PORT_SUPERVISE, &out->err)) >= 0)
-		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_UNAVAILABLE };
+		out->l[out->n++] = (struct bf_sidecar_listener){ fd, BF_SIDECAR_SUPERVISE };
 	out->failed = fd < 0;
 }
 
@@ -78,6 +79,7 @@ void bf_sidecars_close(struct bf_sidecars *s)
 	for (size_t i = 0; i < s->n; i++) {
 		close(s->l[i].fd);
 		bf_git_gate_free(s->l[i].git);
+		bf_supervise_free(s->l[i].sup);
 	}
 	s->n = 0;
 }
@@ -101,12 +103,27 @@ void bf_registry_egress_start_locked(struct bf_registry *reg, struct bf_bottle *
 	limits.max_connections = (unsigned)b->manifest.max_connections;
 	limits.log_max = reg->cfg.log_max;
 	limits.ask = NULL;
-	if (b->manifest.ask) {
+	/* pending/ takes refused destinations (ask) and request_access
+	 * calls (supervise); requests/ takes ask_human's questions. */
+	if (b->manifest.ask || b->manifest.supervise) {
 		if (!b->approvals)
 			b->approvals = bf_waitq_new();
 		if (b->approvals)
 			bf_waitq_reopen(b->approvals);
-		limits.ask = b->approvals;
+		if (b->manifest.ask)
+			limits.ask = b->approvals;
+	}
+	if (b->manifest.supervise) {
+		char log_path[sizeof(reg->cfg.state_dir) + 16];
+
+		if (!b->questions)
+			b->questions = bf_waitq_new();
+		if (b->questions)
+			bf_waitq_reopen(b->questions);
+		bf_registry_requests_log_path(reg, log_path, sizeof(log_path));
+		for (size_t i = 0; i < sc->n; i++)
+			if (sc->l[i].kind == BF_SIDECAR_SUPERVISE && !sc->l[i].sup)
+				sc->l[i].sup = bf_supervise_new(b->name, b->questions, b->approvals, log_path);
 	}
 	if (sc->failed ||
 	    bf_egress_start(paths.egress, sc->l, sc->n, rules, n_rules, &limits, &b->egress, &err) < 0) {
@@ -130,6 +147,8 @@ void bf_registry_egress_stop_locked(struct bf_bottle *b)
 	/* What waits for a person is refused with the guest gone. */
 	if (b->approvals)
 		bf_waitq_close(b->approvals);
+	if (b->questions)
+		bf_waitq_close(b->questions);
 	bf_egress_stop(b->egress);
 	b->egress = NULL;
 }

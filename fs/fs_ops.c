@@ -32,6 +32,7 @@ enum handle_kind {
 	HANDLE_ALLOW,           /* NAME/allow opened for writing */
 	HANDLE_CTL,             /* NAME/ctl opened for writing */
 	HANDLE_PENDING,         /* NAME/pending/KEY opened for writing */
+	HANDLE_ANSWER,          /* NAME/requests/N/answer opened for writing */
 	HANDLE_CLEANUP,         /* cleanup opened for writing */
 	HANDLE_LOG,             /* NAME/log: reads go to the file itself */
 	HANDLE_SESSION,         /* a file of NAME/exec/S, or NAME/exec/run */
@@ -113,6 +114,7 @@ static int render(const struct fs_path *p, struct bf_buf *out)
 	case NODE_BOTTLE_FILE: return bf_registry_render(reg, p->name, p->file, out);
 	case NODE_CHECK_FILE: return bf_registry_check(reg, p->name, p->key, out);
 	case NODE_PENDING_FILE: return bf_registry_pending_render(reg, p->name, p->key, out);
+	case NODE_REQUEST_QUESTION: return bf_registry_request_render(reg, p->name, p->key, out);
 	default: return -EISDIR;
 	}
 }
@@ -121,9 +123,10 @@ static int render(const struct fs_path *p, struct bf_buf *out)
  * kept in the bottle's storage. */
 static bool is_real_file(const struct fs_path *p)
 {
-	return p->node == NODE_BOTTLE_FILE &&
-	       (p->file == BF_FILE_LOG || p->file == BF_FILE_EGRESS || p->file == BF_FILE_GIT_LOG ||
-		p->file == BF_FILE_GIT_REFS);
+	return p->node == NODE_REQUESTS_LOG ||
+	       (p->node == NODE_BOTTLE_FILE &&
+		(p->file == BF_FILE_LOG || p->file == BF_FILE_EGRESS || p->file == BF_FILE_GIT_LOG ||
+		 p->file == BF_FILE_GIT_REFS));
 }
 
 /* Whether the read-only view a NODE_WORKSPACE path is in exists. */
@@ -282,7 +285,26 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 		return 0;
 	case NODE_CHECK_FILE:
 	case NODE_PENDING_FILE:
+	case NODE_REQUEST_QUESTION:
 		return rendered_attr(&p, st);
+	case NODE_REQUESTS_LOG:
+		return log_attr(&p, st);
+	case NODE_REQUESTS_DIR:
+		if (!bf_registry_has_requests(fs_ctx()->reg, p.name))
+			return -ENOENT;
+		fill_dir(st, 0755);
+		return 0;
+	case NODE_REQUEST_DIR:
+	case NODE_REQUEST_ANSWER:
+		if (!bf_registry_request_exists(fs_ctx()->reg, p.name, p.key))
+			return -ENOENT;
+		if (p.node == NODE_REQUEST_DIR) {
+			fill_dir(st, 0755);
+		} else {
+			st->st_mode = S_IFREG | 0200;
+			st->st_nlink = 1;
+		}
+		return 0;
 	case NODE_BOTTLE_FILE:
 		/* fstat(2) on an open log or egress: the size of that file. */
 		if (fi && fi->fh && handle_of(fi)->kind == HANDLE_LOG) {
@@ -382,6 +404,25 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		return view_exists(&p) ? fs_workspace_readdir(fs_ctx()->reg, p.view, p.name,
 							      p.workspace_rel, buf, filler)
 				       : -ENOENT;
+	if (p.node == NODE_REQUESTS_DIR || p.node == NODE_REQUEST_DIR) {
+		if (p.node == NODE_REQUESTS_DIR ? !bf_registry_has_requests(fs_ctx()->reg, p.name)
+						: !bf_registry_request_exists(fs_ctx()->reg, p.name, p.key))
+			return -ENOENT;
+		filler(buf, ".", NULL, 0, 0);
+		filler(buf, "..", NULL, 0, 0);
+		if (p.node == NODE_REQUEST_DIR) {
+			filler(buf, "question", NULL, 0, 0);
+			filler(buf, "answer", NULL, 0, 0);
+			return 0;
+		}
+		r = bf_registry_request_keys(fs_ctx()->reg, p.name, &names);
+		if (r < 0)
+			return r;
+		for (i = 0; names[i]; i++)
+			filler(buf, names[i], NULL, 0, 0);
+		bf_strv_free(names);
+		return 0;
+	}
 	if (p.node == NODE_CHECK_DIR || p.node == NODE_PENDING_DIR) {
 		if (p.node == NODE_CHECK_DIR ? !bf_registry_exists(fs_ctx()->reg, p.name)
 					     : !bf_registry_has_pending(fs_ctx()->reg, p.name))
@@ -417,6 +458,7 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		filler(buf, "errors", NULL, 0, 0);
 		filler(buf, "cleanup", NULL, 0, 0);
 		filler(buf, "backends", NULL, 0, 0);
+		filler(buf, "requests.log", NULL, 0, 0);
 		r = bf_registry_names(fs_ctx()->reg, &names);
 		if (r < 0)
 			return r;
@@ -438,6 +480,8 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		filler(buf, "check", NULL, 0, 0);
 		if (bf_registry_has_pending(fs_ctx()->reg, p.name))
 			filler(buf, "pending", NULL, 0, 0);
+		if (bf_registry_has_requests(fs_ctx()->reg, p.name))
+			filler(buf, "requests", NULL, 0, 0);
 	}
 	return 0;
 }
@@ -650,7 +694,23 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 	case NODE_CHECK_DIR:
 	case NODE_PENDING_DIR:
 	case NODE_GIT_DIR:
+	case NODE_REQUESTS_DIR:
+	case NODE_REQUEST_DIR:
 		return -EISDIR;
+	case NODE_REQUESTS_LOG:
+		return writing ? -EACCES : open_log(&p, fi);
+	case NODE_REQUEST_ANSWER:
+		if (!writing)
+			return -EACCES;
+		if (!may_write())
+			return -EACCES;
+		if (!bf_registry_request_exists(fs_ctx()->reg, p.name, p.key))
+			return -ENOENT;
+		h = handle_new(HANDLE_ANSWER, p.name);
+		if (!h)
+			return -ENOMEM;
+		strlcpy(h->path, p.key, sizeof(h->path));
+		return attach_handle(fi, h);
 	case NODE_PENDING_FILE:
 		if (writing) {
 			if (!may_write())
@@ -665,6 +725,7 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 		}
 		/* fall through */
 	case NODE_CHECK_FILE:
+	case NODE_REQUEST_QUESTION:
 		if (writing)
 			return -EACCES;
 		h = handle_new(HANDLE_SNAPSHOT, p.name);
@@ -897,7 +958,7 @@ int bf_read(const char *path, char *buf, size_t size, off_t off,
 
 	(void)path;
 	if (h->kind == HANDLE_NEW || h->kind == HANDLE_CTL || h->kind == HANDLE_CLEANUP ||
-	    h->kind == HANDLE_PENDING)
+	    h->kind == HANDLE_PENDING || h->kind == HANDLE_ANSWER)
 		return -EBADF;
 	if (h->kind == HANDLE_LOG)
 		return read_log(h, buf, size, off);
@@ -972,6 +1033,13 @@ int bf_write(const char *path, const char *data, size_t size, off_t off,
 	if (h->kind == HANDLE_PENDING) {
 		struct bf_error err = { 0 };
 		int r = bf_registry_pending_decide(fs_ctx()->reg, h->name, h->path, data, size, &err);
+
+		return r < 0 ? r : (int)size;
+	}
+	if (h->kind == HANDLE_ANSWER) {
+		/* One write is the answer: the question is gone after it. */
+		struct bf_error err = { 0 };
+		int r = bf_registry_request_decide(fs_ctx()->reg, h->name, h->path, data, size, &err);
 
 		return r < 0 ? r : (int)size;
 	}
@@ -1107,6 +1175,12 @@ int bf_rmdir(const char *path)
 		if (!may_write())
 			return -EACCES;
 		return bf_registry_exec_remove(fs_ctx()->reg, p.name, p.session, &err);
+	}
+	if (p.node == NODE_REQUEST_DIR) {
+		/* rmdir declines the question. */
+		if (!may_write())
+			return -EACCES;
+		return bf_registry_request_decide(fs_ctx()->reg, p.name, p.key, NULL, 0, &err);
 	}
 	if (p.node == NODE_WORKSPACE)
 		return -EROFS;

@@ -92,6 +92,33 @@ static void parse_git(const char *name, const char *rest, struct fs_path *out)
 	}
 }
 
+/* NAME/requests, NAME/requests/N, NAME/requests/N/{question,answer}. */
+static void parse_request(const char *name, const char *rest, struct fs_path *out)
+{
+	const char *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+
+	strlcpy(out->name, name, sizeof(out->name));
+	if (*rest == '\0') {
+		out->node = NODE_REQUESTS_DIR;
+		return;
+	}
+	if (n == 0 || n > 20 || strspn(rest, "0123456789") != n) {
+		out->name[0] = '\0';
+		return;
+	}
+	memcpy(out->key, rest, n);
+	out->key[n] = '\0';
+	if (!slash)
+		out->node = NODE_REQUEST_DIR;
+	else if (strcmp(slash + 1, "question") == 0)
+		out->node = NODE_REQUEST_QUESTION;
+	else if (strcmp(slash + 1, "answer") == 0)
+		out->node = NODE_REQUEST_ANSWER;
+	else
+		out->name[0] = '\0';
+}
+
 void fs_path_parse(const char *path, struct fs_path *out)
 {
 	char first[BF_NAME_MAX + 1], second[BF_NAME_MAX + 1];
@@ -117,6 +144,10 @@ void fs_path_parse(const char *path, struct fs_path *out)
 			out->node = NODE_BACKENDS;
 		else if (strcmp(first, "cleanup") == 0)
 			out->node = NODE_CLEANUP;
+		else if (strcmp(first, "requests.log") == 0) {
+			out->node = NODE_REQUESTS_LOG;
+			out->file = BF_FILE_REQUESTS_LOG;
+		}
 		else {
 			out->node = NODE_BOTTLE_DIR;
 			strlcpy(out->name, first, sizeof(out->name));
@@ -152,6 +183,12 @@ void fs_path_parse(const char *path, struct fs_path *out)
 		strlcpy(out->key, p, sizeof(out->key));
 		out->node = *p ? (check ? NODE_CHECK_FILE : NODE_PENDING_FILE)
 			       : (check ? NODE_CHECK_DIR : NODE_PENDING_DIR);
+		return;
+	}
+	if (strcmp(second, "requests") == 0 && strcmp(first, "new") != 0 &&
+	    strcmp(first, "errors") != 0 && strcmp(first, "backends") != 0 &&
+	    strcmp(first, "cleanup") != 0 && strcmp(first, "requests.log") != 0) {
+		parse_request(first, p, out);
 		return;
 	}
 	if (strcmp(second, "git") == 0 && strcmp(first, "new") != 0 &&

@@ -28,6 +28,11 @@ enum fs_node {
 	NODE_CHECK_FILE,        /* NAME/check/HOST:PORT */
 	NODE_PENDING_DIR,       /* NAME/pending */
 	NODE_PENDING_FILE,      /* NAME/pending/HOST:PORT */
+	NODE_REQUESTS_LOG,      /* requests.log */
+	NODE_REQUESTS_DIR,      /* NAME/requests */
+	NODE_REQUEST_DIR,       /* NAME/requests/N */
+	NODE_REQUEST_QUESTION,  /* NAME/requests/N/question */
+	NODE_REQUEST_ANSWER,    /* NAME/requests/N/answer */
 };
 
 /* Which read-only view a NODE_WORKSPACE path is in. */
@@ -63,7 +68,8 @@ struct fs_path {
 	char session[64];              /* for NODE_SESSION_* */
 	enum fs_session_file session_file;
 	enum fs_view view;             /* NODE_WORKSPACE */
-	char key[300];                 /* NODE_CHECK_FILE, NODE_PENDING_FILE */
+	char key[300];                 /* NODE_CHECK_FILE, NODE_PENDING_FILE,
+					* NODE_REQUEST_*: HOST:PORT or N */
 	const char *workspace_rel;     /* NODE_WORKSPACE: the rest of the path
 					* (into the parsed string), "" for the
 					* directory itself */
