@@ -10,6 +10,11 @@ apt-get install -y --no-install-recommends \
 	python3 python3-yaml less psmisc procps curl iproute2 \
 	runc busybox-static libseccomp-dev bsdutils man-db \
 	docker.io libcurl4-openssl-dev \
-	libmd-dev qemu-system-x86 cpio kmod
+	libmd-dev qemu-system-x86 cpio kmod git
+# Node.js and npm for the MCP client test (supervise.sh), Debian's unless
+# the machine has its own.
+command -v npm >/dev/null || apt-get install -y --no-install-recommends nodejs npm
+# The official MCP SDK, at the version package-lock.json pins.
+npm ci --prefix "$(dirname "$0")/../tests/mcp" --no-audit --no-fund
 # The microvm backend's guest kernel (Debian's cloud kernel, unpacked).
 bash "$(dirname "$0")/vm-kernel.sh"

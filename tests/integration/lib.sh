@@ -63,13 +63,17 @@ kill_tracked() {
 		pkill -9 -P "$p" 2>/dev/null || true
 		kill -9 "$p" 2>/dev/null || true
 	done
+	# Up to 5 s: a process killed is gone only once the kernel has
+	# taken its memory down.
 	for _ in $(seq 50); do
+		local alive=false
 		for p in "${BG_PIDS[@]}"; do
-			kill -0 "$p" 2>/dev/null && continue 2
+			kill -0 "$p" 2>/dev/null && alive=true
 		done
-		return 0
+		$alive || return 0
+		sleep 0.1
 	done
-	echo "FAIL: a process the test started outlived it: ${BG_PIDS[*]}" >&2
+	echo "FAIL: a process the test started outlived it: ${BG_PIDS[*]}: $(ps -o pid,stat,cmd -p "${BG_PIDS[*]}" 2>&1)" >&2
 	return 1
 }
 
