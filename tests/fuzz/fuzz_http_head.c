@@ -27,6 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!end)
 		return 0;
 	CHECK(buf[end - 1] == '\n');
+	{
+		/* The server side (supervise) reads the same heads. */
+		struct bf_http_server_request sreq;
+		const char *swhy = NULL;
+
+		if (bf_http_parse_server_request(buf, end, &sreq, &swhy) == 0) {
+			CHECK(sreq.path[0] == '/' && strlen(sreq.path) < sizeof(sreq.path));
+			CHECK(sreq.content_length >= -1);
+			CHECK(strlen(sreq.session) < sizeof(sreq.session));
+		} else {
+			CHECK(swhy && *swhy);
+		}
+	}
 	if (bf_http_parse_request(buf, end, &req, &why) != 0) {
 		CHECK(why && *why);
 		return 0;

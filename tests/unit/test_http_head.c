@@ -88,6 +88,54 @@ static void test_origin_head(void)
 	CU_ASSERT(n < 10);
 }
 
+static int server(const char *head, struct bf_http_server_request *r)
+{
+	const char *why = NULL;
+	int code = bf_http_parse_server_request(head, strlen(head), r, &why);
+
+	CU_ASSERT(code == 0 || (why && *why));
+	return code;
+}
+
+static void test_server_request(void)
+{
+	struct bf_http_server_request r;
+
+	CU_ASSERT_EQUAL(server("POST /mcp?x=1 HTTP/1.1\r\nContent-Length: 12\r\n"
+			       "mcp-session-id:  abc \r\n\r\n", &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.method, "POST");
+	CU_ASSERT_STRING_EQUAL(r.path, "/mcp");
+	CU_ASSERT_EQUAL(r.content_length, 12);
+	CU_ASSERT_STRING_EQUAL(r.session, "abc");
+	CU_ASSERT_FALSE(r.close);
+	CU_ASSERT_FALSE(r.chunked);
+	CU_ASSERT_EQUAL(server("GET / HTTP/1.0\n\n", &r), 0);
+	CU_ASSERT_TRUE(r.close);
+	CU_ASSERT_EQUAL(r.content_length, -1);
+	CU_ASSERT_EQUAL(server("GET / HTTP/1.0\nConnection: keep-alive\n\n", &r), 0);
+	CU_ASSERT_FALSE(r.close);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nConnection: close\nTransfer-Encoding: chunked\n\n", &r), 0);
+	CU_ASSERT_TRUE(r.close);
+	CU_ASSERT_TRUE(r.chunked);
+	/* Refused: absolute targets, lengths that are not digits or that
+	 * disagree, an oversized session id, not HTTP. */
+	CU_ASSERT_EQUAL(server("POST http://x/ HTTP/1.1\n\n", &r), 400);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nContent-Length: -1\n\n", &r), 400);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nContent-Length: 1e3\n\n", &r), 400);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nContent-Length:\n\n", &r), 400);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nContent-Length: 99999999999999999\n\n", &r), 400);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nContent-Length: 2\nContent-Length: 3\n\n", &r), 400);
+	CU_ASSERT_EQUAL(server("POST / HTTP/1.1\nContent-Length: 2\nContent-Length: 2\n\n", &r), 0);
+	{
+		char head[400] = "POST / HTTP/1.1\nMcp-Session-Id: ";
+
+		memset(head + strlen(head), 'a', 200);
+		strcat(head, "\n\n");
+		CU_ASSERT_EQUAL(server(head, &r), 400);
+	}
+	CU_ASSERT_EQUAL(server("\x16\x03\x01 hello\n\n", &r), 400);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -95,6 +143,7 @@ int main(void)
 		{ "request line", test_request },
 		{ "authority", test_authority },
 		{ "origin head", test_origin_head },
+		{ "server request", test_server_request },
 		{ NULL, NULL },
 	};
 
