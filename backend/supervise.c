@@ -13,6 +13,7 @@
 #include <bsd/string.h>
 
 #include "http_head.h"
+#include "log_append.h"
 #include "mcp_rpc.h"
 #include "waitq.h"
 
@@ -38,10 +39,7 @@ void bf_supervise_printable(char *t)
 void bf_requests_log(const char *log_path, const char *bottle, const char *key, const char *event,
 		     const char *text)
 {
-	char stamp[32], one[201] = "";
-	time_t now = time(NULL);
-	struct tm tm;
-	int fd;
+	char one[201] = "", line[600];
 
 	if (text) {
 		strlcpy(one, text, sizeof(one));
@@ -49,16 +47,10 @@ void bf_requests_log(const char *log_path, const char *bottle, const char *key, 
 			if ((unsigned char)*c < ' ' || *c == 0x7f)
 				*c = ' ';
 	}
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
+	snprintf(line, sizeof(line), "%s/%s %s%s%s", bottle, key, event, text ? ": " : "", one);
+	/* Guests that ask without end fill 2 MiB, no more. */
+	if (bf_log_append(log_path, BF_LOG_APPEND_MAX, line) < 0)
 		return;
-	if (dprintf(fd, "%s %s/%s %s%s%s\n", stamp, bottle, key, event, text ? ": " : "", one) < 0) {
-		close(fd);
-		return;
-	}
-	close(fd);
 }
 
 struct bf_supervise *bf_supervise_new(const char *bottle, struct bf_waitq *questions,

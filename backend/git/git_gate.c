@@ -19,6 +19,7 @@
 
 #include "../cleanup.h"
 #include "../copy_tree.h"
+#include "../log_append.h"
 #include "../spawn.h"
 #include "git_refs.h"
 #include "git_request.h"
@@ -101,23 +102,15 @@ static void log_line(const struct bf_git_gate *g, const char *fmt, ...)
 
 static void log_line(const struct bf_git_gate *g, const char *fmt, ...)
 {
-	char stamp[32], msg[1024];
-	time_t now = time(NULL);
-	struct tm tm;
+	char msg[1024];
 	va_list ap;
-	int fd, n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fd = open(g->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
+	/* A guest that pushes without end fills 2 MiB, no more. */
+	if (bf_log_append(g->log, BF_LOG_APPEND_MAX, msg) < 0)
 		return;
-	n = dprintf(fd, "%s %s\n", stamp, msg);
-	(void)n;
-	close(fd);
 }
 
 /* Receives the two ends of the mirror's fetch (its upload-pack's stdin
@@ -346,8 +339,11 @@ static void push(struct bf_git_gate *g, int fd)
 {
 	const char *env[N_BASE_ENV + 4];
 	char hooks_opt[PATH_MAX + 32], push_env[BF_GIT_PATTERN_MAX * 33 + 32];
+	/* A push's pack is at most 1 GiB: a guest cannot fill the host's
+	 * disk in one go. */
 	const char *argv[] = { "git", "-c", hooks_opt, "-c", "receive.fsckObjects=true",
-			       "-c", "receive.advertisePushOptions=false", "receive-pack", g->mirror, NULL };
+			       "-c", "receive.advertisePushOptions=false",
+			       "-c", "receive.maxInputSize=1073741824", "receive-pack", g->mirror, NULL };
 	cleanup_close int verdicts = new_memfd();
 	size_t i;
 	int status;
