@@ -10,6 +10,7 @@
  * than the request. The relay splices through the thread's two pipes. */
 #include "egress_proxy.h"
 #include "git/git_gate.h"
+#include "send_all.h"
 #include "supervise.h"
 #include "waitq.h"
 
@@ -214,21 +215,6 @@ static void log_decision(struct bf_egress *e, struct decision *d)
 
 /* --- small I/O helpers */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* An error answer: the reason in the body and, for clients that never
  * show a CONNECT refusal's body (HTTPS ones), in a Proxy-Status header
  * (RFC 9209) with its error type. */
@@ -251,7 +237,7 @@ static void http_error(int fd, int code, const char *status, const char *error,
 		     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n\r\n%s", code, status, error, details, strlen(body), body);
 	if (n > 0)
-		write_all(fd, resp, (size_t)n < sizeof(resp) ? (size_t)n : sizeof(resp) - 1);
+		bf_send_all(fd, resp, (size_t)n < sizeof(resp) ? (size_t)n : sizeof(resp) - 1);
 }
 
 /* Reads until the end of the request head; `*len` gets all bytes read,
@@ -599,7 +585,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 		goto done;
 	}
 	if (req.tunnel) {
-		r = write_all(client, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
+		r = bf_send_all(client, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
 	} else {
 		char *head = malloc(HEAD_MAX + 64);
 		size_t hlen;
@@ -607,12 +593,12 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 		if (!head)
 			goto done;
 		hlen = bf_http_origin_head(buf, head_len, &req, head, HEAD_MAX + 64);
-		r = write_all(up, head, hlen);
+		r = bf_send_all(up, head, hlen);
 		d->up += hlen;
 		free(head);
 	}
 	/* What the client sent after the head belongs upstream. */
-	if (r < 0 || (len > head_len && write_all(up, buf + head_len, len - head_len) < 0))
+	if (r < 0 || (len > head_len && bf_send_all(up, buf + head_len, len - head_len) < 0))
 		goto done;
 	d->up += len - head_len;
 	if (relay(client, up, d, e->limits.idle_timeout, rp) < 0) {

@@ -119,6 +119,21 @@ bool bf_registry_has_workspace_view(struct bf_registry *reg, const char *name);
  * O_PATH fd of the directory; -ENOENT before the first start). */
 bool bf_registry_has_git(struct bf_registry *reg, const char *name);
 
+/* A bottle's queues of what waits for a person (registry_queues.c):
+ * whether it has one, the keys waiting (none before the first start),
+ * whether a key waits, its text. */
+enum bf_queue {
+	BF_QUEUE_APPROVALS,     /* NAME/pending/: [network] ask, request_access */
+	BF_QUEUE_QUESTIONS,     /* NAME/requests/: ask_human */
+};
+bool bf_registry_has_queue(struct bf_registry *reg, const char *name, enum bf_queue which);
+int bf_registry_queue_keys(struct bf_registry *reg, const char *name, enum bf_queue which,
+			   char ***keys);
+bool bf_registry_queue_has(struct bf_registry *reg, const char *name, enum bf_queue which,
+			   const char *key);
+int bf_registry_queue_text(struct bf_registry *reg, const char *name, enum bf_queue which,
+			   const char *key, struct bf_buf *out);
+
 /* NAME/check/HOST:PORT: "allow rule=R" or "deny reason=WHY" of the live
  * allowlist; -ENOENT for a name that is not HOST:PORT (registry_ask.c). */
 int bf_registry_check(struct bf_registry *reg, const char *name, const char *key,
@@ -126,12 +141,9 @@ int bf_registry_check(struct bf_registry *reg, const char *name, const char *key
 /* NAME/pending/ ([network] ask): what waits, its text, and a person's
  * verdict: `msg` "allow" (adds the rule) or "deny"; NULL is rm. */
 bool bf_registry_has_pending(struct bf_registry *reg, const char *name);
-/* NAME/requests/ (supervise): the questions waiting, one's text, and a
- * person's answer (`answer` NULL: declined). registry_requests.c. */
+/* NAME/requests/ (supervise): a question's text as its file shows it,
+ * and a person's answer (`answer` NULL: declined). registry_requests.c. */
 void bf_registry_requests_log_path(const struct bf_registry *reg, char *out, size_t len);
-bool bf_registry_has_requests(struct bf_registry *reg, const char *name);
-int bf_registry_request_keys(struct bf_registry *reg, const char *name, char ***keys);
-bool bf_registry_request_exists(struct bf_registry *reg, const char *name, const char *key);
 int bf_registry_request_render(struct bf_registry *reg, const char *name, const char *key,
 			       struct bf_buf *out);
 int bf_registry_request_decide(struct bf_registry *reg, const char *name, const char *key,
@@ -140,6 +152,8 @@ int bf_registry_pending_keys(struct bf_registry *reg, const char *name, char ***
 int bf_registry_pending_render(struct bf_registry *reg, const char *name, const char *key,
 			       struct bf_buf *out);
 bool bf_registry_pending_has(struct bf_registry *reg, const char *name, const char *key);
+int bf_registry_pending_render(struct bf_registry *reg, const char *name, const char *key,
+			       struct bf_buf *out);
 int bf_registry_pending_decide(struct bf_registry *reg, const char *name, const char *key,
 			       const char *msg, size_t len, struct bf_error *err);
 int bf_registry_git_view(struct bf_registry *reg, const char *name, int *fd, struct bf_error *err);

@@ -104,76 +104,20 @@ int bf_registry_check(struct bf_registry *reg, const char *name, const char *key
 	return bf_buf_finish(out);
 }
 
-bool bf_registry_has_pending(struct bf_registry *reg, const char *name)
-{
-	struct bf_bottle *b;
-	bool has;
-
-	pthread_mutex_lock(&reg->lock);
-	b = bf_registry_find_locked(reg, name);
-	has = b && (b->manifest.ask || b->manifest.supervise);
-	pthread_mutex_unlock(&reg->lock);
-	return has;
-}
-
-/* The bottle's queue, referenced, or NULL (no ask, never started). */
-static struct bf_waitq *approvals_of(struct bf_registry *reg, const char *name)
-{
-	struct bf_waitq *q = NULL;
-	struct bf_bottle *b;
-
-	pthread_mutex_lock(&reg->lock);
-	b = bf_registry_find_locked(reg, name);
-	if (b && (b->manifest.ask || b->manifest.supervise) && b->approvals) {
-		q = b->approvals;
-		bf_waitq_ref(q);
-	}
-	pthread_mutex_unlock(&reg->lock);
-	return q;
-}
-
-int bf_registry_pending_keys(struct bf_registry *reg, const char *name, char ***keys)
-{
-	struct bf_waitq *q = approvals_of(reg, name);
-	int r;
-
-	if (!q) {
-		*keys = calloc(1, sizeof(char *));
-		return *keys ? 0 : -ENOMEM;
-	}
-	r = bf_waitq_keys(q, keys);
-	bf_waitq_unref(q);
-	return r;
-}
+static const struct bf_ctl_cmd pending_cmds[] = { { "allow", 0, 0 }, { "deny", 0, 0 } };
 
 int bf_registry_pending_render(struct bf_registry *reg, const char *name, const char *key,
 			       struct bf_buf *out)
 {
-	struct bf_waitq *q = approvals_of(reg, name);
-	int r;
+	int r = bf_registry_queue_text(reg, name, BF_QUEUE_APPROVALS, key, out);
 
-	if (!q)
-		return -ENOENT;
-	r = bf_waitq_text(q, key, out, NULL);
-	bf_waitq_unref(q);
 	return r < 0 ? r : bf_buf_finish(out);
 }
-
-bool bf_registry_pending_has(struct bf_registry *reg, const char *name, const char *key)
-{
-	struct bf_waitq *q = approvals_of(reg, name);
-	bool has = q && bf_waitq_has(q, key);
-
-	bf_waitq_unref(q);
-	return has;
-}
-
-static const struct bf_ctl_cmd pending_cmds[] = { { "allow", 0, 0 }, { "deny", 0, 0 } };
 
 int bf_registry_pending_decide(struct bf_registry *reg, const char *name, const char *key,
 			       const char *msg, size_t len, struct bf_error *err)
 {
-	struct bf_waitq *q = approvals_of(reg, name);
+	struct bf_waitq *q = bf_registry_queue_ref(reg, name, BF_QUEUE_APPROVALS);
 	struct bf_ctl_msg m;
 	int r;
 

@@ -63,6 +63,10 @@ void bf_registry_egress_stop_locked(struct bf_bottle *b);
 void bf_registry_allow_reset_locked(struct bf_registry *reg, struct bf_bottle *b);
 void bf_registry_allow_load_locked(struct bf_registry *reg, struct bf_bottle *b);
 int bf_registry_render_allow_locked(const struct bf_bottle *b, struct bf_buf *out);
+/* A bottle's queue, referenced (bf_waitq_unref), or NULL when it has
+ * none (yet). registry_queues.c. */
+struct bf_waitq *bf_registry_queue_ref(struct bf_registry *reg, const char *name,
+				       enum bf_queue which);
 /* The live allowlist, or the manifest's while none was written. */
 void bf_registry_rules_of_locked(const struct bf_bottle *b, char *const **rules, size_t *n);
 

@@ -14,66 +14,11 @@ void bf_registry_requests_log_path(const struct bf_registry *reg, char *out, siz
 	snprintf(out, len, "%s/requests.log", reg->cfg.state_dir);
 }
 
-bool bf_registry_has_requests(struct bf_registry *reg, const char *name)
-{
-	struct bf_bottle *b;
-	bool has;
-
-	pthread_mutex_lock(&reg->lock);
-	b = bf_registry_find_locked(reg, name);
-	has = b && b->manifest.supervise;
-	pthread_mutex_unlock(&reg->lock);
-	return has;
-}
-
-static struct bf_waitq *questions_of(struct bf_registry *reg, const char *name)
-{
-	struct bf_waitq *q = NULL;
-	struct bf_bottle *b;
-
-	pthread_mutex_lock(&reg->lock);
-	b = bf_registry_find_locked(reg, name);
-	if (b && b->manifest.supervise && b->questions) {
-		q = b->questions;
-		bf_waitq_ref(q);
-	}
-	pthread_mutex_unlock(&reg->lock);
-	return q;
-}
-
-int bf_registry_request_keys(struct bf_registry *reg, const char *name, char ***keys)
-{
-	struct bf_waitq *q = questions_of(reg, name);
-	int r;
-
-	if (!q) {
-		*keys = calloc(1, sizeof(char *));
-		return *keys ? 0 : -ENOMEM;
-	}
-	r = bf_waitq_keys(q, keys);
-	bf_waitq_unref(q);
-	return r;
-}
-
-bool bf_registry_request_exists(struct bf_registry *reg, const char *name, const char *key)
-{
-	struct bf_waitq *q = questions_of(reg, name);
-	bool has = q && bf_waitq_has(q, key);
-
-	bf_waitq_unref(q);
-	return has;
-}
-
 int bf_registry_request_render(struct bf_registry *reg, const char *name, const char *key,
 			       struct bf_buf *out)
 {
-	struct bf_waitq *q = questions_of(reg, name);
-	int r;
+	int r = bf_registry_queue_text(reg, name, BF_QUEUE_QUESTIONS, key, out);
 
-	if (!q)
-		return -ENOENT;
-	r = bf_waitq_text(q, key, out, NULL);
-	bf_waitq_unref(q);
 	if (r < 0)
 		return r;
 	if (out->len && out->data[out->len - 1] != '\n')
@@ -84,7 +29,7 @@ int bf_registry_request_render(struct bf_registry *reg, const char *name, const 
 int bf_registry_request_decide(struct bf_registry *reg, const char *name, const char *key,
 			       const char *answer, size_t len, struct bf_error *err)
 {
-	struct bf_waitq *q = questions_of(reg, name);
+	struct bf_waitq *q = bf_registry_queue_ref(reg, name, BF_QUEUE_QUESTIONS);
 	int r;
 
 	if (!q)

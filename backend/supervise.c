@@ -15,6 +15,7 @@
 #include "http_head.h"
 #include "log_append.h"
 #include "mcp_rpc.h"
+#include "send_all.h"
 #include "waitq.h"
 
 #define HEAD_MAX (16 * 1024)
@@ -85,21 +86,6 @@ void bf_supervise_free(struct bf_supervise *s)
 	free(s);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int respond(int fd, int code, const char *status, const char *extra_headers,
 		   const char *body, bool close_after)
 {
@@ -111,9 +97,9 @@ static int respond(int fd, int code, const char *status, const char *extra_heade
 			 extra_headers ? extra_headers : "",
 			 close_after ? "Connection: close\r\n" : "");
 
-	if (n < 0 || (size_t)n >= sizeof(head) || write_all(fd, head, (size_t)n) < 0)
+	if (n < 0 || (size_t)n >= sizeof(head) || bf_send_all(fd, head, (size_t)n) < 0)
 		return -1;
-	return blen ? write_all(fd, body, blen) : 0;
+	return blen ? bf_send_all(fd, body, blen) : 0;
 }
 
 static int respond_text(int fd, int code, const char *status, const char *text, bool close_after)
@@ -125,9 +111,9 @@ static int respond_text(int fd, int code, const char *status, const char *text, 
 			 code, status, len, code == 405 ? "Allow: POST\r\n" : "",
 			 close_after ? "Connection: close\r\n" : "");
 
-	if (n < 0 || (size_t)n >= sizeof(head) || write_all(fd, head, (size_t)n) < 0)
+	if (n < 0 || (size_t)n >= sizeof(head) || bf_send_all(fd, head, (size_t)n) < 0)
 		return -1;
-	return write_all(fd, text, len);
+	return bf_send_all(fd, text, len);
 }
 
 /* Reads until the head is complete; what came after it stays in buf. */

@@ -136,6 +136,20 @@ static bool view_exists(const struct fs_path *p)
 					  : bf_registry_has_workspace_view(fs_ctx()->reg, p->name);
 }
 
+/* Directories that are there while their bottle, and what they show, are. */
+static bool dir_exists(const struct fs_path *p)
+{
+	struct bf_registry *reg = fs_ctx()->reg;
+
+	switch (p->node) {
+	case NODE_GIT_DIR: return bf_registry_has_git(reg, p->name);
+	case NODE_PENDING_DIR: return bf_registry_has_queue(reg, p->name, BF_QUEUE_APPROVALS);
+	case NODE_REQUESTS_DIR: return bf_registry_has_queue(reg, p->name, BF_QUEUE_QUESTIONS);
+	case NODE_REQUEST_DIR: return bf_registry_queue_has(reg, p->name, BF_QUEUE_QUESTIONS, p->key);
+	default: return bf_registry_exists(reg, p->name);
+	}
+}
+
 /* Its size is the file's. */
 static int log_attr(const struct fs_path *p, struct stat *st)
 {
@@ -240,14 +254,15 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 		st->st_nlink = 1;
 		return 0;
 	case NODE_BOTTLE_DIR:
-		if (!bf_registry_exists(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		fill_dir(st, 0755);
-		return 0;
 	case NODE_EXEC_DIR:
-		if (!bf_registry_exists(fs_ctx()->reg, p.name))
+	case NODE_GIT_DIR:
+	case NODE_CHECK_DIR:
+	case NODE_PENDING_DIR:
+	case NODE_REQUESTS_DIR:
+	case NODE_REQUEST_DIR:
+		if (!dir_exists(&p))
 			return -ENOENT;
-		fill_dir(st, 0755);
+		fill_dir(st, p.node == NODE_CHECK_DIR ? 0555 : 0755);
 		return 0;
 	case NODE_EXEC_RUN:
 		if (!bf_registry_exists(fs_ctx()->reg, p.name))
@@ -268,42 +283,17 @@ static int getattr_node(const char *path, struct stat *st, struct fuse_file_info
 		if (!view_exists(&p))
 			return -ENOENT;
 		return fs_workspace_getattr(fs_ctx()->reg, p.view, p.name, p.workspace_rel, st);
-	case NODE_GIT_DIR:
-		if (!bf_registry_has_git(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		fill_dir(st, 0755);
-		return 0;
-	case NODE_CHECK_DIR:
-		if (!bf_registry_exists(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		fill_dir(st, 0555);
-		return 0;
-	case NODE_PENDING_DIR:
-		if (!bf_registry_has_pending(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		fill_dir(st, 0755);
-		return 0;
 	case NODE_CHECK_FILE:
 	case NODE_PENDING_FILE:
 	case NODE_REQUEST_QUESTION:
 		return rendered_attr(&p, st);
 	case NODE_REQUESTS_LOG:
 		return log_attr(&p, st);
-	case NODE_REQUESTS_DIR:
-		if (!bf_registry_has_requests(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		fill_dir(st, 0755);
-		return 0;
-	case NODE_REQUEST_DIR:
 	case NODE_REQUEST_ANSWER:
-		if (!bf_registry_request_exists(fs_ctx()->reg, p.name, p.key))
+		if (!bf_registry_queue_has(fs_ctx()->reg, p.name, BF_QUEUE_QUESTIONS, p.key))
 			return -ENOENT;
-		if (p.node == NODE_REQUEST_DIR) {
-			fill_dir(st, 0755);
-		} else {
-			st->st_mode = S_IFREG | 0200;
-			st->st_nlink = 1;
-		}
+		st->st_mode = S_IFREG | 0200;
+		st->st_nlink = 1;
 		return 0;
 	case NODE_BOTTLE_FILE:
 		/* fstat(2) on an open log or egress: the size of that file. */
@@ -383,6 +373,37 @@ static int readdir_exec(const struct fs_path *p, void *buf, fuse_fill_dir_t fill
 	return 0;
 }
 
+/* git/, check/, pending/, requests/ and requests/N/. */
+static int readdir_listing(const struct fs_path *p, void *buf, fuse_fill_dir_t filler)
+{
+	static const char *const git_entries[] = { "log", "refs", "mirror.git", NULL };
+	static const char *const request_entries[] = { "question", "answer", NULL };
+	const char *const *fixed = p->node == NODE_GIT_DIR ? git_entries
+				  : p->node == NODE_REQUEST_DIR ? request_entries : NULL;
+	char **names = NULL;
+	size_t i;
+	int r;
+
+	if (!dir_exists(p))
+		return -ENOENT;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	for (i = 0; fixed && fixed[i]; i++)
+		filler(buf, fixed[i], NULL, 0, 0);
+	/* check/: any HOST:PORT may be looked up, none is listed. */
+	if (p->node != NODE_PENDING_DIR && p->node != NODE_REQUESTS_DIR)
+		return 0;
+	r = bf_registry_queue_keys(fs_ctx()->reg, p->name,
+				   p->node == NODE_PENDING_DIR ? BF_QUEUE_APPROVALS : BF_QUEUE_QUESTIONS,
+				   &names);
+	if (r < 0)
+		return r;
+	for (i = 0; names[i]; i++)
+		filler(buf, names[i], NULL, 0, 0);
+	bf_strv_free(names);
+	return 0;
+}
+
 int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -404,50 +425,9 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		return view_exists(&p) ? fs_workspace_readdir(fs_ctx()->reg, p.view, p.name,
 							      p.workspace_rel, buf, filler)
 				       : -ENOENT;
-	if (p.node == NODE_REQUESTS_DIR || p.node == NODE_REQUEST_DIR) {
-		if (p.node == NODE_REQUESTS_DIR ? !bf_registry_has_requests(fs_ctx()->reg, p.name)
-						: !bf_registry_request_exists(fs_ctx()->reg, p.name, p.key))
-			return -ENOENT;
-		filler(buf, ".", NULL, 0, 0);
-		filler(buf, "..", NULL, 0, 0);
-		if (p.node == NODE_REQUEST_DIR) {
-			filler(buf, "question", NULL, 0, 0);
-			filler(buf, "answer", NULL, 0, 0);
-			return 0;
-		}
-		r = bf_registry_request_keys(fs_ctx()->reg, p.name, &names);
-		if (r < 0)
-			return r;
-		for (i = 0; names[i]; i++)
-			filler(buf, names[i], NULL, 0, 0);
-		bf_strv_free(names);
-		return 0;
-	}
-	if (p.node == NODE_CHECK_DIR || p.node == NODE_PENDING_DIR) {
-		if (p.node == NODE_CHECK_DIR ? !bf_registry_exists(fs_ctx()->reg, p.name)
-					     : !bf_registry_has_pending(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		filler(buf, ".", NULL, 0, 0);
-		filler(buf, "..", NULL, 0, 0);
-		if (p.node == NODE_CHECK_DIR)
-			return 0;       /* any HOST:PORT may be looked up */
-		r = bf_registry_pending_keys(fs_ctx()->reg, p.name, &names);
-		if (r < 0)
-			return r;
-		for (i = 0; names[i]; i++)
-			filler(buf, names[i], NULL, 0, 0);
-		bf_strv_free(names);
-		return 0;
-	}
-	if (p.node == NODE_GIT_DIR) {
-		static const char *const git_entries[] = { ".", "..", "log", "refs", "mirror.git" };
-
-		if (!bf_registry_has_git(fs_ctx()->reg, p.name))
-			return -ENOENT;
-		for (i = 0; i < sizeof(git_entries) / sizeof(git_entries[0]); i++)
-			filler(buf, git_entries[i], NULL, 0, 0);
-		return 0;
-	}
+	if (p.node == NODE_REQUESTS_DIR || p.node == NODE_REQUEST_DIR || p.node == NODE_CHECK_DIR ||
+	    p.node == NODE_PENDING_DIR || p.node == NODE_GIT_DIR)
+		return readdir_listing(&p, buf, filler);
 	if (p.node != NODE_ROOT && p.node != NODE_NEW_DIR && p.node != NODE_BOTTLE_DIR)
 		return -ENOTDIR;
 	filler(buf, ".", NULL, 0, 0);
@@ -478,9 +458,9 @@ int bf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		if (bf_registry_has_git(fs_ctx()->reg, p.name))
 			filler(buf, "git", NULL, 0, 0);
 		filler(buf, "check", NULL, 0, 0);
-		if (bf_registry_has_pending(fs_ctx()->reg, p.name))
+		if (bf_registry_has_queue(fs_ctx()->reg, p.name, BF_QUEUE_APPROVALS))
 			filler(buf, "pending", NULL, 0, 0);
-		if (bf_registry_has_requests(fs_ctx()->reg, p.name))
+		if (bf_registry_has_queue(fs_ctx()->reg, p.name, BF_QUEUE_QUESTIONS))
 			filler(buf, "requests", NULL, 0, 0);
 	}
 	return 0;
@@ -704,7 +684,7 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 			return -EACCES;
 		if (!may_write())
 			return -EACCES;
-		if (!bf_registry_request_exists(fs_ctx()->reg, p.name, p.key))
+		if (!bf_registry_queue_has(fs_ctx()->reg, p.name, BF_QUEUE_QUESTIONS, p.key))
 			return -ENOENT;
 		h = handle_new(HANDLE_ANSWER, p.name);
 		if (!h)
@@ -715,7 +695,7 @@ int bf_open(const char *path, struct fuse_file_info *fi)
 		if (writing) {
 			if (!may_write())
 				return -EACCES;
-			if (!bf_registry_pending_has(fs_ctx()->reg, p.name, p.key))
+			if (!bf_registry_queue_has(fs_ctx()->reg, p.name, BF_QUEUE_APPROVALS, p.key))
 				return -ENOENT;
 			h = handle_new(HANDLE_PENDING, p.name);
 			if (!h)

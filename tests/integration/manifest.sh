@@ -27,11 +27,11 @@ pids = 512
 TOML
 cat "$TMP/demo.toml" >"$MNT/new/demo"
 [ -d "$MNT/demo" ] || fail "cat > new/demo did not create demo/"
-[ "$(ls "$MNT/demo" | tr '\n' ' ')" = "allow ctl egress env exec log manifest network.yaml plan.toml status " ] ||
+[ "$(ls "$MNT/demo" | tr '\n' ' ')" = "allow check ctl egress env exec log manifest network.yaml plan.toml status " ] ||
 	fail "demo/ holds: $(ls "$MNT/demo")"
 [ -z "$(ls "$MNT/new")" ] || fail "new/ not empty after close: $(ls "$MNT/new")"
 cmp "$TMP/demo.toml" "$MNT/demo/manifest" || fail "manifest differs from what was written"
-ok "cat > new/demo creates demo/ with manifest plan.toml env network.yaml status ctl log exec/ allow egress"
+ok "cat > new/demo creates demo/ with manifest plan.toml env network.yaml status ctl log exec/ allow egress check/"
 
 cp "$TMP/demo.toml" "$MNT/new/copied" || fail "cp failed"
 [ -d "$MNT/copied" ] || fail "cp did not create copied/"

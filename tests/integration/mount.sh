@@ -7,7 +7,7 @@
 mount_fs
 [ "$(stat -c %a "$MNT")" = 700 ] || fail "root mode is $(stat -c %a "$MNT"), want 700"
 entries=$(ls "$MNT" | tr '\n' ' ')
-[ "$entries" = "backends cleanup errors new " ] || fail "root lists '$entries'"
+[ "$entries" = "backends cleanup errors new requests.log " ] || fail "root lists '$entries'"
 grep -q "^bottlefs $MNT fuse.bottlefs " /proc/mounts || fail "/proc/mounts: $(grep "$MNT" /proc/mounts)"
 ok "bottlefs -o state=DIR MNT mounts; root is 0700 with new, errors, backends, cleanup"
 
@@ -98,7 +98,7 @@ if as_user 65534 4242 ls "$MNT" >/dev/null 2>&1; then fail "another user listed 
 unmount_fs
 mount_fs -o allow_other,read_gid=4242
 as_user 65534 4242 cat "$MNT/shared/status" >/dev/null || fail "read_gid member cannot read status"
-[ "$(as_user 65534 4242 ls "$MNT" | tr '\n' ' ')" = "backends cleanup errors new shared " ] || fail "read_gid member cannot list"
+[ "$(as_user 65534 4242 ls "$MNT" | tr '\n' ' ')" = "backends cleanup errors new requests.log shared " ] || fail "read_gid member cannot list"
 if as_user 65534 4242 sh -c "echo start > '$MNT/shared/ctl'" 2>/dev/null; then fail "read_gid member wrote ctl"; fi
 if as_user 65534 4242 sh -c "printf 'agent = \"x\"\n' > '$MNT/new/theirs'" 2>/dev/null; then fail "read_gid member created a bottle"; fi
 [ ! -e "$MNT/theirs" ] || fail "a bottle was created by a reader"

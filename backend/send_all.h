@@ -1,0 +1,11 @@
+/* Writing a whole buffer to a socket whose peer may vanish (the proxy's
+ * and supervise's clients): no SIGPIPE, EINTR retried. */
+#ifndef BOTTLEFS_SEND_ALL_H
+#define BOTTLEFS_SEND_ALL_H
+
+#include <stddef.h>
+
+/* 0, or -1 once the peer is gone or the socket failed. */
+int bf_send_all(int fd, const char *p, size_t len);
+
+#endif
