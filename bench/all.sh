@@ -26,6 +26,7 @@ run parallel.sh 50
 run egress.sh
 run readers.sh 2000
 run terminal.sh 1000
+run sidecars.sh 10
 if command -v qemu-system-x86_64 >/dev/null && [ -r /usr/local/lib/bottlefs/vm/vmlinuz ]; then
 	run microvm.sh 30
 else
