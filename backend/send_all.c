@@ -1,6 +1,9 @@
 #include "send_all.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 int bf_send_all(int fd, const char *p, size_t len)
@@ -16,4 +19,29 @@ int bf_send_all(int fd, const char *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+void bf_linger_before_close(int fd)
+{
+	struct timespec start, now;
+	char sink[4096];
+	size_t dropped = 0;
+
+	if (shutdown(fd, SHUT_WR) < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (dropped < 64 * 1024) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = 1000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return;
+		n = read(fd, sink, sizeof(sink));
+		if (n <= 0)
+			return;
+		dropped += (size_t)n;
+	}
 }

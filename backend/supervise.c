@@ -334,6 +334,8 @@ next:
 		len -= head_len;
 		head_len = 0;
 	}
+	/* An error answer may have left the request unread. */
+	bf_linger_before_close(fd);
 	free(body);
 	free(buf);
 }

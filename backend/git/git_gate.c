@@ -20,6 +20,7 @@
 #include "../cleanup.h"
 #include "../copy_tree.h"
 #include "../log_append.h"
+#include "../send_all.h"
 #include "../spawn.h"
 #include "git_refs.h"
 #include "git_request.h"
@@ -384,8 +385,8 @@ static void fetch(struct bf_git_gate *g, int fd, int version)
 		size_t n = bf_git_pkt_error(pkt, sizeof(pkt), err.msg);
 
 		log_line(g, "fetch refused: %s", err.msg);
-		if (write(fd, pkt, n) < 0)
-			return;
+		if (bf_send_all(fd, pkt, n) == 0)
+			bf_linger_before_close(fd);
 		return;
 	}
 	snprintf(timeout_opt, sizeof(timeout_opt), "--timeout=%d", g->timeout);
@@ -416,8 +417,8 @@ static void refuse(int fd, const char *msg)
 	char pkt[600];
 	size_t n = bf_git_pkt_error(pkt, sizeof(pkt), msg);
 
-	if (write(fd, pkt, n) < 0)
-		return;
+	if (bf_send_all(fd, pkt, n) == 0)
+		bf_linger_before_close(fd);
 }
 
 void bf_git_gate_serve(struct bf_git_gate *g, int fd)

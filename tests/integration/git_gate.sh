@@ -120,6 +120,7 @@ def ask(data):
     s = socket.create_connection((\"$GH\", 9418))
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
+    s.settimeout(10)
     print(s.recv(200))
 def pkt(body):
     return b\"%04x\" % (len(body) + 4) + body
