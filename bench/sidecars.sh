@@ -32,8 +32,6 @@ for i in range(500):
     out.append(b"committer b <b@b> %d +0000\n" % (1700000000 + i))
     msg = b"commit %d" % i
     out.append(b"data %d\n%s\n" % (len(msg), msg))
-    if i:
-        out.append(b"from refs/heads/main^0\n")
     out.append(b"M 644 inline f%02d\ndata %d\n%s\n" % (i % 50, len(data), data))
 subprocess.run(["git", "-C", sys.argv[1], "fast-import", "--quiet"], input=b"".join(out), check=True)
 PY
