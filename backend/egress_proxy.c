@@ -10,7 +10,7 @@
  * than the request. The relay splices through the thread's two pipes. */
 #include "egress_proxy.h"
 #include "git/git_gate.h"
-#include "send_all.h"
+#include "sock_io.h"
 #include "supervise.h"
 #include "waitq.h"
 
@@ -486,13 +486,6 @@ static void refuse(int client, const struct decision *d)
 		   d->error ? d->error : "http_request_denied", d->reason);
 }
 
-static bool client_still_there(void *ctx)
-{
-	struct pollfd p = { *(int *)ctx, POLLRDHUP, 0 };
-
-	return poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 /* [network] ask: a destination no rule names waits in NAME/pending/ for a
  * person. True if it was allowed (the rule is then in the list). */
 static bool ask_person(struct bf_egress *e, int client, struct decision *d, const char *head,
@@ -504,10 +497,7 @@ static bool ask_person(struct bf_egress *e, int client, struct decision *d, cons
 	enum bf_waitq_verdict v;
 	time_t now = time(NULL);
 
-	if (strchr(d->host, ':'))
-		snprintf(key, sizeof(key), "[%s]:%d", d->host, d->port);
-	else
-		snprintf(key, sizeof(key), "%s:%d", d->host, d->port);
+	bf_http_format_authority(d->host, d->port, key, sizeof(key));
 	while (line_len < head_len && line_len < sizeof(line) - 1 && head[line_len] != '\r' &&
 	       head[line_len] != '\n')
 		line_len++;
@@ -525,7 +515,7 @@ static bool ask_person(struct bf_egress *e, int client, struct decision *d, cons
 							    : "the bottle is stopping");
 		return false;
 	}
-	v = bf_waitq_wait(e->limits.ask, item, e->limits.idle_timeout, client_still_there, &client,
+	v = bf_waitq_wait(e->limits.ask, item, e->limits.idle_timeout, bf_peer_still_there, &client,
 			  &answer);
 	free(answer);
 	if (v == BF_WAITQ_ALLOWED)

@@ -1,5 +1,6 @@
 #include "http_head.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,14 @@ bool bf_http_parse_authority(const char *a, size_t len, char *host, size_t hlen,
 			return false;
 	}
 	return valid_host(host);
+}
+
+int bf_http_format_authority(const char *host, int port, char *out, size_t len)
+{
+	int n = strchr(host, ':') ? snprintf(out, len, "[%s]:%d", host, port)
+				  : snprintf(out, len, "%s:%d", host, port);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* Copies the next space-separated word of line[0..len) into out. */

@@ -47,6 +47,10 @@ struct bf_http_server_request {
 int bf_http_parse_server_request(const char *head, size_t head_len,
 				 struct bf_http_server_request *req, const char **reason);
 
+/* The reverse: "host:port", or "[v6]:port" for an IPv6 literal, as an
+ * allow rule writes it. 0, or -ENAMETOOLONG. */
+int bf_http_format_authority(const char *host, int port, char *out, size_t len);
+
 /* The head for the origin server: origin-form request line, no Proxy-*,
  * Connection or Keep-Alive headers, "Connection: close", CRLF line ends.
  * Returns the length written to out (at most cap). */

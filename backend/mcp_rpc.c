@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "allowlist.h"
+#include "http_head.h"
 
 /* Newest first: the answer to a version we do not know. */
 static const char *const versions[] = { "2025-06-18", "2025-03-26", "2024-11-05" };
@@ -175,18 +176,17 @@ static int call_tool(struct bf_mcp_call *out, const char *id, struct json_object
 	}
 	if (strcmp(name, "request_access") == 0) {
 		const char *host = string_arg(args, "host"), *reason = string_arg(args, "reason");
-		char key[300];
+		char key[300], target[256];
 		struct bf_error err = { 0 };
+		int port;
 
 		if (!host || !reason || !*reason || strlen(reason) > BF_MCP_QUESTION_MAX)
 			return reply_error(out, id, -32602, "request_access needs host and reason (strings)");
 		/* The key is an allow rule with its port, as pending/ shows it. */
-		if (strlen(host) > 260 || bf_allow_rule_check(host, &err) < 0)
+		if (strlen(host) > 260 || bf_allow_rule_check(host, &err) < 0 ||
+		    !bf_http_parse_authority(host, strlen(host), target, sizeof(target), &port, 443) ||
+		    bf_http_format_authority(target, port, key, sizeof(key)) < 0)
 			return reply_error(out, id, -32602, "request_access: host must be HOST or HOST:PORT");
-		if (strrchr(host, ':') && (host[0] != '[' || strstr(host, "]:")))
-			snprintf(key, sizeof(key), "%s", host);
-		else
-			snprintf(key, sizeof(key), "%s:443", host);
 		out->host = strdup(key);
 		out->reason = strdup(reason);
 		out->id = strdup(id);

@@ -13,6 +13,7 @@
 #include "allowlist.h"
 #include "ctl_msg.h"
 #include "egress_policy.h"
+#include "http_head.h"
 #include "registry_internal.h"
 #include "waitq.h"
 
@@ -21,25 +22,10 @@
 static int hostport_parse(const char *key, char *host, size_t host_len, int *port)
 {
 	struct bf_error err = { 0 };
-	const char *colon = strrchr(key, ':');
-	const char *h = key, *h_end = colon;
-	char *end;
-	long p;
 
-	if (!colon || bf_allow_rule_check(key, &err) < 0)
+	if (bf_allow_rule_check(key, &err) < 0 ||
+	    !bf_http_parse_authority(key, strlen(key), host, host_len, port, 0) || *port == 0)
 		return -EINVAL;
-	if (key[0] == '[') {
-		h = key + 1;
-		h_end = strchr(key, ']');
-		if (!h_end || h_end + 1 != colon)
-			return -EINVAL;
-	}
-	p = strtol(colon + 1, &end, 10);
-	if (*end || p < 1 || p > 65535 || (size_t)(h_end - h) >= host_len)
-		return -EINVAL;
-	memcpy(host, h, (size_t)(h_end - h));
-	host[h_end - h] = '\0';
-	*port = (int)p;
 	return 0;
 }
 

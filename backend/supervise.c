@@ -15,7 +15,7 @@
 #include "http_head.h"
 #include "log_append.h"
 #include "mcp_rpc.h"
-#include "send_all.h"
+#include "sock_io.h"
 #include "waitq.h"
 
 #define HEAD_MAX (16 * 1024)
@@ -137,33 +137,6 @@ static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_le
 	return 0;
 }
 
-static int read_exact(int fd, char *buf, size_t want)
-{
-	size_t got = 0;
-
-	while (got < want) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (poll(&p, 1, 30000) <= 0)
-			return -ETIMEDOUT;
-		n = recv(fd, buf + got, want - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -ECONNRESET;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-static bool client_still_there(void *ctx)
-{
-	struct pollfd p = { *(int *)ctx, POLLRDHUP, 0 };
-
-	return poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 /* ask_human: NAME/requests/N until answered (the answer is the result) or
  * declined (an error result the agent can read). */
 static char *ask_human(struct bf_supervise *s, int fd, const struct bf_mcp_call *c)
@@ -182,7 +155,7 @@ static char *ask_human(struct bf_supervise *s, int fd, const struct bf_mcp_call 
 								   : "the sandbox is stopping",
 					  true);
 	bf_requests_log(s->log_path, s->bottle, key, "asked", c->question);
-	v = bf_waitq_wait(s->questions, item, DECISION_SECONDS, client_still_there, &fd, &answer);
+	v = bf_waitq_wait(s->questions, item, DECISION_SECONDS, bf_peer_still_there, &fd, &answer);
 	switch (v) {
 	case BF_WAITQ_ALLOWED:
 		bf_requests_log(s->log_path, s->bottle, key, "answered", answer ? answer : "");
@@ -231,7 +204,7 @@ static char *request_access(struct bf_supervise *s, int fd, const struct bf_mcp_
 		return bf_mcp_tool_result(c->id, errno == ENOSPC ? "too many destinations wait already"
 								   : "the sandbox is stopping",
 					  true);
-	v = bf_waitq_wait(s->approvals, item, DECISION_SECONDS, client_still_there, &fd, &answer);
+	v = bf_waitq_wait(s->approvals, item, DECISION_SECONDS, bf_peer_still_there, &fd, &answer);
 	free(answer);
 	if (v == BF_WAITQ_GONE)
 		return NULL;
@@ -321,7 +294,7 @@ void bf_supervise_serve(struct bf_supervise *s, int fd)
 		if (have > (size_t)req.content_length)
 			have = (size_t)req.content_length;
 		memcpy(body, buf + head_len, have);
-		if (read_exact(fd, body + have, (size_t)req.content_length - have) < 0)
+		if (bf_recv_all(fd, body + have, (size_t)req.content_length - have, 30000) < 0)
 			break;
 		memmove(buf, buf + head_len + have, len - head_len - have);
 		len -= head_len + have;

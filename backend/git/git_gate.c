@@ -20,7 +20,7 @@
 #include "../cleanup.h"
 #include "../copy_tree.h"
 #include "../log_append.h"
-#include "../send_all.h"
+#include "../sock_io.h"
 #include "../spawn.h"
 #include "git_refs.h"
 #include "git_request.h"
@@ -64,8 +64,8 @@ static void make_env(const char *env[N_BASE_ENV + 4], const char *a, const char 
 	env[n] = NULL;
 }
 
-/* Runs git as `ids` and waits; its stderr (and stdout if `out` is
- * given) goes to memory files the caller reads. Returns the wait status. */
+/* Runs git as `ids` with fds 0, 1, 2 and 3 as given (-1: /dev/null, or
+ * no fd 3) and waits. Returns the wait status, or -errno. */
 static int run_git(const struct bf_git_gate *g, const struct bf_spawn_ids *ids,
 		   const char *const *argv, const char *const *env, int fd0, int fd1, int fd3,
 		   int err_fd)
@@ -83,7 +83,7 @@ static void first_line(int fd, char *out, size_t len)
 	char *nl;
 
 	out[n > 0 ? n : 0] = '\0';
-	/* git's own "fatal: " or "error: " adds nothing to a reason. */
+	/* git's own "fatal: " adds nothing to a reason. */
 	if (strncmp(out, "fatal: ", 7) == 0)
 		memmove(out, out + 7, strlen(out + 7) + 1);
 	nl = strchr(out, '\n');
@@ -369,6 +369,15 @@ static void push(struct bf_git_gate *g, int fd)
 		log_line(g, "push failed before any ref was offered (git status %d)", status);
 }
 
+static void refuse(int fd, const char *msg)
+{
+	char pkt[600];
+	size_t n = bf_git_pkt_error(pkt, sizeof(pkt), msg);
+
+	if (bf_send_all(fd, pkt, n) == 0)
+		bf_linger_before_close(fd);
+}
+
 static void fetch(struct bf_git_gate *g, int fd, int version)
 {
 	struct bf_error err = { 0 };
@@ -381,44 +390,13 @@ static void fetch(struct bf_git_gate *g, int fd, int version)
 	r = refresh(g, &err);
 	pthread_mutex_unlock(&g->lock);
 	if (r < 0) {
-		char pkt[600];
-		size_t n = bf_git_pkt_error(pkt, sizeof(pkt), err.msg);
-
 		log_line(g, "fetch refused: %s", err.msg);
-		if (bf_send_all(fd, pkt, n) == 0)
-			bf_linger_before_close(fd);
+		refuse(fd, err.msg);
 		return;
 	}
 	snprintf(timeout_opt, sizeof(timeout_opt), "--timeout=%d", g->timeout);
 	make_env(env, version == 2 ? "GIT_PROTOCOL=version=2" : NULL, NULL, NULL);
 	run_git(g, &g->as_id, argv, env, fd, fd, -1, -1);
-}
-
-static int read_full_timeout(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (poll(&p, 1, REQUEST_WAIT_MS) <= 0)
-			return -ETIMEDOUT;
-		n = read(fd, buf + got, len - got);
-		if (n <= 0)
-			return n < 0 ? -errno : -ENODATA;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-static void refuse(int fd, const char *msg)
-{
-	char pkt[600];
-	size_t n = bf_git_pkt_error(pkt, sizeof(pkt), msg);
-
-	if (bf_send_all(fd, pkt, n) == 0)
-		bf_linger_before_close(fd);
 }
 
 void bf_git_gate_serve(struct bf_git_gate *g, int fd)
@@ -428,14 +406,14 @@ void bf_git_gate_serve(struct bf_git_gate *g, int fd)
 	char buf[BF_GIT_PKT_MAX];
 	int len;
 
-	if (read_full_timeout(fd, buf, 4) < 0)
+	if (bf_recv_all(fd, buf, 4, REQUEST_WAIT_MS) < 0)
 		return;
 	len = bf_git_pkt_len(buf);
 	if (len < 0) {
 		refuse(fd, "bottlefs git-gate: not a git:// request");
 		return;
 	}
-	if (read_full_timeout(fd, buf + 4, (size_t)len - 4) < 0)
+	if (bf_recv_all(fd, buf + 4, (size_t)len - 4, REQUEST_WAIT_MS) < 0)
 		return;
 	if (bf_git_request_parse(buf, (size_t)len, &req, &err) < 0) {
 		char msg[sizeof(err.msg) + 32];

@@ -1,4 +1,4 @@
-#include "send_all.h"
+#include "sock_io.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +19,33 @@ int bf_send_all(int fd, const char *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int bf_recv_all(int fd, char *buf, size_t len, int wait_ms)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, wait_ms) <= 0)
+			return -ETIMEDOUT;
+		n = recv(fd, buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -ECONNRESET;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+bool bf_peer_still_there(void *ctx)
+{
+	struct pollfd p = { *(int *)ctx, POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 void bf_linger_before_close(int fd)
