@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "cleanup.h"
+#include "spool_files.h"
 
 #define KILL_WAIT_MS 5000
 #define WAIT_SLICE_MS 100
@@ -84,15 +85,6 @@ static void changed_locked(struct bf_exec_session *s)
 		change_hook();
 }
 
-static int open_storage(const char *dir, struct bf_error *err)
-{
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return bf_error_set(err, errno, "cannot store output in %s: %s", dir, strerror(errno));
-	return fd;
-}
-
 int bf_exec_new(const char *name, const char *dir, bool combined,
 		struct bf_exec_session **out, struct bf_error *err)
 {
@@ -107,8 +99,9 @@ int bf_exec_new(const char *name, const char *dir, bool combined,
 	s->refs = 1;
 	s->combined = combined;
 	s->stdin_fd = -1;
+	s->streams[0].file = s->streams[1].file = -1;
 	for (i = 0; i < 2; i++) {
-		s->streams[i].file = open_storage(dir, err);
+		s->streams[i].file = bf_spool_file_get(dir, err);
 		if (s->streams[i].file < 0) {
 			bf_exec_unref(s);
 			return -err->code;
@@ -140,8 +133,7 @@ void bf_exec_unref(struct bf_exec_session *s)
 	if (left)
 		return;
 	for (i = 0; i < 2; i++)
-		if (s->streams[i].file > 0)
-			close(s->streams[i].file);
+		bf_spool_file_put(s->streams[i].file);
 	if (s->stdin_fd >= 0)
 		close(s->stdin_fd);
 	free(s->cmd);

@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "log_pump.h"
 #include "registry_internal.h"
+#include "spool_files.h"
 #include "git/git_gate.h"
 
 
@@ -798,6 +799,7 @@ void bf_registry_close(struct bf_registry *reg)
 		free(reg->bottles[i]);
 	}
 	free(reg->bottles);
+	bf_spool_files_drop();
 	bf_store_close(&reg->store);
 	bf_errors_log_destroy(&reg->errors);
 	if (reg->shutdown_fd >= 0)

@@ -2,6 +2,7 @@
  * found under the registry lock and used outside it through a reference. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +35,15 @@ static size_t find_session_locked(struct bf_bottle *b, const char *session)
 	return SIZE_MAX;
 }
 
-/* Output is kept in unlinked files in the bottle's storage. */
-static int new_session_locked(struct bf_registry *reg, struct bf_bottle *b, const char *session,
-			      bool combined, struct bf_exec_session **out, struct bf_error *err)
+/* Output is kept in unlinked files on the state directory's filesystem;
+ * made before the registry lock is taken, since that is disk I/O. */
+static int new_session(struct bf_registry *reg, const char *session, bool combined,
+		       struct bf_exec_session **out, struct bf_error *err)
 {
-	struct bf_paths paths;
+	char dir[PATH_MAX];
 
-	bf_registry_paths(reg, b->name, &paths);
-	if (mkdir(paths.run_dir, 0700) < 0 && errno != EEXIST)
-		return bf_error_set(err, errno, "mkdir %s: %s", paths.run_dir, strerror(errno));
-	return bf_exec_new(session, paths.run_dir, combined, out, err);
+	snprintf(dir, sizeof(dir), "%s/run", reg->cfg.state_dir);
+	return bf_exec_new(session, dir, combined, out, err);
 }
 
 int bf_registry_exec_create(struct bf_registry *reg, const char *name, const char *session,
@@ -58,23 +58,25 @@ int bf_registry_exec_create(struct bf_registry *reg, const char *name, const cha
 		bf_registry_report(reg, name, "exec: %s", err->msg);
 		return r;
 	}
+	r = new_session(reg, session, false, &s, err);
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&reg->lock);
 	b = bf_registry_find_locked(reg, name);
 	if (!b)
 		r = bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
 	else if (find_session_locked(b, session) != SIZE_MAX)
 		r = bf_error_set(err, EEXIST, "session %s exists", session);
-	else if ((r = new_session_locked(reg, b, session, false, &s, err)) == 0) {
-		v = reallocarray(b->sessions, b->n_sessions + 1, sizeof(*v));
-		if (!v) {
-			bf_exec_unref(s);
-			r = bf_error_set(err, ENOMEM, "out of memory");
-		} else {
-			b->sessions = v;
-			b->sessions[b->n_sessions++] = s;
-		}
+	else if (!(v = reallocarray(b->sessions, b->n_sessions + 1, sizeof(*v))))
+		r = bf_error_set(err, ENOMEM, "out of memory");
+	else {
+		b->sessions = v;
+		b->sessions[b->n_sessions++] = s;
+		s = NULL;
 	}
 	pthread_mutex_unlock(&reg->lock);
+	if (s)
+		bf_exec_unref(s);
 	return r;
 }
 
@@ -246,13 +248,16 @@ struct bf_exec_session *bf_registry_exec_oneshot(struct bf_registry *reg, const 
 	struct bf_exec_session *s = NULL;
 	struct bf_bottle *b;
 
+	if (new_session(reg, "run", true, &s, err) < 0)
+		return NULL;
 	pthread_mutex_lock(&reg->lock);
 	b = bf_registry_find_locked(reg, name);
-	if (!b)
-		bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
-	else if (new_session_locked(reg, b, "run", true, &s, err) < 0)
-		s = NULL;
 	pthread_mutex_unlock(&reg->lock);
+	if (!b) {
+		bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
+		bf_exec_unref(s);
+		return NULL;
+	}
 	return s;
 }
 
