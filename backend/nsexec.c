@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "guest_pty.h"
 #include "proc_ident.h"
+#include "spawn.h"
 
 #define MAX_CGROUPS 16
 
@@ -517,11 +518,44 @@ static void zygote_serve(int sock, const struct prepared *p, int guest_pidfd)
 	}
 }
 
-/* Forks the zygote of the guest `x` names; its socket in *sock. */
+/* The zygote's program and its arguments (bf_nsexec_zygote_main): made
+ * before the fork, since the child of a threaded daemon may only make
+ * async-signal-safe calls. */
+struct zygote_argv {
+	char exe[PATH_MAX];
+	char fds[3 + N_NS][16];
+	char *argv[2 + 3 + N_NS];
+};
+
+static bool zygote_argv_make(struct zygote_argv *a, int sock, int pidfd, const struct prepared *p)
+{
+	size_t i;
+
+	if (bf_libexec_path(BF_EXEC_ZYGOTE_NAME, a->exe, sizeof(a->exe)) < 0)
+		return false;
+	snprintf(a->fds[0], sizeof(a->fds[0]), "%d", sock);
+	snprintf(a->fds[1], sizeof(a->fds[1]), "%d", pidfd);
+	snprintf(a->fds[2], sizeof(a->fds[2]), "%d", p->root);
+	for (i = 0; i < N_NS; i++)
+		snprintf(a->fds[3 + i], sizeof(a->fds[0]), "%d", p->shared[i] ? -1 : p->ns[i]);
+	a->argv[0] = a->exe;
+	for (i = 0; i < 3 + N_NS; i++)
+		a->argv[1 + i] = a->fds[i];
+	a->argv[1 + 3 + N_NS] = NULL;
+	return true;
+}
+
+/* Forks the zygote of the guest `x` names; its socket in *sock. The
+ * child execs the zygote's own small program, whose forks (two per
+ * command) copy a few dozen mappings instead of the daemon's two hundred;
+ * where that program is missing, the child serves as it is. */
 static pid_t zygote_start(const struct bf_nsexec *x, int *sock, struct bf_error *err)
 {
+	static struct zygote_argv zargv;     /* under zygotes_lock */
+	static char *const no_env[] = { NULL };
 	struct prepared p;
 	int pair[2], pidfd;
+	bool exec_program;
 	pid_t pid;
 	int r = prepare(x, &p, err);
 
@@ -537,6 +571,7 @@ static pid_t zygote_start(const struct bf_nsexec *x, int *sock, struct bf_error 
 		prepared_close(&p);
 		return r;
 	}
+	exec_program = zygote_argv_make(&zargv, pair[1], pidfd, &p);
 	pid = fork();
 	if (pid == 0) {
 		struct sigaction ignore = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
@@ -551,13 +586,19 @@ static pid_t zygote_start(const struct bf_nsexec *x, int *sock, struct bf_error 
 		keep_fds[n++] = pidfd;
 		keep_fds[n++] = p.root;
 		for (i = 0; i < N_NS; i++)
-			keep_fds[n++] = p.ns[i];
+			if (!p.shared[i])
+				keep_fds[n++] = p.ns[i];
 		for (i = 0; i < p.n_cgroups; i++)
 			write_all(p.cgroups[i], "0\n", 2);
 		for (i = 0; i < p.n_cgroups; i++)
 			close(p.cgroups[i]);
 		p.n_cgroups = 0;
 		close_except(keep_fds, n);
+		if (exec_program) {
+			for (i = 0; i < (size_t)n; i++)
+				fcntl(keep_fds[i], F_SETFD, 0);
+			execve(zargv.exe, zargv.argv, no_env);
+		}
 		zygote_serve(pair[1], &p, pidfd);
 	}
 	r = pid < 0 ? bf_error_set(err, errno, "fork: %s", strerror(errno)) : pid;
@@ -569,6 +610,45 @@ static pid_t zygote_start(const struct bf_nsexec *x, int *sock, struct bf_error 
 	else
 		*sock = pair[0];
 	return r;
+}
+
+/* Reads a non-negative fd number, or -1, from the zygote's argv. */
+static bool fd_arg(const char *s, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < -1 || v > INT_MAX)
+		return false;
+	*fd = (int)v;
+	return true;
+}
+
+int bf_nsexec_zygote_main(int argc, char **argv)
+{
+	struct sigaction ignore = { .sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT };
+	struct prepared p;
+	int sock, pidfd;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	if (argc != 4 + (int)N_NS || !fd_arg(argv[1], &sock) || !fd_arg(argv[2], &pidfd) ||
+	    !fd_arg(argv[3], &p.root) || sock < 0 || pidfd < 0 || p.root < 0) {
+		fprintf(stderr, "%s: started by bottlefs only, with its fds\n", argv[0]);
+		return 2;
+	}
+	for (i = 0; i < N_NS; i++) {
+		if (!fd_arg(argv[4 + i], &p.ns[i])) {
+			fprintf(stderr, "%s: started by bottlefs only, with its fds\n", argv[0]);
+			return 2;
+		}
+		p.shared[i] = p.ns[i] < 0;
+	}
+	sigaction(SIGCHLD, &ignore, NULL);
+	zygote_serve(sock, &p, pidfd);
+	return 0;
 }
 
 /* Sends one command to a zygote; returns the helper's pid, -EPIPE if the

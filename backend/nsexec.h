@@ -37,6 +37,12 @@ struct bf_nsexec {
 pid_t bf_nsexec_spawn(const struct bf_nsexec *x, const char *cmd, const struct bf_exec_io *io,
 		      int report_fd, struct bf_error *err);
 
+/* The program each guest's zygote runs (see nsexec.c): a fork of the
+ * daemon that joined the guest's cgroups execs it with the fds it holds,
+ * and it forks the helper of each command from there. */
+#define BF_EXEC_ZYGOTE_NAME "bottlefs-exec-zygote"
+int bf_nsexec_zygote_main(int argc, char **argv);
+
 /* After a daemon's crash, the commands its exec sessions ran have nobody
  * to read them: kills every process of the guest's cgroup that does not
  * descend from its init `init` (the helpers that joined it, their
