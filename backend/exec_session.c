@@ -26,7 +26,7 @@
  * a command nobody reads cannot fill the host's disk. */
 #define SPOOL_UNREAD_MAX (64LL * 1024 * 1024)
 /* The most the pump moves at once (and its pipes' size). */
-#define PUMP_CHUNK (128 * 1024)
+#define PUMP_CHUNK (512 * 1024)
 /* A stream's storage is a ring of this size: byte `off` lives at
  * `off % SPOOL_RING`, so the newest output overwrites output that was
  * read long ago. Writing over pages the file already has costs a tenth
@@ -72,10 +72,16 @@ struct bf_exec_session {
 /* Told of every change of any session (output, a stream's end, the
  * command's end): the FUSE layer then answers the reads it put aside. */
 static void (*change_hook)(void);
+static void (*output_hook)(void);
 
 void bf_exec_on_change(void (*fn)(void))
 {
 	change_hook = fn;
+}
+
+void bf_exec_on_output(void (*fn)(void))
+{
+	output_hook = fn;
 }
 
 static void changed_locked(struct bf_exec_session *s)
@@ -177,6 +183,29 @@ static int ring_io(int fd, char *buf, size_t len, off_t off, bool write)
 	return 0;
 }
 
+/* Splices `len` bytes the pipe `pipe_fd` holds into the ring at the
+ * stream's `off`, in two parts where they wrap. Returns 0, or -1 with
+ * errno. */
+static int ring_splice_in(int pipe_fd, int file, size_t len, off_t off)
+{
+	while (len > 0) {
+		loff_t pos = off % SPOOL_RING;
+		size_t part = (size_t)(SPOOL_RING - pos) < len ? (size_t)(SPOOL_RING - pos) : len;
+		ssize_t n = splice(pipe_fd, NULL, file, &pos, part, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;    /* the bytes FIONREAD counted are gone */
+			return -1;
+		}
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Moves what the command wrote into the stream's ring, past `len`. Only
  * the pump writes the ring and `len`, so it writes without the lock once
  * it has reserved the bytes it overwrites: readers refuse bytes below the
@@ -187,22 +216,42 @@ static ssize_t pump_some(struct bf_exec_session *s, int which, int fd, char *buf
 {
 	struct stream *st = &s->streams[which];
 	off_t at = st->len;
-	ssize_t n = read(fd, buf, size);
+	int queued = 0;
+	ssize_t n;
+	char last;
 
-	if (n <= 0)
-		return n;
+	/* A pipe's bytes go into the ring by splice(2), copied once, where
+	 * read and pwrite copy twice; a terminal's master is no pipe. What
+	 * the pipe holds is known first, since the reservation must be. */
+	if (s->pty || ioctl(fd, FIONREAD, &queued) < 0 || queued <= 0) {
+		n = read(fd, buf, size);
+		if (n <= 0)
+			return n;
+		queued = 0;
+	} else {
+		n = (size_t)queued < size ? queued : (ssize_t)size;
+	}
 	pthread_mutex_lock(&s->lock);
 	while (st->in_flight && st->in_flight_min < at + n - SPOOL_RING)
 		pthread_cond_wait(&s->changed, &s->lock);
 	st->reserved = at + n;
 	pthread_mutex_unlock(&s->lock);
-	if (ring_io(st->file, buf, (size_t)n, at, true) < 0)
+	if (queued ? ring_splice_in(fd, st->file, (size_t)n, at) < 0 ||
+			     pread(st->file, &last, 1, (at + n - 1) % SPOOL_RING) != 1
+		   : ring_io(st->file, buf, (size_t)n, at, true) < 0)
 		return -1;
+	if (!queued)
+		last = buf[n - 1];
 	pthread_mutex_lock(&s->lock);
 	st->len = at + n;
-	st->last = buf[n - 1];
-	changed_locked(s);
+	st->last = last;
+	if (output_hook)
+		pthread_cond_broadcast(&s->changed);
+	else
+		changed_locked(s);
 	pthread_mutex_unlock(&s->lock);
+	if (output_hook)
+		output_hook();
 	return n;
 }
 

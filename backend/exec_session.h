@@ -57,6 +57,11 @@ bool bf_exec_ended(struct bf_exec_session *s);
 /* `fn` is called (briefly, with a session lock held) on every change of
  * any session; one hook for the process. */
 void bf_exec_on_change(void (*fn)(void));
+/* `fn` is called by a session's pump, with no lock held, each time it
+ * has added output: it may answer the reads waiting for it from there,
+ * a wake-up sooner than through the change hook's thread. With this
+ * hook set, new output no longer calls the change hook. */
+void bf_exec_on_output(void (*fn)(void));
 
 /* Reads at `off`; blocks while the command may still write there.
  * `interrupted` is polled while waiting (-EINTR when it says so). For the

@@ -2,7 +2,7 @@
 # Exec output streaming: `head -c SIZE /dev/zero` in a bottle, its stdout
 # read with `cat` through the session files while it runs, against the
 # same command's output through a pipe from `nsenter` into the guest, in
-# the same run (five rounds each, alternating; medians).
+# the same run (nine rounds each, alternating; medians).
 # Usage: sudo bench/streams.sh [BOTTLEFS] [SIZE]   (defaults: build/bottlefs, 1G)
 set -euo pipefail
 BOTTLEFS=${1:-$(dirname "$0")/../build/bottlefs}
@@ -45,10 +45,11 @@ def pipe():
     return nbytes / took / 1e6
 
 a, b = [], []
-for i in range(5):
+for i in range(9):
     a.append(ours(i))
     b.append(pipe())
 o, p = statistics.median(a), statistics.median(b)
+if os.environ.get("BENCH_VERBOSE"): print("rounds", [round(x) for x in a], [round(x) for x in b])
 print(f"exec stdout stream ({size}): session files {o:.0f} MB/s, pipe from nsenter {p:.0f} MB/s: "
       f"{o / p:.2f}x the pipe (goal >= 0.8x)")
 PY

@@ -584,45 +584,55 @@ static void on_interrupt(fuse_req_t req, void *data)
 	wake();
 }
 
+/* Answers the put-aside reads that would no longer wait. Any thread may:
+ * the answerer on a change, a pump right after adding output. */
+static void answer_ready(void)
+{
+	struct waiting_read *ready = NULL, **pp, *w;
+
+	pthread_mutex_lock(&waiting_lock);
+	for (pp = &waiting; (w = *pp);) {
+		int r;
+
+		fs_ops_begin(w->req);
+		r = w->interrupted ? 0 : fs_read_would_wait(&w->fi, w->off);
+		if (r == 1) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->next = ready;
+		ready = w;
+	}
+	pthread_mutex_unlock(&waiting_lock);
+	while ((w = ready)) {
+		ready = w->next;
+		if (w->interrupted)
+			fuse_reply_err(w->req, EINTR);
+		else
+			answer(w->req, &w->fi, w->size, w->off);
+		free(w);
+	}
+}
+
 static void *answer_waiting(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		struct pollfd p = { wake_fd, POLLIN, 0 };
-		struct waiting_read *ready = NULL, **pp, *w;
 		uint64_t count;
+		bool stop;
 
 		/* A slice, too: nothing is missed if a change came unsaid. */
 		if (poll(&p, 1, 1000) > 0 && read(wake_fd, &count, sizeof(count)) < 0) {
 			/* drained by another read */
 		}
 		pthread_mutex_lock(&waiting_lock);
-		if (stopping) {
-			pthread_mutex_unlock(&waiting_lock);
-			break;
-		}
-		for (pp = &waiting; (w = *pp);) {
-			int r;
-
-			fs_ops_begin(w->req);
-			r = w->interrupted ? 0 : fs_read_would_wait(&w->fi, w->off);
-			if (r == 1) {
-				pp = &w->next;
-				continue;
-			}
-			*pp = w->next;
-			w->next = ready;
-			ready = w;
-		}
+		stop = stopping;
 		pthread_mutex_unlock(&waiting_lock);
-		while ((w = ready)) {
-			ready = w->next;
-			if (w->interrupted)
-				fuse_reply_err(w->req, EINTR);
-			else
-				answer(w->req, &w->fi, w->size, w->off);
-			free(w);
-		}
+		if (stop)
+			break;
+		answer_ready();
 	}
 	return NULL;
 }
@@ -677,6 +687,8 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	if (wake_fd >= 0) {
 		bf_exec_on_change(wake);
 		answerer_running = pthread_create(&answerer, NULL, answer_waiting, NULL) == 0;
+		if (answerer_running)
+			bf_exec_on_output(answer_ready);
 	}
 	/* Before the re-attach: its changes are invalidations too. Without
 	 * the notifier nothing is cached. */
@@ -692,6 +704,7 @@ void bf_fs_shutdown(void)
 	fs_cache_stop();
 	if (!answerer_running)
 		return;
+	bf_exec_on_output(NULL);
 	pthread_mutex_lock(&waiting_lock);
 	stopping = true;
 	pthread_mutex_unlock(&waiting_lock);
@@ -699,9 +712,16 @@ void bf_fs_shutdown(void)
 	pthread_join(answerer, NULL);
 	answerer_running = false;
 	bf_exec_on_change(NULL);
-	/* The session is over: these have no reader left to answer. */
-	while ((w = waiting)) {
-		waiting = w->next;
+	/* The session is over: these have no reader left to answer (a
+	 * pump may still be answering some; the lock keeps them apart). */
+	for (;;) {
+		pthread_mutex_lock(&waiting_lock);
+		w = waiting;
+		if (w)
+			waiting = w->next;
+		pthread_mutex_unlock(&waiting_lock);
+		if (!w)
+			break;
 		fuse_reply_err(w->req, EINTR);
 		free(w);
 	}

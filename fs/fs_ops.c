@@ -182,6 +182,11 @@ static int rendered_attr(const struct fs_path *p, struct stat *st)
 	return 0;
 }
 
+/* Half a megabyte: a reply and its header must fit the pipe libfuse
+ * splices through, which cannot grow past pipe-max-size (1 MiB); a
+ * megabyte would send every reply through a copy instead. */
+#define STREAM_BLKSIZE (512 * 1024)
+
 /* Sizes of streams are what has arrived so far; the rest of a session's
  * files are small texts whose size is not known before reading. */
 static int session_attr(const struct fs_path *p, struct stat *st)
@@ -199,6 +204,11 @@ static int session_attr(const struct fs_path *p, struct stat *st)
 			st->st_size = bf_exec_size(s, BF_EXEC_STDOUT);
 		else if (p->session_file == SESSION_STDERR)
 			st->st_size = bf_exec_size(s, BF_EXEC_STDERR);
+		/* Readers that size their buffer by it (cat, cp) then ask
+		 * for more per read than their 128 KiB: fewer round trips
+		 * per stream. */
+		if (p->session_file == SESSION_STDOUT || p->session_file == SESSION_STDERR)
+			st->st_blksize = STREAM_BLKSIZE;
 	}
 	bf_exec_unref(s);
 	return 0;

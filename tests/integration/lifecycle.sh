@@ -208,6 +208,8 @@ echo 'seq 1 12000000; echo err-end >&2' >"$S/cmd"
 want=$(seq 1 12000000 | md5sum)
 [ "$(md5sum <"$S/stdout")" = "$want" ] || fail "a stream past the ring lost or reordered bytes"
 [ "$(stat -c %s "$S/stdout")" = "$(seq 1 12000000 | wc -c)" ] || fail "stdout size after wrapping: $(stat -c %s "$S/stdout")"
+# Readers that size their reads by st_blksize ask for half a megabyte.
+[ "$(stat -c %o "$S/stdout")" = 524288 ] || fail "stdout's st_blksize: $(stat -c %o "$S/stdout")"
 [ "$(tail -c 9 "$S/stdout")" = 12000000 ] || fail "the newest output is not readable after wrapping"
 [ "$(cat "$S/stderr")" = err-end ] || fail "stderr beside a wrapped stdout: $(cat "$S/stderr")"
 out=$(head -c 10 "$S/stdout" 2>&1) && fail "output overwritten in the ring was served: $out"
