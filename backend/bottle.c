@@ -268,5 +268,6 @@ void bf_bottle_free(struct bf_bottle *b)
 		close(b->view_fd);
 	bf_waitq_unref(b->approvals);
 	bf_waitq_unref(b->questions);
+	free(b->save_pending);
 	memset(b, 0, sizeof(*b));
 }

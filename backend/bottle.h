@@ -116,6 +116,8 @@ struct bf_bottle {
 	/* rmdir is removing what the backend made (without the lock): the
 	 * bottle is no longer found, but its name is not free yet. */
 	bool removing;
+	/* The newest record not yet written (bf_registry_flush_save). */
+	char *save_pending;
 };
 
 /* Builds a bottle from manifest text and metadata (meta.backend names the

@@ -74,6 +74,7 @@ static void *watch_guest(void *arg)
 	struct bf_error err = { 0 };
 	struct bf_paths paths;
 	struct bf_run run;
+	char name[BF_NAME_MAX + 1];
 
 	/* Off the registry lock: what an earlier daemon's sessions left. */
 	if (w->has_reattached && b->backend->kill_strays) {
@@ -97,6 +98,11 @@ static void *watch_guest(void *arg)
 	b->backend->collect(&paths, &run, &err);
 	pthread_mutex_lock(&reg->lock);
 	finish_locked(reg, b, &run);
+	strlcpy(name, b->name, sizeof(name));
+	pthread_mutex_unlock(&reg->lock);
+	/* Before this watcher counts as gone: unmounting waits for it. */
+	bf_registry_flush_save(reg, name);
+	pthread_mutex_lock(&reg->lock);
 out:
 	reg->watchers--;
 	pthread_cond_broadcast(&reg->changed);
@@ -322,6 +328,8 @@ int bf_registry_ctl(struct bf_registry *reg, const char *name, const char *msg, 
 	r = b ? ctl_run[m.cmd](reg, b, m.argc, m.words, err)
 	      : bf_error_set(err, ENOENT, "no bottle \"%s\"", name);
 	pthread_mutex_unlock(&reg->lock);
+	/* A start or stop returns once its record is on disk. */
+	bf_registry_flush_save(reg, name);
 	if (r < 0)
 		bf_registry_report(reg, name, "ctl %s: %s", ctl_table[m.cmd].name, err->msg);
 	return r;
@@ -384,6 +392,7 @@ void bf_lifecycle_reattach(struct bf_registry *reg)
 		finish_locked(reg, b, &run);
 	}
 	pthread_mutex_unlock(&reg->lock);
+	bf_registry_flush_all_saves(reg);
 }
 
 void bf_lifecycle_shutdown(struct bf_registry *reg)

@@ -148,11 +148,70 @@ void bf_registry_set_change_hook(struct bf_registry *reg, bf_change_hook hook, v
 
 void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b)
 {
-	struct bf_error err = { 0 };
+	char *record = bf_store_record_text(b->name, b->manifest_text, b->manifest_len, &b->meta);
 
 	bf_registry_changed_locked(reg, b->name);
-	if (bf_store_save(&reg->store, b->name, b->manifest_text, b->manifest_len, &b->meta, &err) < 0)
-		bf_registry_report(reg, b->name, "%s", err.msg);
+	if (!record) {
+		bf_registry_report(reg, b->name, "state: out of memory: the record is not saved");
+		return;
+	}
+	free(b->save_pending);
+	b->save_pending = record;
+}
+
+pthread_mutex_t *bf_registry_save_lock(struct bf_registry *reg, const char *name)
+{
+	unsigned h = 5381;
+
+	while (*name)
+		h = h * 33 + (unsigned char)*name++;
+	return &reg->save_locks[h % BF_SAVE_STRIPES];
+}
+
+void bf_registry_flush_save(struct bf_registry *reg, const char *name)
+{
+	pthread_mutex_t *stripe = bf_registry_save_lock(reg, name);
+	struct bf_error err = { 0 };
+	struct bf_bottle *b;
+	char *record = NULL;
+
+	/* Taken under the stripe: a record taken here is newer than any
+	 * written before, and none is written after it but a newer one. */
+	pthread_mutex_lock(stripe);
+	pthread_mutex_lock(&reg->lock);
+	b = bf_registry_find_locked(reg, name);
+	if (b) {
+		record = b->save_pending;
+		b->save_pending = NULL;
+	}
+	pthread_mutex_unlock(&reg->lock);
+	if (record && bf_store_write_record(&reg->store, name, record, &err) < 0)
+		bf_registry_report(reg, name, "%s", err.msg);
+	pthread_mutex_unlock(stripe);
+	free(record);
+}
+
+void bf_registry_flush_all_saves(struct bf_registry *reg)
+{
+	char **names = NULL;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	for (i = 0; i < reg->count; i++)
+		if (reg->bottles[i]->save_pending && !reg->bottles[i]->removing) {
+			char **v = reallocarray(names, n + 2, sizeof(*names));
+
+			if (!v)
+				break;
+			names = v;
+			names[n] = strdup(reg->bottles[i]->name);
+			if (names[n])
+				names[++n] = NULL;
+		}
+	pthread_mutex_unlock(&reg->lock);
+	for (i = 0; i < n; i++)
+		bf_registry_flush_save(reg, names[i]);
+	bf_strv_free(names);
 }
 
 void bf_registry_log_event(struct bf_registry *reg, const char *name, const char *fmt, ...)
@@ -423,11 +482,15 @@ static bool busy(enum bf_state s)
 int bf_registry_update(struct bf_registry *reg, const char *name, const char *text,
 		       size_t len, const struct bf_caller *who, struct bf_error *err)
 {
+	pthread_mutex_t *stripe = bf_registry_save_lock(reg, name);
 	struct bf_bottle *old, fresh;
 	char what[BF_NAME_MAX + 16];
 	int r;
 
 	snprintf(what, sizeof(what), "%s/manifest", name);
+	/* The record is written here, under the lock (a bad write keeps the
+	 * old manifest); the stripe keeps a flush of an older one out. */
+	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&reg->lock);
 	old = find_locked(reg, name, NULL);
 	if (!old) {
@@ -456,6 +519,7 @@ int bf_registry_update(struct bf_registry *reg, const char *name, const char *te
 	bf_registry_changed_locked(reg, name);
 out:
 	pthread_mutex_unlock(&reg->lock);
+	pthread_mutex_unlock(stripe);
 	return r;
 }
 
@@ -497,9 +561,16 @@ int bf_registry_remove(struct bf_registry *reg, const char *name, struct bf_erro
 
 	if (r == 0)
 		r = bf_git_gate_remove(paths.git_dir, err);
-	pthread_mutex_lock(&reg->lock);
-	if (r == 0)
+	/* Under its stripe: a flush that took a record before the bottle
+	 * was hidden finishes first, so nothing writes it back after. */
+	if (r == 0) {
+		pthread_mutex_t *stripe = bf_registry_save_lock(reg, name);
+
+		pthread_mutex_lock(stripe);
 		r = bf_store_remove(&reg->store, name, err);
+		pthread_mutex_unlock(stripe);
+	}
+	pthread_mutex_lock(&reg->lock);
 	if (r == 0)
 		bf_registry_allow_reset_locked(reg, b);
 	if (r < 0) {
@@ -718,6 +789,8 @@ int bf_registry_open(const struct bf_config *cfg, struct bf_registry **out,
 	if (!reg)
 		return bf_error_set(err, ENOMEM, "out of memory");
 	pthread_mutex_init(&reg->lock, NULL);
+	for (size_t s = 0; s < BF_SAVE_STRIPES; s++)
+		pthread_mutex_init(&reg->save_locks[s], NULL);
 	pthread_cond_init(&reg->changed, NULL);
 	bf_errors_log_init(&reg->errors);
 	reg->shutdown_fd = eventfd(0, EFD_CLOEXEC);
@@ -787,6 +860,7 @@ void bf_registry_close(struct bf_registry *reg)
 	if (!reg)
 		return;
 	bf_lifecycle_shutdown(reg);
+	bf_registry_flush_all_saves(reg);
 	for (i = 0; i < reg->count; i++) {
 		struct bf_exec_session **sessions;
 		size_t n;
@@ -806,5 +880,7 @@ void bf_registry_close(struct bf_registry *reg)
 		close(reg->shutdown_fd);
 	pthread_cond_destroy(&reg->changed);
 	pthread_mutex_destroy(&reg->lock);
+	for (i = 0; i < BF_SAVE_STRIPES; i++)
+		pthread_mutex_destroy(&reg->save_locks[i]);
 	free(reg);
 }

@@ -11,8 +11,14 @@
 #include "registry.h"
 #include "state_store.h"
 
+#define BF_SAVE_STRIPES 16
+
 struct bf_registry {
 	pthread_mutex_t lock;   /* guards bottles[] and each bottle */
+	/* A bottle's record is written without `lock`, under the stripe
+	 * its name hashes to (taken before `lock`, never inside it), so
+	 * that writes of one name never overlap and the last is newest. */
+	pthread_mutex_t save_locks[BF_SAVE_STRIPES];
 	pthread_cond_t changed; /* a bottle's state changed; watchers ended */
 	struct bf_config cfg;
 	struct bf_store store;
@@ -27,9 +33,17 @@ struct bf_registry {
 
 struct bf_bottle *bf_registry_find_locked(struct bf_registry *reg, const char *name);
 void bf_registry_paths(const struct bf_registry *reg, const char *name, struct bf_paths *p);
-/* Persists a bottle's record (failures go to `errors`), and says it
- * changed. */
+/* Says a bottle changed and makes its record, to be written by
+ * bf_registry_flush_save once the lock is released: a disk write (two
+ * fsyncs) must not hold up every other bottle. */
 void bf_registry_save_locked(struct bf_registry *reg, struct bf_bottle *b);
+/* Without the lock: writes NAME's record if one waits (failures go to
+ * `errors`). Returns once the newest record made so far is on disk. */
+void bf_registry_flush_save(struct bf_registry *reg, const char *name);
+/* The same for every bottle with a record waiting. */
+void bf_registry_flush_all_saves(struct bf_registry *reg);
+/* The stripe of bf_registry's save_locks that NAME's writes take. */
+pthread_mutex_t *bf_registry_save_lock(struct bf_registry *reg, const char *name);
 /* What a bottle's files say changed (its state, manifest, allowlist), or
  * the bottle came or went. */
 void bf_registry_changed_locked(struct bf_registry *reg, const char *name);

@@ -165,20 +165,35 @@ static int write_atomic(int dirfd, const char *file, const char *data, size_t le
 	return 0;
 }
 
-int bf_store_save(struct bf_store *s, const char *name, const char *text, size_t len,
-		  const struct bf_meta *meta, struct bf_error *err)
+char *bf_store_record_text(const char *name, const char *text, size_t len,
+			   const struct bf_meta *meta)
 {
 	cleanup_json json_object *o = record_to_json(name, text, len, meta);
 	const char *json;
-	char file[BF_NAME_MAX + 8];
 
 	if (!o)
-		return bf_error_set(err, ENOMEM, "out of memory");
+		return NULL;
 	json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!json)
-		return bf_error_set(err, ENOMEM, "out of memory");
+	return json ? strdup(json) : NULL;
+}
+
+int bf_store_write_record(struct bf_store *s, const char *name, const char *record,
+			  struct bf_error *err)
+{
+	char file[BF_NAME_MAX + 8];
+
 	snprintf(file, sizeof(file), "%s.json", name);
-	return write_atomic(s->dirfd, file, json, strlen(json), err);
+	return write_atomic(s->dirfd, file, record, strlen(record), err);
+}
+
+int bf_store_save(struct bf_store *s, const char *name, const char *text, size_t len,
+		  const struct bf_meta *meta, struct bf_error *err)
+{
+	cleanup_free char *record = bf_store_record_text(name, text, len, meta);
+
+	if (!record)
+		return bf_error_set(err, ENOMEM, "out of memory");
+	return bf_store_write_record(s, name, record, err);
 }
 
 int bf_store_remove(struct bf_store *s, const char *name, struct bf_error *err)

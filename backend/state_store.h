@@ -20,6 +20,14 @@ void bf_store_close(struct bf_store *s);
 
 int bf_store_save(struct bf_store *s, const char *name, const char *text, size_t len,
 		  const struct bf_meta *meta, struct bf_error *err);
+/* bf_store_save in two steps, so that the record can be made under a lock
+ * and written after: the record's text (NULL when out of memory; the
+ * caller frees it), then the atomic write of it. Writes of one name must
+ * not overlap (they share a temp file). */
+char *bf_store_record_text(const char *name, const char *text, size_t len,
+			   const struct bf_meta *meta);
+int bf_store_write_record(struct bf_store *s, const char *name, const char *record,
+			  struct bf_error *err);
 int bf_store_remove(struct bf_store *s, const char *name, struct bf_error *err);
 
 /* A bottle's live egress allowlist (STATE/allow/NAME, one rule a line),

@@ -1,7 +1,7 @@
 #!/bin/bash
 # N bottles started at once (one `echo start > ctl` each, all in parallel)
 # until all run, against N raw `runc run --detach` of the same config in
-# parallel, in the same run (two rounds each, alternating; the better of
+# parallel, in the same run (four rounds each, alternating; the best of
 # each).
 # Usage: sudo bench/parallel.sh [BOTTLEFS] [N]   (defaults: build/bottlefs, 50)
 set -euo pipefail
@@ -66,7 +66,7 @@ def raw(round_):
     return took
 
 o, r = [], []
-for k in range(2):
+for k in range(4):
     o.append(ours())
     r.append(raw(k))
 print(f"{n} starts in parallel: bottlefs {min(o) * 1e3:.0f} ms, raw runc run -d {min(r) * 1e3:.0f} ms: "

@@ -383,13 +383,21 @@ for i in $(seq $many); do
 	echo start >"$MNT/many$i/ctl" 2>"$TMP/err-$i" &
 done
 wait
+# Each record is written outside the registry lock, and is on disk (the
+# newest of it) by the time its start or stop returns.
+record_state() { sed -n 's/^ *"state": *"\([a-z]*\)".*/\1/p' "$STATE/bottles/$1.json"; }
 for i in $(seq $many); do
 	[ "$(cat "$MNT/many$i/ctl")" = running ] || fail "many$i: $(cat "$MNT/many$i/ctl") $(cat "$TMP/err-$i") $(tail -2 "$MNT/errors")"
+	[ "$(record_state "many$i")" = running ] || fail "many$i's record after start: $(record_state "many$i")"
 done
 for i in $(seq $many); do echo stop >"$MNT/many$i/ctl" & done
 wait
-for i in $(seq $many); do rmdir "$MNT/many$i" || fail "rmdir many$i"; done
-ok "$many bottles started at once all run"
+for i in $(seq $many); do
+	[ "$(record_state "many$i")" = stopped ] || fail "many$i's record after stop: $(record_state "many$i")"
+	rmdir "$MNT/many$i" || fail "rmdir many$i"
+	[ ! -e "$STATE/bottles/many$i.json" ] || fail "rmdir left many$i's record"
+done
+ok "$many bottles started at once all run; each record says so, then stopped, then is gone"
 
 assert_alive
 unmount_fs
