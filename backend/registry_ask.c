@@ -100,8 +100,8 @@ int bf_registry_pending_render(struct bf_registry *reg, const char *name, const 
 	return r < 0 ? r : bf_buf_finish(out);
 }
 
-int bf_registry_pending_decide(struct bf_registry *reg, const char *name, const char *key,
-			       const char *msg, size_t len, struct bf_error *err)
+static int pending_decide(struct bf_registry *reg, const char *name, const char *key,
+			  const char *msg, size_t len, struct bf_error *err)
 {
 	struct bf_waitq *q = bf_registry_queue_ref(reg, name, BF_QUEUE_APPROVALS);
 	struct bf_ctl_msg m;
@@ -148,5 +148,15 @@ int bf_registry_pending_decide(struct bf_registry *reg, const char *name, const 
 		bf_registry_log_event(reg, name, "pending %s: %s", key, m.cmd == 0 ? "allowed" : "denied");
 out:
 	bf_waitq_unref(q);
+	return r;
+}
+
+int bf_registry_pending_decide(struct bf_registry *reg, const char *name, const char *key,
+			       const char *msg, size_t len, struct bf_error *err)
+{
+	int r = pending_decide(reg, name, key, msg, len, err);
+
+	if (r < 0)
+		bf_registry_report(reg, name, "pending/%s: %s", key, err->msg);
 	return r;
 }

@@ -26,8 +26,8 @@ int bf_registry_request_render(struct bf_registry *reg, const char *name, const 
 	return bf_buf_finish(out);
 }
 
-int bf_registry_request_decide(struct bf_registry *reg, const char *name, const char *key,
-			       const char *answer, size_t len, struct bf_error *err)
+static int request_decide(struct bf_registry *reg, const char *name, const char *key,
+			  const char *answer, size_t len, struct bf_error *err)
 {
 	struct bf_waitq *q = bf_registry_queue_ref(reg, name, BF_QUEUE_QUESTIONS);
 	int r;
@@ -51,4 +51,14 @@ int bf_registry_request_decide(struct bf_registry *reg, const char *name, const 
 	bf_waitq_unref(q);
 	return r < 0 ? bf_error_set(err, -r, "no question %s waits (answered, declined or withdrawn)", key)
 		     : 0;
+}
+
+int bf_registry_request_decide(struct bf_registry *reg, const char *name, const char *key,
+			       const char *answer, size_t len, struct bf_error *err)
+{
+	int r = request_decide(reg, name, key, answer, len, err);
+
+	if (r < 0)
+		bf_registry_report(reg, name, "requests/%s: %s", key, err->msg);
+	return r;
 }

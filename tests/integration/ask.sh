@@ -62,6 +62,7 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo allow >'$MNT/a
 	fail "another host user decided"
 fi
 if (echo maybe >"$MNT/a/pending/$K") 2>/dev/null; then fail "'maybe' accepted as a verdict"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "pending/$K: "
 assert_alive
 echo allow >"$MNT/a/pending/$K" || fail "allow: $(tail -2 "$MNT/errors")"
 wait "$asker"
@@ -72,7 +73,7 @@ grep -qx "$K" "$MNT/a/allow" || fail "the rule is not in allow: $(cat "$MNT/a/al
 out=$(output_of a "curl -s -m 10 -x \"\$HTTP_PROXY\" http://$K/")
 assert_contains "next" "$out" "asked content"
 grep -q "allow rule=$K" "$MNT/a/egress" || fail "no allow line in egress"
-ok "a refused destination waits in pending/ (request line, time); allow lets the waiting request through and adds the rule; a non-verdict and another user are refused"
+ok "a refused destination waits in pending/ (request line, time); allow lets the waiting request through and adds the rule; a non-verdict (said in errors) and another user are refused"
 
 # --- deny and rm refuse; an asker that gives up leaves the question waiting
 echo '# none' | cat >"$MNT/a/allow"

@@ -57,6 +57,8 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo no >'$MNT/s/re
 	fail "another host user answered"
 fi
 if cat "$MNT/s/requests/1/answer" 2>/dev/null; then fail "the answer file is readable"; fi
+if (printf 'no\0way' | cat >"$MNT/s/requests/1/answer") 2>/dev/null; then fail "an answer with a NUL byte accepted"; fi
+assert_contains errors "$(tail -1 "$MNT/errors")" "requests/1: an answer is text"
 echo 'yes, go ahead' >"$MNT/s/requests/1/answer" || fail "answer: $(tail -2 "$MNT/errors")"
 wait "$caller"
 out=$(cat "$TMP/ask1")
@@ -67,7 +69,7 @@ assert_contains sdk "$out" "protocol: 20"
 [ ! -e "$MNT/s/requests/1" ] || fail "an answered question still waits"
 grep -q " s/1 answered: yes, go ahead" "$MNT/requests.log" || fail "no answered line"
 if (echo again >"$MNT/s/requests/1/answer") 2>/dev/null; then fail "a second answer accepted"; fi
-ok "the official MCP SDK lists ask_human and request_access; ask_human waits in requests/1 until 'echo ... > answer' and returns that answer; requests.log has both; nobody else may answer"
+ok "the official MCP SDK lists ask_human and request_access; ask_human waits in requests/1 until 'echo ... > answer' and returns that answer; requests.log has both; nobody else may answer, nor with a NUL byte (said in errors)"
 
 # --- rmdir declines
 call s "$TMP/ask2" ask_human "Push to main?"
