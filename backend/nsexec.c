@@ -551,8 +551,8 @@ static bool zygote_argv_make(struct zygote_argv *a, int sock, int pidfd, const s
  * where that program is missing, the child serves as it is. */
 static pid_t zygote_start(const struct bf_nsexec *x, int *sock, struct bf_error *err)
 {
-	static struct zygote_argv zargv;     /* under zygotes_lock */
 	static char *const no_env[] = { NULL };
+	struct zygote_argv zargv;
 	struct prepared p;
 	int pair[2], pidfd;
 	bool exec_program;
@@ -633,18 +633,18 @@ int bf_nsexec_zygote_main(int argc, char **argv)
 	int sock, pidfd;
 	size_t i;
 
+	bool ok;
+
 	memset(&p, 0, sizeof(p));
-	if (argc != 4 + (int)N_NS || !fd_arg(argv[1], &sock) || !fd_arg(argv[2], &pidfd) ||
-	    !fd_arg(argv[3], &p.root) || sock < 0 || pidfd < 0 || p.root < 0) {
+	ok = argc == 4 + (int)N_NS && fd_arg(argv[1], &sock) && fd_arg(argv[2], &pidfd) &&
+	     fd_arg(argv[3], &p.root) && sock >= 0 && pidfd >= 0 && p.root >= 0;
+	for (i = 0; ok && i < N_NS; i++) {
+		ok = fd_arg(argv[4 + i], &p.ns[i]);
+		p.shared[i] = p.ns[i] < 0;
+	}
+	if (!ok) {
 		fprintf(stderr, "%s: started by bottlefs only, with its fds\n", argv[0]);
 		return 2;
-	}
-	for (i = 0; i < N_NS; i++) {
-		if (!fd_arg(argv[4 + i], &p.ns[i])) {
-			fprintf(stderr, "%s: started by bottlefs only, with its fds\n", argv[0]);
-			return 2;
-		}
-		p.shared[i] = p.ns[i] < 0;
 	}
 	sigaction(SIGCHLD, &ignore, NULL);
 	zygote_serve(sock, &p, pidfd);

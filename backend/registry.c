@@ -194,22 +194,12 @@ void bf_registry_flush_save(struct bf_registry *reg, const char *name)
 void bf_registry_flush_all_saves(struct bf_registry *reg)
 {
 	char **names = NULL;
-	size_t i, n = 0;
 
-	pthread_mutex_lock(&reg->lock);
-	for (i = 0; i < reg->count; i++)
-		if (reg->bottles[i]->save_pending && !reg->bottles[i]->removing) {
-			char **v = reallocarray(names, n + 2, sizeof(*names));
-
-			if (!v)
-				break;
-			names = v;
-			names[n] = strdup(reg->bottles[i]->name);
-			if (names[n])
-				names[++n] = NULL;
-		}
-	pthread_mutex_unlock(&reg->lock);
-	for (i = 0; i < n; i++)
+	/* A bottle with nothing waiting, or being removed, is passed over
+	 * by the flush itself. */
+	if (bf_registry_names(reg, &names) < 0)
+		return;
+	for (size_t i = 0; names[i]; i++)
 		bf_registry_flush_save(reg, names[i]);
 	bf_strv_free(names);
 }

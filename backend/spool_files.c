@@ -49,7 +49,7 @@ void bf_spool_file_put(int fd)
 		return;
 	/* Emptied before it is kept: the next session, maybe another
 	 * bottle's, must not read what this one held. */
-	if (ftruncate(fd, 0) < 0 || fstat(fd, &st) < 0 || st.st_size != 0) {
+	if (ftruncate(fd, 0) < 0 || fstat(fd, &st) < 0) {
 		close(fd);
 		return;
 	}
