@@ -54,6 +54,7 @@ struct conn {
 	struct bf_git_gate *git;
 	struct bf_supervise *sup;
 	struct conn *next;
+	struct sockaddr_storage peer;   /* from accept: no getpeername */
 };
 
 struct bf_egress {
@@ -81,6 +82,7 @@ struct bf_egress {
 	pthread_mutex_t log_lock;
 	char log_path[1200];
 	int log_fd;
+	off_t log_size;         /* what log_fd holds: no fstat per line */
 	off_t log_max;
 	/* Denials are logged up to DENY_LINES_PER_SECOND a second; the rest
 	 * of that second is one summary line, so a flood of refused requests
@@ -93,23 +95,32 @@ struct bf_egress {
 
 /* --- the egress file: append-only, rotated to NAME.1 past the cap */
 
-static void log_line(struct bf_egress *e, const char *line)
+static off_t log_size_of(int fd)
 {
 	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void log_line(struct bf_egress *e, const char *line)
+{
 	size_t len = strlen(line);
+	ssize_t n;
 
 	pthread_mutex_lock(&e->log_lock);
-	if (e->log_fd >= 0 && fstat(e->log_fd, &st) == 0 && st.st_size + (off_t)len > e->log_max) {
+	if (e->log_fd >= 0 && e->log_size + (off_t)len > e->log_max) {
 		char old[1300];
 
 		snprintf(old, sizeof(old), "%s.1", e->log_path);
 		rename(e->log_path, old);
 		close(e->log_fd);
 		e->log_fd = open(e->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		e->log_size = log_size_of(e->log_fd);
 	}
-	if (e->log_fd >= 0 && write(e->log_fd, line, len) < 0) {
-		/* A full disk loses log lines, never connections. */
-	}
+	/* A full disk loses log lines, never connections. */
+	n = e->log_fd >= 0 ? write(e->log_fd, line, len) : -1;
+	if (n > 0)
+		e->log_size += n;
 	pthread_mutex_unlock(&e->log_lock);
 }
 
@@ -250,17 +261,19 @@ static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_le
 	*len = 0;
 	while (*len < cap) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		long left;
-		ssize_t n;
+		/* The head has usually come with the connection: no poll then. */
+		ssize_t n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = HEAD_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 +
-					  (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			return -ETIMEDOUT;
-		n = recv(fd, buf + *len, cap - *len, 0);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			long left;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = HEAD_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 +
+						  (now.tv_nsec - start.tv_nsec) / 1000000);
+			if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+				return -ETIMEDOUT;
 			continue;
+		}
 		if (n <= 0)
 			return -ECONNRESET;
 		*len += (size_t)n;
@@ -609,15 +622,13 @@ static void serve_connection(struct conn *c, struct relay_pipes *rp)
 {
 	struct bf_egress *e = c->e;
 	struct decision d = { 0 };
-	struct sockaddr_storage peer;
-	socklen_t plen = sizeof(peer);
 	struct conn **pp;
 
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
-	if (getpeername(c->client, (struct sockaddr *)&peer, &plen) == 0 && peer.ss_family == AF_INET)
+	if (c->peer.ss_family == AF_INET)
 		snprintf(d.client, sizeof(d.client), "%s:%d",
-			 inet_ntoa(((struct sockaddr_in *)&peer)->sin_addr),
-			 ntohs(((struct sockaddr_in *)&peer)->sin_port));
+			 inet_ntoa(((struct sockaddr_in *)&c->peer)->sin_addr),
+			 ntohs(((struct sockaddr_in *)&c->peer)->sin_port));
 	else
 		strlcpy(d.client, "-", sizeof(d.client));
 	if (c->kind == BF_SIDECAR_EGRESS) {
@@ -672,8 +683,8 @@ static int passed_connection(int conn)
 
 /* Waits for the next connection on any listener as the proxy's one
  * leader, writing the refusals' summary each quiet second. Returns the
- * accepted socket and its listener's index, or -1 once stopped. */
-static int lead(struct bf_egress *e, size_t *which)
+ * accepted socket, its listener's index and its peer, or -1 once stopped. */
+static int lead(struct bf_egress *e, size_t *which, struct sockaddr_storage *peer)
 {
 	struct pollfd p[MAX_LISTENERS + 1];
 	size_t i, n = e->n_listeners;
@@ -696,13 +707,18 @@ static int lead(struct bf_egress *e, size_t *which)
 		if (p[n].revents)
 			return -1;
 		for (i = 0; i < n; i++) {
+			socklen_t plen = sizeof(*peer);
 			int fd;
 
 			if (!p[i].revents)
 				continue;
-			fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0 && e->passes_fds[i])
+			fd = accept4(p[i].fd, (struct sockaddr *)peer, &plen, SOCK_CLOEXEC);
+			if (fd >= 0 && e->passes_fds[i]) {
 				fd = passed_connection(fd);
+				plen = sizeof(*peer);
+				if (fd >= 0 && getpeername(fd, (struct sockaddr *)peer, &plen) < 0)
+					peer->ss_family = AF_UNSPEC;
+			}
 			if (fd >= 0) {
 				*which = i;
 				return fd;
@@ -713,15 +729,18 @@ static int lead(struct bf_egress *e, size_t *which)
 
 static void *worker(void *arg);
 
-/* Another thread to lead while this one serves; false if none can be had. */
-static bool hand_on_locked(struct bf_egress *e)
+/* Another thread to lead while this one serves; false if none can be had.
+ * `*wake`: an idle one is to be woken, once the lock is let go (woken
+ * under it, it would only wait for the lock). */
+static bool hand_on_locked(struct bf_egress *e, bool *wake)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	bool made;
 
+	*wake = false;
 	if (e->idle_workers > 0) {
-		pthread_cond_signal(&e->work);
+		*wake = true;
 		return true;
 	}
 	pthread_attr_init(&attr);
@@ -748,8 +767,10 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&e->lock);
 	while (!e->stopping) {
+		struct sockaddr_storage peer = { 0 };
 		size_t which = 0;
 		struct conn *c;
+		bool wake;
 		int fd;
 
 		if (e->leading) {
@@ -769,7 +790,7 @@ static void *worker(void *arg)
 		}
 		e->leading = true;
 		pthread_mutex_unlock(&e->lock);
-		fd = lead(e, &which);
+		fd = lead(e, &which, &peer);
 		pthread_mutex_lock(&e->lock);
 		e->leading = false;
 		if (fd < 0 || e->stopping) {
@@ -779,7 +800,7 @@ static void *worker(void *arg)
 			pthread_cond_broadcast(&e->work);       /* the stop waits for this */
 			break;
 		}
-		if (e->active >= e->limits.max_connections || !hand_on_locked(e) ||
+		if (e->active >= e->limits.max_connections || !hand_on_locked(e, &wake) ||
 		    !(c = calloc(1, sizeof(*c)))) {
 			/* Refused here, and this thread leads again. */
 			pthread_mutex_unlock(&e->lock);
@@ -790,10 +811,12 @@ static void *worker(void *arg)
 			continue;
 		}
 		*c = (struct conn){ e, fd, e->listeners[which].kind, e->listeners[which].git,
-				    e->listeners[which].sup, e->conns };
+				    e->listeners[which].sup, e->conns, peer };
 		e->conns = c;
 		e->active++;
 		pthread_mutex_unlock(&e->lock);
+		if (wake)
+			pthread_cond_signal(&e->work);
 		/* Without pipes it cannot relay: refused, as accept would. */
 		if (!rp)
 			shutdown(fd, SHUT_RDWR);
@@ -858,6 +881,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 		    struct bf_error *err)
 {
 	struct bf_egress *e;
+	bool wake;
 	size_t i;
 
 	if (n > MAX_LISTENERS)
@@ -870,6 +894,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	pthread_mutex_init(&e->log_lock, NULL);
 	strlcpy(e->log_path, log_path, sizeof(e->log_path));
 	e->log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	e->log_size = log_size_of(e->log_fd);
 	e->stop_fd = eventfd(0, EFD_CLOEXEC);
 	for (i = 0; i < n; i++) {
 		int domain = 0;
@@ -894,7 +919,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	e->log_max = limits->log_max > 0 ? limits->log_max : BF_EGRESS_LOG_MAX;
 	pthread_mutex_lock(&e->lock);
 	if (e->log_fd >= 0 && e->stop_fd >= 0 && e->rules)
-		hand_on_locked(e);      /* the first leader */
+		hand_on_locked(e, &wake);      /* the first leader: none idle yet */
 	pthread_mutex_unlock(&e->lock);
 	if (!e->workers) {
 		int code = errno ? errno : ENOMEM;

@@ -1,17 +1,21 @@
 #!/bin/bash
 # Egress proxy throughput and connection rate, as ratios against a direct
-# download on loopback and against Debian's tinyproxy with the same
-# allowlist, all in this one run. nginx serves a 200 MB file on 127.0.0.5.
-# Our proxy listens inside the bottle's network namespace, so the client
-# (host curl) joins it with nsenter -n; the others run on the host.
-# Usage: sudo bench/egress.sh [BOTTLEFS]     (needs nginx-light, tinyproxy, curl)
+# download on loopback, against Debian's tinyproxy with the same
+# allowlist, and against the floor of any relay (relay_floor.c: serial,
+# no policy, no log; built here), all in this one run. nginx serves a
+# 200 MB file on 127.0.0.5. Our proxy and the floor listen inside the
+# bottle's network namespace, so their client joins it with nsenter -n;
+# the others run on the host.
+# Usage: sudo bench/egress.sh [BOTTLEFS]  (needs nginx-light, tinyproxy, curl, gcc)
 set -euo pipefail
 BOTTLEFS=$(realpath "${1:-$(dirname "$0")/../build/bottlefs}")
 PORT=18480
 TPORT=18481
+FPORT=18482
 SIZE_MB=200
 ROUNDS=9
-CONNS=300
+CONNS=1000
+CONN_ROUNDS=5
 
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$TMP/www"
@@ -19,6 +23,7 @@ mkdir -p "$TMP/www"
 cleanup() {
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
 	[ -n "${TPID:-}" ] && kill "$TPID" 2>/dev/null || true
+	[ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null || true
 	bench_teardown
 }
 trap cleanup EXIT
@@ -54,6 +59,9 @@ TPID=$!
 printf 'agent = "bench"\nstop_timeout = 1\n[network]\nallow = ["127.0.0.5:%s"]\n' "$PORT" >"$MNT/new/px"
 echo start >"$MNT/px/ctl"
 GPID=$(sed -n 's/^pid: //p' "$MNT/px/status")
+gcc -O2 -o "$TMP/relay_floor" "$(dirname "$0")/relay_floor.c"
+"$TMP/relay_floor" "$GPID" $FPORT 127.0.0.5 $PORT &
+FPID=$!
 sleep 0.5
 
 speed() {  # prints bytes/s of one download; args: curl options
@@ -61,22 +69,24 @@ speed() {  # prints bytes/s of one download; args: curl options
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# Rounds alternate between the four, so that a slow moment of the machine
+# Rounds alternate between the five, so that a slow moment of the machine
 # falls on all of them alike; each figure is a median.
 for _ in $(seq $ROUNDS); do
 	speed >>"$TMP/direct"
 	nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big" >>"$TMP/ours"
 	nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -p -x http://127.0.0.1:8888 "http://127.0.0.5:$PORT/big" >>"$TMP/tunnel"
 	speed -x "http://127.0.0.1:$TPORT" >>"$TMP/tiny"
+	nsenter -t "$GPID" -n curl -s -o /dev/null -w '%{speed_download}\n' -x http://127.0.0.1:$FPORT "http://127.0.0.5:$PORT/big" >>"$TMP/floor"
 done
 direct=$(median <"$TMP/direct")
 ours=$(median <"$TMP/ours")
 ours_tunnel=$(median <"$TMP/tunnel")
 tiny=$(median <"$TMP/tiny")
-awk -v d="$direct" -v o="$ours" -v c="$ours_tunnel" -v t="$tiny" -v mb=$SIZE_MB 'BEGIN {
-	printf "download %d MB   direct %.2f GB/s   bottlefs %.2f GB/s (%.2fx)   bottlefs CONNECT %.2f GB/s (%.2fx)   tinyproxy %.2f GB/s (%.2fx)\n",
-		mb, d / 1e9, o / 1e9, o / d, c / 1e9, c / d, t / 1e9, t / d
-	printf "                 bottlefs / tinyproxy: %.1fx (goal: >= 0.5x direct, 3x tinyproxy)\n", o / t }'
+floor=$(median <"$TMP/floor")
+awk -v d="$direct" -v o="$ours" -v c="$ours_tunnel" -v t="$tiny" -v f="$floor" -v mb=$SIZE_MB 'BEGIN {
+	printf "download %d MB   direct %.2f GB/s   bottlefs %.2f GB/s (%.2fx)   bottlefs CONNECT %.2f GB/s (%.2fx)   tinyproxy %.2f GB/s (%.2fx)   relay floor %.2f GB/s (%.2fx)\n",
+		mb, d / 1e9, o / 1e9, o / d, c / 1e9, c / d, t / 1e9, t / d, f / 1e9, f / d
+	printf "                 bottlefs / tinyproxy: %.1fx   bottlefs / relay floor: %.2fx\n", o / t, o / f }'
 
 # Connections per second: one small request per connection, from one client.
 cat >"$TMP/conns.py" <<'PY'
@@ -98,9 +108,15 @@ for _ in range(n):
     s.close()
 print(f"{n / (time.perf_counter() - t):.0f}")
 PY
-cd_direct=$(/usr/bin/python3 "$TMP/conns.py" direct $CONNS $PORT)
-cd_ours=$(nsenter -t "$GPID" -n /usr/bin/python3 "$TMP/conns.py" 127.0.0.1:8888 $CONNS $PORT)
-cd_tiny=$(/usr/bin/python3 "$TMP/conns.py" "127.0.0.1:$TPORT" $CONNS $PORT)
-awk -v d="$cd_direct" -v o="$cd_ours" -v t="$cd_tiny" 'BEGIN {
-	printf "connections/s    direct %d   bottlefs %d (%.2fx)   tinyproxy %d (%.2fx)\n", d, o, o / d, t, t / d }'
+for _ in $(seq $CONN_ROUNDS); do
+	/usr/bin/python3 "$TMP/conns.py" direct $CONNS $PORT >>"$TMP/c_direct"
+	nsenter -t "$GPID" -n /usr/bin/python3 "$TMP/conns.py" 127.0.0.1:8888 $CONNS $PORT >>"$TMP/c_ours"
+	/usr/bin/python3 "$TMP/conns.py" "127.0.0.1:$TPORT" $CONNS $PORT >>"$TMP/c_tiny"
+	nsenter -t "$GPID" -n /usr/bin/python3 "$TMP/conns.py" 127.0.0.1:$FPORT $CONNS $PORT >>"$TMP/c_floor"
+done
+awk -v d="$(median <"$TMP/c_direct")" -v o="$(median <"$TMP/c_ours")" -v t="$(median <"$TMP/c_tiny")" \
+	-v f="$(median <"$TMP/c_floor")" 'BEGIN {
+	printf "connections/s    direct %d   bottlefs %d (%.2fx)   tinyproxy %d (%.2fx)   relay floor %d (%.2fx)\n",
+		d, o, o / d, t, t / d, f, f / d
+	printf "                 bottlefs / relay floor: %.2fx\n", o / f }'
 echo stop >"$MNT/px/ctl"
