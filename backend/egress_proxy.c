@@ -4,10 +4,11 @@
  * name lookup (getaddrinfo blocks), a slow client that never finishes its
  * request head, a peer that vanishes. None of it runs on a FUSE thread,
  * and a connection's failure ends only that connection. Threads are kept
- * for the next connection (a few, for a while), and the thread that
- * accepts a connection serves it (leader and followers): starting a
- * thread, or handing a connection to one, per short request cost more
- * than the request. The relay splices through the thread's two pipes. */
+ * for the next connection (a few, for a while), each waiting on the
+ * listeners itself, and the thread the kernel wakes serves the connection
+ * it accepts: starting a thread, or handing a connection to one, per
+ * short request cost more than the request. The relay splices through
+ * the thread's two pipes. */
 #include "egress_proxy.h"
 #include "git/git_gate.h"
 #include "sock_io.h"
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,9 +74,9 @@ struct bf_egress {
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
 	unsigned workers, idle_workers;
-	bool leading;           /* a thread waits for connections */
-	bool stopping;          /* no thread leads any more */
-	pthread_cond_t work;    /* lead now, or stop */
+	unsigned waiting;       /* threads that may still use a listener */
+	bool stopping;          /* no thread waits on the listeners any more */
+	pthread_cond_t work;    /* the last one waiting has let go */
 	bool orphaned;          /* stopped: the last worker frees it */
 	char **rules;
 	size_t n_rules;
@@ -681,19 +683,43 @@ static int passed_connection(int conn)
 	return fd;
 }
 
-/* Waits for the next connection on any listener as the proxy's one
- * leader, writing the refusals' summary each quiet second. Returns the
- * accepted socket, its listener's index and its peer, or -1 once stopped. */
-static int lead(struct bf_egress *e, size_t *which, struct sockaddr_storage *peer)
+/* A thread's own epoll set: every listener, each waking one waiting
+ * thread only (EPOLLEXCLUSIVE), and the stop, which wakes all. -1 if it
+ * cannot be made. */
+static int wait_set_open(struct bf_egress *e)
 {
-	struct pollfd p[MAX_LISTENERS + 1];
-	size_t i, n = e->n_listeners;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = MAX_LISTENERS };
 
-	for (i = 0; i < n; i++)
-		p[i] = (struct pollfd){ e->listeners[i].fd, POLLIN, 0 };
-	p[n] = (struct pollfd){ e->stop_fd, POLLIN, 0 };
+	if (ep < 0)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, e->stop_fd, &ev) < 0)
+		goto fail;
+	for (size_t i = 0; i < e->n_listeners; i++) {
+		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = (uint32_t)i };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, e->listeners[i].fd, &ev) < 0)
+			goto fail;
+	}
+	return ep;
+fail:
+	close(ep);
+	return -1;
+}
+
+/* Waits for the next connection on any listener, writing the refusals'
+ * summary each quiet second. Returns the accepted socket, its listener's
+ * index and its peer; -1 once stopped, or with `*quiet` set after
+ * WORKER_IDLE_SECONDS without one. */
+static int wait_for_connection(struct bf_egress *e, int ep, size_t *which,
+			       struct sockaddr_storage *peer, bool *quiet)
+{
+	int quiet_seconds = 0;
+
+	*quiet = false;
 	for (;;) {
-		int ready = poll(p, n + 1, 1000);
+		struct epoll_event ev;
+		socklen_t plen = sizeof(*peer);
+		int ready = epoll_wait(ep, &ev, 1, 1000), fd;
 
 		if (ready < 0) {
 			if (errno == EINTR)
@@ -702,47 +728,38 @@ static int lead(struct bf_egress *e, size_t *which, struct sockaddr_storage *pee
 		}
 		if (ready == 0) {
 			roll_second(e, time(NULL));
+			if (++quiet_seconds >= WORKER_IDLE_SECONDS) {
+				*quiet = true;
+				return -1;
+			}
 			continue;
 		}
-		if (p[n].revents)
-			return -1;
-		for (i = 0; i < n; i++) {
-			socklen_t plen = sizeof(*peer);
-			int fd;
-
-			if (!p[i].revents)
-				continue;
-			fd = accept4(p[i].fd, (struct sockaddr *)peer, &plen, SOCK_CLOEXEC);
-			if (fd >= 0 && e->passes_fds[i]) {
-				fd = passed_connection(fd);
-				plen = sizeof(*peer);
-				if (fd >= 0 && getpeername(fd, (struct sockaddr *)peer, &plen) < 0)
-					peer->ss_family = AF_UNSPEC;
-			}
-			if (fd >= 0) {
-				*which = i;
-				return fd;
-			}
+		if (ev.data.u32 >= e->n_listeners)
+			return -1;      /* the stop */
+		/* Another thread may have taken it: the listeners do not block. */
+		fd = accept4(e->listeners[ev.data.u32].fd, (struct sockaddr *)peer, &plen, SOCK_CLOEXEC);
+		if (fd >= 0 && e->passes_fds[ev.data.u32]) {
+			fd = passed_connection(fd);
+			plen = sizeof(*peer);
+			if (fd >= 0 && getpeername(fd, (struct sockaddr *)peer, &plen) < 0)
+				peer->ss_family = AF_UNSPEC;
+		}
+		if (fd >= 0) {
+			*which = ev.data.u32;
+			return fd;
 		}
 	}
 }
 
 static void *worker(void *arg);
 
-/* Another thread to lead while this one serves; false if none can be had.
- * `*wake`: an idle one is to be woken, once the lock is let go (woken
- * under it, it would only wait for the lock). */
-static bool hand_on_locked(struct bf_egress *e, bool *wake)
+/* One more thread waiting for connections; false if none can be had. */
+static bool add_worker_locked(struct bf_egress *e)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	bool made;
 
-	*wake = false;
-	if (e->idle_workers > 0) {
-		*wake = true;
-		return true;
-	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
@@ -753,56 +770,49 @@ static bool hand_on_locked(struct bf_egress *e, bool *wake)
 	return made;
 }
 
-/* Leader and followers: one thread waits for connections; the one that
- * gets one hands the waiting on to a follower (or a new thread) and serves
- * it itself, so a connection is served by the thread that accepted it, not
- * handed across threads. Followers kept idle are at most IDLE_WORKERS_MAX
- * and end after WORKER_IDLE_SECONDS. The last thread to end after the stop
- * frees the proxy. */
+/* Every idle thread waits on the listeners itself, and the kernel wakes
+ * one of them per connection, which serves it: no thread hands a
+ * connection or the waiting to another (each hand-off was a wake-up and a
+ * lock taken across two CPUs, per connection). A thread that takes the
+ * last idle one's place starts another. Threads kept idle are at most
+ * IDLE_WORKERS_MAX, and all but one end after WORKER_IDLE_SECONDS. The
+ * last thread to end after the stop frees the proxy. */
 static void *worker(void *arg)
 {
 	struct bf_egress *e = arg;
 	struct relay_pipes pipes, *rp = relay_pipes_open(&pipes) == 0 ? &pipes : NULL;
+	int ep = wait_set_open(e);
 	bool last;
 
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping) {
+	while (!e->stopping && ep >= 0) {
 		struct sockaddr_storage peer = { 0 };
 		size_t which = 0;
 		struct conn *c;
-		bool wake;
+		bool quiet;
 		int fd;
 
-		if (e->leading) {
-			struct timespec until;
-			int r;
-
-			if (e->idle_workers >= IDLE_WORKERS_MAX)
-				break;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += WORKER_IDLE_SECONDS;
-			e->idle_workers++;
-			r = pthread_cond_timedwait(&e->work, &e->lock, &until);
-			e->idle_workers--;
-			if (r == ETIMEDOUT && e->leading)
-				break;
-			continue;
-		}
-		e->leading = true;
+		if (e->idle_workers >= IDLE_WORKERS_MAX)
+			break;
+		e->idle_workers++;
+		e->waiting++;
 		pthread_mutex_unlock(&e->lock);
-		fd = lead(e, &which, &peer);
+		fd = wait_for_connection(e, ep, &which, &peer, &quiet);
 		pthread_mutex_lock(&e->lock);
-		e->leading = false;
+		e->idle_workers--;
+		if (--e->waiting == 0 && e->stopping)
+			pthread_cond_broadcast(&e->work);       /* the stop waits for this */
 		if (fd < 0 || e->stopping) {
 			/* A connection accepted as the stop came is dropped. */
 			if (fd >= 0)
 				close(fd);
-			pthread_cond_broadcast(&e->work);       /* the stop waits for this */
-			break;
+			if (e->stopping || !quiet || e->idle_workers > 0)
+				break;
+			continue;       /* quiet, but the last one waiting */
 		}
-		if (e->active >= e->limits.max_connections || !hand_on_locked(e, &wake) ||
-		    !(c = calloc(1, sizeof(*c)))) {
-			/* Refused here, and this thread leads again. */
+		if (e->active >= e->limits.max_connections ||
+		    (e->idle_workers == 0 && !add_worker_locked(e)) || !(c = calloc(1, sizeof(*c)))) {
+			/* Refused here, and this thread waits again. */
 			pthread_mutex_unlock(&e->lock);
 			http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
 				   "too many connections");
@@ -815,8 +825,6 @@ static void *worker(void *arg)
 		e->conns = c;
 		e->active++;
 		pthread_mutex_unlock(&e->lock);
-		if (wake)
-			pthread_cond_signal(&e->work);
 		/* Without pipes it cannot relay: refused, as accept would. */
 		if (!rp)
 			shutdown(fd, SHUT_RDWR);
@@ -825,6 +833,8 @@ static void *worker(void *arg)
 	}
 	last = --e->workers == 0 && e->orphaned && e->active == 0;
 	pthread_mutex_unlock(&e->lock);
+	if (ep >= 0)
+		close(ep);
 	if (rp)
 		relay_pipes_close(rp);
 	if (last)
@@ -881,7 +891,6 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 		    struct bf_error *err)
 {
 	struct bf_egress *e;
-	bool wake;
 	size_t i;
 
 	if (n > MAX_LISTENERS)
@@ -901,6 +910,8 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 		socklen_t dl = sizeof(domain);
 
 		e->listeners[i] = listeners[i];
+		/* Woken threads race for a connection: the loser must not block. */
+		fcntl(listeners[i].fd, F_SETFL, fcntl(listeners[i].fd, F_GETFL) | O_NONBLOCK);
 		e->passes_fds[i] = getsockopt(listeners[i].fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) == 0 &&
 				   domain == AF_UNIX;
 	}
@@ -919,7 +930,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	e->log_max = limits->log_max > 0 ? limits->log_max : BF_EGRESS_LOG_MAX;
 	pthread_mutex_lock(&e->lock);
 	if (e->log_fd >= 0 && e->stop_fd >= 0 && e->rules)
-		hand_on_locked(e, &wake);      /* the first leader: none idle yet */
+		add_worker_locked(e);      /* the first one waiting */
 	pthread_mutex_unlock(&e->lock);
 	if (!e->workers) {
 		int code = errno ? errno : ENOMEM;
@@ -947,12 +958,12 @@ void bf_egress_stop(struct bf_egress *e)
 
 	if (!e)
 		return;
-	/* No thread may poll the listeners once they are closed: the leader
-	 * sees stop_fd at once, and no follower leads after `stopping`. */
+	/* No thread may use the listeners once they are closed: those waiting
+	 * see stop_fd at once, and none waits again after `stopping`. */
 	pthread_mutex_lock(&e->lock);
 	e->stopping = true;
 	if (write(e->stop_fd, &one, sizeof(one)) == sizeof(one))
-		while (e->leading)
+		while (e->waiting)
 			pthread_cond_wait(&e->work, &e->lock);
 	for (i = 0; i < e->n_listeners; i++)
 		close(e->listeners[i].fd);
