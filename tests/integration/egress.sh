@@ -220,8 +220,15 @@ run_in net "python3 -c 'import socket
 s = socket.create_connection((\"$PROXY_HOST\", 8888)); s.sendall(b\"CONNECT 127.0.0.5:$P1 HTT\"); s.close()
 s = socket.create_connection((\"$PROXY_HOST\", 8888)); s.sendall(b\"GET http://127.0.0.5:$P1/ HTTP/1.1\r\nHost: x\r\n\r\n\"); s.shutdown(socket.SHUT_WR); print(len(s.makefile(\"rb\").read()))'" >"$TMP/half"
 assert_contains "half-close" "$(cat "$TMP/half")" "exited 0"
+# Silent clients hold a thread each, never the proxy: with 20 connections
+# open that send nothing, a request is still answered at once.
+out=$(run_in net "python3 -c 'import socket, subprocess
+held = [socket.create_connection((\"$PROXY_HOST\", 8888)) for _ in range(20)]
+r = subprocess.run([\"curl\", \"-s\", \"--max-time\", \"5\", \"http://127.0.0.5:$P1/\"], capture_output=True)
+print(r.stdout.decode().strip())'")
+assert_contains "silent clients" "$out" "allowed content"
 assert_alive
-ok "bad requests get HTTP errors; vanishing and half-closing clients do no harm"
+ok "bad requests get HTTP errors; vanishing, half-closing and silent clients do no harm"
 
 # Live edits of allow.
 echo "127.0.0.6:$P2" >>"$MNT/net/allow" || fail "append to allow failed"
