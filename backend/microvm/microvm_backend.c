@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,46 @@ static int qemu_version(const char *qemu, char *out, size_t len)
 	return 0;
 }
 
+/* Asking QEMU costs a run of it (15 ms here), and every `ls -l` of the
+ * mount's root renders backends: the answer is kept for as long as the
+ * program is the same file, unchanged. */
+static int qemu_version_cached(const char *qemu, char *out, size_t len)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct {
+		bool valid;
+		char path[PATH_MAX];
+		struct stat st;
+		char version[128];
+	} cache;
+	struct stat st;
+	bool hit;
+	int r;
+
+	if (stat(qemu, &st) < 0)
+		return -errno;
+	pthread_mutex_lock(&lock);
+	hit = cache.valid && strcmp(cache.path, qemu) == 0 && cache.st.st_dev == st.st_dev &&
+	      cache.st.st_ino == st.st_ino && cache.st.st_size == st.st_size &&
+	      cache.st.st_mtim.tv_sec == st.st_mtim.tv_sec && cache.st.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
+	      cache.st.st_ctim.tv_sec == st.st_ctim.tv_sec && cache.st.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
+	if (hit)
+		strlcpy(out, cache.version, len);
+	pthread_mutex_unlock(&lock);
+	if (hit)
+		return 0;
+	r = qemu_version(qemu, out, len);       /* not under the lock: a run of QEMU */
+	if (r == 0) {
+		pthread_mutex_lock(&lock);
+		cache.valid = true;
+		strlcpy(cache.path, qemu, sizeof(cache.path));
+		cache.st = st;
+		strlcpy(cache.version, out, sizeof(cache.version));
+		pthread_mutex_unlock(&lock);
+	}
+	return r;
+}
+
 static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 {
 	char qemu[PATH_MAX], path[PATH_MAX], version[128] = "?", release[BF_VM_RELEASE_MAX], accel[128];
@@ -153,7 +195,7 @@ static int microvm_preflight(char *about, size_t len, struct bf_error *err)
 		return bf_error_set(err, ENOENT, "no guest kernel at %s (run scripts/vm-kernel.sh)", path);
 	if (bf_libexec_path("bottlefs-vm-agent", path, sizeof(path)) < 0)
 		return bf_error_set(err, ENOENT, "bottlefs-vm-agent is not installed");
-	qemu_version(qemu, version, sizeof(version));
+	qemu_version_cached(qemu, version, sizeof(version));
 	bf_vm_kernel_release(kernel_dir(), release);
 	accel_choice(accel, sizeof(accel));
 	if (about)

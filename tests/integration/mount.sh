@@ -149,3 +149,23 @@ mountpoint -q "$MNT" || fail "-f did not mount"
 umount "$MNT"
 wait "$pid" || fail "foreground daemon exited $?"
 ok "bottlefs -f stays in the foreground and exits 0 on umount"
+
+# backends asks QEMU its version once per program file, and again when
+# the file is replaced: PATH leads to a copy of QEMU, then to coreutils'
+# true put in its place (whose --version is then the answer).
+mkdir -p "$TMP/bin"
+cp "$(command -v qemu-system-x86_64)" "$TMP/bin/qemu-system-x86_64"
+PATH="$TMP/bin:$PATH" mount_fs
+first=$(grep '^microvm' "$MNT/backends")
+if [[ $first == "microvm: available"* ]]; then
+	assert_contains "qemu version" "$first" "qemu $(qemu-system-x86_64 --version | sed -n '1s/^QEMU emulator version //p')"
+	[ "$(grep '^microvm' "$MNT/backends")" = "$first" ] || fail "backends changed by itself: $first"
+	cp /bin/true "$TMP/bin/qemu.new"
+	mv "$TMP/bin/qemu.new" "$TMP/bin/qemu-system-x86_64"
+	assert_contains "replaced qemu" "$(grep '^microvm' "$MNT/backends")" "qemu true (GNU coreutils)"
+	unmount_fs
+	ok "backends' QEMU version is kept per program file and follows it when replaced"
+else
+	unmount_fs
+	ok "microvm unavailable here ($first): the QEMU version cache is not exercised"
+fi
