@@ -73,8 +73,8 @@ struct bf_egress {
 	int stop_fd;
 	struct conn *conns;     /* open connections, to end them at stop */
 	unsigned active;
-	unsigned workers, idle_workers;
-	unsigned waiting;       /* threads that may still use a listener */
+	unsigned workers;
+	unsigned idle_workers;  /* waiting on the listeners: may still use one */
 	bool stopping;          /* no thread waits on the listeners any more */
 	pthread_cond_t work;    /* the last one waiting has let go */
 	bool orphaned;          /* stopped: the last worker frees it */
@@ -795,12 +795,10 @@ static void *worker(void *arg)
 		if (e->idle_workers >= IDLE_WORKERS_MAX)
 			break;
 		e->idle_workers++;
-		e->waiting++;
 		pthread_mutex_unlock(&e->lock);
 		fd = wait_for_connection(e, ep, &which, &peer, &quiet);
 		pthread_mutex_lock(&e->lock);
-		e->idle_workers--;
-		if (--e->waiting == 0 && e->stopping)
+		if (--e->idle_workers == 0 && e->stopping)
 			pthread_cond_broadcast(&e->work);       /* the stop waits for this */
 		if (fd < 0 || e->stopping) {
 			/* A connection accepted as the stop came is dropped. */
@@ -963,7 +961,7 @@ void bf_egress_stop(struct bf_egress *e)
 	pthread_mutex_lock(&e->lock);
 	e->stopping = true;
 	if (write(e->stop_fd, &one, sizeof(one)) == sizeof(one))
-		while (e->waiting)
+		while (e->idle_workers)
 			pthread_cond_wait(&e->work, &e->lock);
 	for (i = 0; i < e->n_listeners; i++)
 		close(e->listeners[i].fd);
