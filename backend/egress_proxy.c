@@ -751,22 +751,47 @@ static int wait_for_connection(struct bf_egress *e, int ep, size_t *which,
 	}
 }
 
+/* What a thread needs to wait and relay, made before it starts: a thread
+ * that could not make them would leave the listeners unwatched. */
+struct worker_kit {
+	struct bf_egress *e;
+	int ep;
+	struct relay_pipes pipes;
+};
+
 static void *worker(void *arg);
 
-/* One more thread waiting for connections; false if none can be had. */
+/* One more thread waiting for connections; false if none can be had (the
+ * caller refuses the connection and keeps waiting itself). */
 static bool add_worker_locked(struct bf_egress *e)
 {
+	struct worker_kit *kit = malloc(sizeof(*kit));
 	pthread_attr_t attr;
 	pthread_t t;
 	bool made;
 
+	if (!kit)
+		return false;
+	kit->e = e;
+	kit->ep = wait_set_open(e);
+	if (kit->ep < 0 || relay_pipes_open(&kit->pipes) < 0) {
+		if (kit->ep >= 0)
+			close(kit->ep);
+		free(kit);
+		return false;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	made = pthread_create(&t, &attr, worker, e) == 0;
+	made = pthread_create(&t, &attr, worker, kit) == 0;
 	pthread_attr_destroy(&attr);
-	if (made)
+	if (made) {
 		e->workers++;
+	} else {
+		close(kit->ep);
+		relay_pipes_close(&kit->pipes);
+		free(kit);
+	}
 	return made;
 }
 
@@ -779,13 +804,14 @@ static bool add_worker_locked(struct bf_egress *e)
  * last thread to end after the stop frees the proxy. */
 static void *worker(void *arg)
 {
-	struct bf_egress *e = arg;
-	struct relay_pipes pipes, *rp = relay_pipes_open(&pipes) == 0 ? &pipes : NULL;
-	int ep = wait_set_open(e);
+	struct worker_kit *kit = arg;
+	struct bf_egress *e = kit->e;
+	struct relay_pipes *rp = &kit->pipes;
+	int ep = kit->ep;
 	bool last;
 
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping && ep >= 0) {
+	while (!e->stopping) {
 		struct sockaddr_storage peer = { 0 };
 		size_t which = 0;
 		struct conn *c;
@@ -823,18 +849,14 @@ static void *worker(void *arg)
 		e->conns = c;
 		e->active++;
 		pthread_mutex_unlock(&e->lock);
-		/* Without pipes it cannot relay: refused, as accept would. */
-		if (!rp)
-			shutdown(fd, SHUT_RDWR);
 		serve_connection(c, rp);
 		pthread_mutex_lock(&e->lock);
 	}
 	last = --e->workers == 0 && e->orphaned && e->active == 0;
 	pthread_mutex_unlock(&e->lock);
-	if (ep >= 0)
-		close(ep);
-	if (rp)
-		relay_pipes_close(rp);
+	close(ep);
+	relay_pipes_close(rp);
+	free(kit);
 	if (last)
 		destroy(e);
 	return NULL;

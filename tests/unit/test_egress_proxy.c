@@ -1,0 +1,115 @@
+/* The proxy's start: it serves once started, and a start that cannot give
+ * a thread what it needs to wait on the listeners fails, rather than
+ * leaving clients to hang in the backlog. Real sockets on loopback. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../backend/egress_proxy.h"
+#include "../../backend/error.h"
+#include "cunit_main.h"
+
+static char log_path[] = "/tmp/bottlefs-test-egress-XXXXXX";
+
+static int listener(struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)addr, sizeof(*addr)) == 0);
+	CU_ASSERT_FATAL(listen(fd, 16) == 0);
+	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)addr, &len) == 0);
+	return fd;
+}
+
+static int start(int fd, struct bf_egress **e, struct bf_error *err)
+{
+	struct bf_sidecar_listener l = { .fd = fd, .kind = BF_SIDECAR_EGRESS };
+	struct bf_egress_limits limits = { .idle_timeout = 5, .max_connections = 4 };
+
+	return bf_egress_start(log_path, &l, 1, NULL, 0, &limits, e, err);
+}
+
+/* No rule allows anything: a request is answered with a refusal. */
+static void test_serves(void)
+{
+	static const char req[] = "GET http://example.invalid/ HTTP/1.1\r\nHost: example.invalid\r\n\r\n";
+	struct timeval tv = { .tv_sec = 10 };
+	struct sockaddr_in addr;
+	struct bf_egress *e = NULL;
+	struct bf_error err = { 0 };
+	char answer[64] = "";
+	int fd = listener(&addr), c;
+
+	CU_ASSERT_EQUAL_FATAL(start(fd, &e, &err), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(c >= 0);
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CU_ASSERT_FATAL(connect(c, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	CU_ASSERT_EQUAL(send(c, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+	CU_ASSERT(recv(c, answer, sizeof(answer) - 1, MSG_WAITALL) > 12);
+	CU_ASSERT_NSTRING_EQUAL(answer, "HTTP/1.1 403", 12);
+	close(c);
+	bf_egress_stop(e);
+}
+
+/* Room for the log and the stop's eventfd, none for a thread's epoll set:
+ * the start fails with EMFILE, and the listener is still the caller's. */
+static void test_start_fails_without_fds(void)
+{
+	struct rlimit saved, tight;
+	struct sockaddr_in addr;
+	struct bf_egress *e = NULL;
+	struct bf_error err = { 0 };
+	int fd = listener(&addr), free_seen = 0, r;
+	rlim_t limit = 0;
+
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+	while (free_seen < 2 && limit < saved.rlim_cur) {
+		if (fcntl((int)limit, F_GETFD) < 0 && errno == EBADF)
+			free_seen++;
+		limit++;
+	}
+	CU_ASSERT_EQUAL_FATAL(free_seen, 2);
+	tight = saved;
+	tight.rlim_cur = limit;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &tight) == 0);
+	r = start(fd, &e, &err);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+	CU_ASSERT_EQUAL(r, -EMFILE);
+	CU_ASSERT_EQUAL(err.code, EMFILE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "egress proxy"));
+	CU_ASSERT_EQUAL(fcntl(fd, F_GETFD), FD_CLOEXEC);        /* not closed */
+	if (r == 0)
+		bf_egress_stop(e);
+	else
+		close(fd);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "serves", test_serves },
+		{ "start_fails_without_fds", test_start_fails_without_fds },
+		{ NULL, NULL },
+	};
+	int fd = mkstemp(log_path), r;
+
+	if (fd < 0)
+		return 2;
+	close(fd);
+	r = run_unit_tests("egress_proxy", tests);
+	unlink(log_path);
+	return r;
+}
