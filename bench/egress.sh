@@ -17,6 +17,12 @@ ROUNDS=9
 CONNS=1000
 CONN_ROUNDS=5
 
+# What it needs, before anything is made: a clear word, not a failure halfway.
+for tool in nginx tinyproxy curl gcc; do
+	command -v "$tool" >/dev/null ||
+		{ echo "$(basename "$0"): needs $tool (apt-get install nginx-light tinyproxy curl gcc)" >&2; exit 1; }
+done
+
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$TMP/www"
 

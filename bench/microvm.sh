@@ -12,6 +12,12 @@ N=${2:-30}
 SIZE_MB=50
 PORT=18482
 
+# What it needs, before anything is made: a clear word, not a failure halfway.
+for tool in nginx; do
+	command -v "$tool" >/dev/null ||
+		{ echo "$(basename "$0"): needs $tool (apt-get install nginx-light)" >&2; exit 1; }
+done
+
 . "$(dirname "$0")/lib.sh"
 cleanup() {
 	[ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
