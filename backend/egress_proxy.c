@@ -761,38 +761,42 @@ struct worker_kit {
 
 static void *worker(void *arg);
 
-/* One more thread waiting for connections; false if none can be had (the
- * caller refuses the connection and keeps waiting itself). */
+/* One more thread waiting for connections; false with errno if none can
+ * be had (the caller refuses the connection and keeps waiting itself). */
 static bool add_worker_locked(struct bf_egress *e)
 {
 	struct worker_kit *kit = malloc(sizeof(*kit));
 	pthread_attr_t attr;
 	pthread_t t;
-	bool made;
+	int r;
 
 	if (!kit)
 		return false;
 	kit->e = e;
 	kit->ep = wait_set_open(e);
 	if (kit->ep < 0 || relay_pipes_open(&kit->pipes) < 0) {
+		int saved = errno;
+
 		if (kit->ep >= 0)
 			close(kit->ep);
 		free(kit);
+		errno = saved;
 		return false;
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 * 1024);
-	made = pthread_create(&t, &attr, worker, kit) == 0;
+	r = pthread_create(&t, &attr, worker, kit);
 	pthread_attr_destroy(&attr);
-	if (made) {
-		e->workers++;
-	} else {
+	if (r != 0) {
 		close(kit->ep);
 		relay_pipes_close(&kit->pipes);
 		free(kit);
+		errno = r;
+		return false;
 	}
-	return made;
+	e->workers++;
+	return true;
 }
 
 /* Every idle thread waits on the listeners itself, and the kernel wakes
@@ -815,7 +819,7 @@ static void *worker(void *arg)
 		struct sockaddr_storage peer = { 0 };
 		size_t which = 0;
 		struct conn *c;
-		bool quiet;
+		bool quiet, at_limit;
 		int fd;
 
 		if (e->idle_workers >= IDLE_WORKERS_MAX)
@@ -834,12 +838,20 @@ static void *worker(void *arg)
 				break;
 			continue;       /* quiet, but the last one waiting */
 		}
-		if (e->active >= e->limits.max_connections ||
-		    (e->idle_workers == 0 && !add_worker_locked(e)) || !(c = calloc(1, sizeof(*c)))) {
+		at_limit = e->active >= e->limits.max_connections;
+		if (at_limit || (e->idle_workers == 0 && !add_worker_locked(e)) ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			char why[160];
+
 			/* Refused here, and this thread waits again. */
+			snprintf(why, sizeof(why), "the proxy is out of resources for another connection: %s",
+				 strerror(errno));
 			pthread_mutex_unlock(&e->lock);
-			http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
-				   "too many connections");
+			if (at_limit)
+				http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
+					   "too many connections");
+			else
+				http_error(fd, 503, "Service Unavailable", "proxy_internal_error", why);
 			close(fd);
 			pthread_mutex_lock(&e->lock);
 			continue;
