@@ -841,17 +841,20 @@ static void *worker(void *arg)
 		at_limit = e->active >= e->limits.max_connections;
 		if (at_limit || (e->idle_workers == 0 && !add_worker_locked(e)) ||
 		    !(c = calloc(1, sizeof(*c)))) {
-			char why[160];
+			int why = errno;        /* add_worker_locked's or calloc's */
 
 			/* Refused here, and this thread waits again. */
-			snprintf(why, sizeof(why), "the proxy is out of resources for another connection: %s",
-				 strerror(errno));
 			pthread_mutex_unlock(&e->lock);
-			if (at_limit)
+			if (at_limit) {
 				http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
 					   "too many connections");
-			else
-				http_error(fd, 503, "Service Unavailable", "proxy_internal_error", why);
+			} else {
+				char reason[160];
+
+				snprintf(reason, sizeof(reason),
+					 "the proxy is out of resources for another connection: %s", strerror(why));
+				http_error(fd, 503, "Service Unavailable", "proxy_internal_error", reason);
+			}
 			close(fd);
 			pthread_mutex_lock(&e->lock);
 			continue;
