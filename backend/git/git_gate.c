@@ -280,8 +280,8 @@ out:
 }
 
 /* NAME/git/refs: the agent's refs in the mirror, "SHA REF" a line,
- * rewritten whole after each push. */
-static void update_refs_file(const struct bf_git_gate *g)
+ * rewritten whole after each push. 0, or -errno. */
+static int update_refs_file(const struct bf_git_gate *g)
 {
 	const char *env[N_BASE_ENV + 4];
 	const char *argv[] = { "git", "-C", g->mirror, "for-each-ref",
@@ -290,15 +290,19 @@ static void update_refs_file(const struct bf_git_gate *g)
 	cleanup_fclose FILE *in = NULL;
 	cleanup_fclose FILE *f = NULL;
 	char tmp[PATH_MAX + 8], line[512];
+	int status;
 
 	make_env(env, NULL, NULL, NULL);
-	if (out < 0 || run_git(g, &g->as_id, argv, env, -1, out, -1, -1) != 0)
-		return;
+	if (out < 0)
+		return -errno;
+	status = run_git(g, &g->as_id, argv, env, -1, out, -1, -1);
+	if (status != 0)
+		return status < 0 ? status : -EIO;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", g->refs);
 	in = fdopen(dup(out), "r");
 	f = fopen(tmp, "we");
 	if (!in || !f)
-		return;
+		return -errno;
 	rewind(in);
 	while (fgets(line, sizeof(line), in)) {
 		char *ref = strchr(line, ' ');
@@ -307,8 +311,9 @@ static void update_refs_file(const struct bf_git_gate *g)
 		if (ref && bf_git_patterns_match(g->push, g->n_push, ref + 1))
 			fprintf(f, "%s\n", line);
 	}
-	if (fflush(f) == 0 && fsync(fileno(f)) == 0)
-		rename(tmp, g->refs);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || rename(tmp, g->refs) != 0)
+		return -errno;
+	return 0;
 }
 
 /* The update hook's verdicts, "ok|refused REF OLD NEW [REASON]", as
@@ -336,21 +341,73 @@ static void log_verdicts(const struct bf_git_gate *g, int fd)
 	}
 }
 
+static void refuse(int fd, const char *msg)
+{
+	char pkt[600];
+	size_t n = bf_git_pkt_error(pkt, sizeof(pkt), msg);
+
+	if (bf_send_all(fd, pkt, n) == 0)
+		bf_linger_before_close(fd);
+}
+
+/* Copies receive-pack's answer from `from` to the guest's socket: its ref
+ * advertisement whole (the guest's git answers it), then the rest but for
+ * its last 4 bytes (the flush packet that ends the report), left in
+ * tail[]: the guest's git push cannot return before they are sent. Reads
+ * to the end even once the guest has gone, so that receive-pack never
+ * blocks on it. Returns how many bytes tail[] holds. */
+static size_t relay_all_but_tail(int from, int to, char tail[4])
+{
+	struct bf_git_flush_scan adv = { 0 };
+	char buf[4 + 4096];   /* the answer is small; the thread's stack is too */
+	size_t held = 0;
+	bool guest_gone = false;
+
+	for (;;) {
+		ssize_t n = read(from, buf + held, sizeof(buf) - held);
+		size_t have, send_n, adv_end;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have = held + (size_t)n;
+		/* adv_end: how much of the new bytes is advertisement (0 once
+		 * it is over, when bytes are held). */
+		adv_end = bf_git_flush_scan(&adv, buf + held, (size_t)n);
+		send_n = !adv.done ? have : have > 4 ? have - 4 : 0;
+		if (send_n < held + adv_end)
+			send_n = held + adv_end;
+		if (!guest_gone && send_n && bf_send_all(to, buf, send_n) < 0)
+			guest_gone = true;
+		held = have - send_n;
+		memmove(buf, buf + send_n, held);
+	}
+	memcpy(tail, buf, held);
+	return held;
+}
+
 static void push(struct bf_git_gate *g, int fd)
 {
 	const char *env[N_BASE_ENV + 4];
-	char hooks_opt[PATH_MAX + 32], push_env[BF_GIT_PATTERN_MAX * 33 + 32];
+	char hooks_opt[PATH_MAX + 32], push_env[BF_GIT_PATTERN_MAX * 33 + 32], tail[4];
 	/* A push's pack is at most 1 GiB: a guest cannot fill the host's
 	 * disk in one go. */
 	const char *argv[] = { "git", "-c", hooks_opt, "-c", "receive.fsckObjects=true",
 			       "-c", "receive.advertisePushOptions=false",
 			       "-c", "receive.maxInputSize=1073741824", "receive-pack", g->mirror, NULL };
 	cleanup_close int verdicts = new_memfd();
-	size_t i;
-	int status;
+	cleanup_close int answer = -1;
+	int answer_pipe[2], fds[4], status, r;
+	size_t i, n_tail;
+	pid_t pid;
 
-	if (verdicts < 0)
+	if (verdicts < 0 || pipe2(answer_pipe, O_CLOEXEC) < 0) {
+		log_line(g, "push refused: %s", strerror(errno));
+		refuse(fd, "bottlefs git-gate: out of resources for a push");
 		return;
+	}
+	answer = answer_pipe[0];
 	snprintf(hooks_opt, sizeof(hooks_opt), "core.hooksPath=%s", g->hooks);
 	strlcpy(push_env, "BOTTLEFS_GIT_PUSH=", sizeof(push_env));
 	for (i = 0; i < g->n_push; i++) {
@@ -360,23 +417,34 @@ static void push(struct bf_git_gate *g, int fd)
 	}
 	make_env(env, push_env, g->force ? "BOTTLEFS_GIT_FORCE=1" : "BOTTLEFS_GIT_FORCE=0",
 		 "BOTTLEFS_GIT_VERDICTS=3");
+	fds[0] = fd;
+	fds[1] = answer_pipe[1];
+	fds[2] = -1;
+	fds[3] = verdicts;
 	pthread_mutex_lock(&g->lock);
-	status = run_git(g, &g->as_id, argv, env, fd, fd, verdicts, -1);
+	pid = bf_spawn_as(g->git, (char *const *)argv, (char *const *)env, fds, &g->as_id);
+	close(answer_pipe[1]);
+	if (pid < 0) {
+		pthread_mutex_unlock(&g->lock);
+		log_line(g, "push refused: cannot run git receive-pack: %s", strerror((int)-pid));
+		refuse(fd, "bottlefs git-gate: cannot run git receive-pack");
+		return;
+	}
+	/* git/log and git/refs say what the push did before the guest's git
+	 * is told it is done. */
+	n_tail = relay_all_but_tail(answer, fd, tail);
+	status = bf_wait_child(pid);
 	log_verdicts(g, verdicts);
-	update_refs_file(g);
+	r = update_refs_file(g);
 	pthread_mutex_unlock(&g->lock);
+	if (r < 0)
+		log_line(g, "git/refs not updated: %s", strerror(-r));
 	if (status != 0 && lseek(verdicts, 0, SEEK_END) == 0)
 		log_line(g, "push failed before any ref was offered (git status %d)", status);
+	if (n_tail)
+		bf_send_all(fd, tail, n_tail);
 }
 
-static void refuse(int fd, const char *msg)
-{
-	char pkt[600];
-	size_t n = bf_git_pkt_error(pkt, sizeof(pkt), msg);
-
-	if (bf_send_all(fd, pkt, n) == 0)
-		bf_linger_before_close(fd);
-}
 
 static void fetch(struct bf_git_gate *g, int fd, int version)
 {
@@ -399,34 +467,45 @@ static void fetch(struct bf_git_gate *g, int fd, int version)
 	run_git(g, &g->as_id, argv, env, fd, fd, -1, -1);
 }
 
-void bf_git_gate_serve(struct bf_git_gate *g, int fd)
+/* Reads and checks the client's first packet; 0, or -1 once the client
+ * has been refused or has gone. Not inlined: its packet buffer is off
+ * the stack before the push or fetch runs on the proxy's small stack. */
+static __attribute__((noinline)) int read_request(int fd, struct bf_git_request *req)
 {
-	struct bf_git_request req;
 	struct bf_error err = { 0 };
 	char buf[BF_GIT_PKT_MAX];
 	int len;
 
 	if (bf_recv_all(fd, buf, 4, REQUEST_WAIT_MS) < 0)
-		return;
+		return -1;
 	len = bf_git_pkt_len(buf);
 	if (len < 0) {
 		refuse(fd, "bottlefs git-gate: not a git:// request");
-		return;
+		return -1;
 	}
 	if (bf_recv_all(fd, buf + 4, (size_t)len - 4, REQUEST_WAIT_MS) < 0)
-		return;
-	if (bf_git_request_parse(buf, (size_t)len, &req, &err) < 0) {
+		return -1;
+	if (bf_git_request_parse(buf, (size_t)len, req, &err) < 0) {
 		char msg[sizeof(err.msg) + 32];
 
 		snprintf(msg, sizeof(msg), "bottlefs git-gate: %s", err.msg);
 		refuse(fd, msg);
-		return;
+		return -1;
 	}
-	if (strcmp(req.path, "/repo.git") != 0 && strcmp(req.path, "/repo") != 0 &&
-	    strcmp(req.path, "/repo.git/") != 0) {
+	if (strcmp(req->path, "/repo.git") != 0 && strcmp(req->path, "/repo") != 0 &&
+	    strcmp(req->path, "/repo.git/") != 0) {
 		refuse(fd, "bottlefs git-gate: no such repository (this gate serves /repo.git)");
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+void bf_git_gate_serve(struct bf_git_gate *g, int fd)
+{
+	struct bf_git_request req;
+
+	if (read_request(fd, &req) < 0)
+		return;
 	if (req.service == BF_GIT_RECEIVE_PACK)
 		push(g, fd);
 	else

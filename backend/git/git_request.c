@@ -29,6 +29,38 @@ int bf_git_pkt_len(const char head[4])
 	return n < 4 || n > BF_GIT_PKT_MAX ? -EINVAL : n;
 }
 
+size_t bf_git_flush_scan(struct bf_git_flush_scan *s, const char *p, size_t len)
+{
+	size_t at = 0;
+
+	while (at < len && !s->done) {
+		int n = 0;
+
+		if (s->pkt_left) {
+			size_t take = len - at < s->pkt_left ? len - at : s->pkt_left;
+
+			s->pkt_left -= take;
+			at += take;
+			continue;
+		}
+		s->head[s->head_len++] = p[at++];
+		if (s->head_len < 4)
+			continue;
+		s->head_len = 0;
+		for (int i = 0; i < 4 && n >= 0; i++) {
+			int d = hex_digit(s->head[i]);
+
+			n = d < 0 ? -1 : n * 16 + d;
+		}
+		/* 0001..0004 are a header alone (v2's delimiters, an empty packet). */
+		if (n <= 0)
+			s->done = 1;
+		else if (n > 4)
+			s->pkt_left = (size_t)n - 4;
+	}
+	return at;
+}
+
 static const struct {
 	const char *name;
 	enum bf_git_service service;

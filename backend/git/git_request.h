@@ -29,6 +29,22 @@ struct bf_git_request {
  * 4..BF_GIT_PKT_MAX, or -EINVAL (a flush packet "0000" is not a request). */
 int bf_git_pkt_len(const char head[4]);
 
+/* Finds where the first flush packet ("0000") of a stream of pkt-lines
+ * ends, the stream fed in pieces of any size (receive-pack's ref
+ * advertisement ends there). Zero-initialised before the first piece. */
+struct bf_git_flush_scan {
+	size_t pkt_left;        /* bytes of the current packet still to come */
+	char head[4];
+	size_t head_len;        /* bytes of the next length header seen */
+	int done;               /* the flush, or bytes that are not pkt-lines, seen */
+};
+
+/* How many of p[0..len) belong to the stream up to and including its
+ * first flush packet: len while it has not been seen, 0 once it has. A
+ * header that is not 4 hex digits also ends the scan there (what follows
+ * cannot be read as pkt-lines). */
+size_t bf_git_flush_scan(struct bf_git_flush_scan *s, const char *p, size_t len);
+
 /* Parses one whole pkt-line (`len` bytes, as bf_git_pkt_len said). */
 int bf_git_request_parse(const char *pkt, size_t len, struct bf_git_request *out,
 			 struct bf_error *err);

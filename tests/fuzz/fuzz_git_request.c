@@ -1,7 +1,8 @@
 /* libFuzzer target for backend/git/git_request.c: any bytes as a git://
  * client's first packet. A parsed request holds an absolute, printable
  * path and a known service and version; the error packet always fits and
- * announces its own length. Violations abort(). */
+ * announces its own length. The flush scanner finds the same end fed
+ * whole or in two pieces. Violations abort(). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bf_error err = { 0 };
 	char out[128], msg[200], head[5];
 	size_t n;
+	struct bf_git_flush_scan whole = { 0 }, halves = { 0 };
+	size_t whole_end, halves_end;
 	int len;
 
+	whole_end = bf_git_flush_scan(&whole, buf, size);
+	halves_end = bf_git_flush_scan(&halves, buf, size / 2);
+	halves_end += bf_git_flush_scan(&halves, buf + size / 2, size - size / 2);
+	CHECK(whole_end <= size && whole_end == halves_end && whole.done == halves.done);
+	CHECK(!whole.done || whole_end >= 4);
 	if (size < 4)
 		return 0;
 	len = bf_git_pkt_len(buf);

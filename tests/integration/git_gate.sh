@@ -174,6 +174,51 @@ assert_contains force "$out" all-pushed
 echo stop >"$MNT/narrow/ctl"
 ok "fetch = [main] serves main alone; force = true lets a rewrite and a deletion through"
 
+# --- git/refs and git/log say what a push did once the guest's git push
+# has returned: read while the guest's command still runs, the moment it
+# prints that the push is done. 20 000 host branches make listing the
+# mirror's refs take long enough that a gate which updated git/refs after
+# it had answered the guest would be caught.
+MR=$TMP/manyrepo
+git clone -q --bare "$HR" "$MR"
+base=$(hgit rev-parse main)
+seq 20000 | sed "s|.*|$base refs/heads/h&|" >>"$MR/packed-refs"
+printf 'agent = "t"\n%scommand = ["sleep", "100000"]\n[git]\nrepo = "%s"\npush = ["bottle/*"]\nforce = true\n' \
+	"$TOOLS${TOOLS:+
+}" "$MR" | cat >"$MNT/new/many" || fail "create many: $(tail -2 "$MNT/errors")"
+echo start >"$MNT/many/ctl" || fail "start many: $(tail -2 "$MNT/errors")"
+output_of many "$G; git clone -q \"\$GIT_GATE_URL\" r 2>&1; git -C r branch -r | wc -l" >/dev/null
+after_push() {   # CMD: runs it in many; sets refs and log as they are once it is done
+	exec 5<>"$MNT/many/exec/run"
+	printf '%s; echo PUSHED; sleep 5' "$1" >&5
+	sed -n '/^PUSHED$/q' <&5
+	refs=$(cat "$MNT/many/git/refs") log=$(cat "$MNT/many/git/log")
+	exec 5>&-
+}
+for i in 1 2 3; do
+	after_push "$G/r; git commit -q --allow-empty -m c$i && git push -q origin HEAD:bottle/n$i 2>&1"
+	grep -q " refs/heads/bottle/n$i\$" <<<"$refs" || fail "push $i is not in git/refs yet: $refs"
+	grep -q "push refs/heads/bottle/n$i " <<<"$log" || fail "push $i is not in git/log yet"
+	after_push "$G/r; git push -q origin :bottle/n$i 2>&1"
+	! grep -q "bottle/n$i\$" <<<"$refs" || fail "deletion $i is not in git/refs yet: $refs"
+	after_push "$G/r; git push -q origin HEAD:refused$i 2>&1"
+	grep -q "refused refs/heads/refused$i " <<<"$log" || fail "refusal $i is not in git/log yet"
+done
+ok "git/refs and git/log hold a push, a deletion and a refusal as soon as the guest's git push returns"
+
+# --- a git/refs that cannot be rewritten keeps its content and log says why
+mkdir "$STATE/git/many/refs.tmp"
+after_push "$G/r; git commit -q --allow-empty -m late && git push -q origin HEAD:bottle/late 2>&1"
+! grep -q "bottle/late\$" <<<"$refs" || fail "git/refs rewritten through a directory: $refs"
+assert_contains git/log "$log" "push refs/heads/bottle/late "
+assert_contains git/log "$log" "git/refs not updated: Is a directory"
+rmdir "$STATE/git/many/refs.tmp"
+after_push "$G/r; git push -q origin HEAD:bottle/later 2>&1"
+grep -q "bottle/late\$" <<<"$refs" && grep -q "bottle/later\$" <<<"$refs" ||
+	fail "git/refs not caught up after the next push: $refs"
+echo stop >"$MNT/many/ctl"
+ok "a git/refs that cannot be rewritten keeps its content, git/log says why, the next push catches it up"
+
 # --- the host repository is read as the manifest's writer
 echo stop >"$MNT/g/ctl"
 unmount_fs

@@ -63,6 +63,43 @@ static void test_pkt(void)
 	CU_ASSERT_EQUAL(memcmp(out, "0010ERR a much \n", 16), 0);
 }
 
+/* Feeds `stream` to a fresh scanner in pieces of `piece` bytes; returns
+ * how many bytes it took up to and including the first flush. */
+static size_t flush_end(const char *stream, size_t len, size_t piece)
+{
+	struct bf_git_flush_scan s = { 0 };
+	size_t at = 0, total = 0;
+
+	while (at < len) {
+		size_t n = len - at < piece ? len - at : piece;
+
+		total += bf_git_flush_scan(&s, stream + at, n);
+		at += n;
+	}
+	return total;
+}
+
+static void test_flush_scan(void)
+{
+	/* An advertisement, its flush, then a report: only the first part. */
+	static const char adv[] = "003f0000000000000000000000000000000000000000 capabilities^{}\0x\n"
+				  "0000"
+				  "0019unpack ok\n0000";
+	/* A flush inside a packet's payload is payload. */
+	static const char inside[] = "000a000000" "0004" "0000" "more";
+	/* Protocol v2's delimiters are headers alone. */
+	static const char delim[] = "0001" "0002" "0005x" "0000" "0000";
+
+	for (size_t piece = 1; piece <= 70; piece++) {
+		CU_ASSERT_EQUAL(flush_end(adv, sizeof(adv) - 1, piece), 0x3f + 4);
+		CU_ASSERT_EQUAL(flush_end(inside, sizeof(inside) - 1, piece), 10 + 4 + 4);
+		CU_ASSERT_EQUAL(flush_end(delim, sizeof(delim) - 1, piece), 17);
+	}
+	/* Not yet seen: all of it; not pkt-lines: up to the bad header. */
+	CU_ASSERT_EQUAL(flush_end("0008abcd0006", 12, 5), 12);
+	CU_ASSERT_EQUAL(flush_end("0005xzz!!0000", 13, 3), 9);
+}
+
 static void test_patterns(void)
 {
 	struct bf_error err = { 0 };
@@ -117,6 +154,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "request", test_request },
 		{ "pkt", test_pkt },
+		{ "flush_scan", test_flush_scan },
 		{ "patterns", test_patterns },
 		{ NULL, NULL },
 	};
