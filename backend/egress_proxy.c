@@ -978,7 +978,8 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 		free_rules(e->rules, n_rules);
 		bf_waitq_unref(e->limits.ask);
 		free(e);
-		return bf_error_set(err, code, "egress proxy: %s", strerror(code));
+		return bf_error_set(err, code, "no wait set or pipes for its first thread: %s",
+				    strerror(code));
 	}
 	*out = e;
 	return 0;
