@@ -445,7 +445,6 @@ static void push(struct bf_git_gate *g, int fd)
 		bf_send_all(fd, tail, n_tail);
 }
 
-
 static void fetch(struct bf_git_gate *g, int fd, int version)
 {
 	struct bf_error err = { 0 };
