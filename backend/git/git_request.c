@@ -15,7 +15,8 @@ static int hex_digit(char c)
 	return -1;
 }
 
-int bf_git_pkt_len(const char head[4])
+/* A pkt-line's 4 hex digits: 0..0xffff, or -1 if they are not hex. */
+static int pkt_header(const char head[4])
 {
 	int n = 0;
 
@@ -23,9 +24,16 @@ int bf_git_pkt_len(const char head[4])
 		int d = hex_digit(head[i]);
 
 		if (d < 0)
-			return -EINVAL;
+			return -1;
 		n = n * 16 + d;
 	}
+	return n;
+}
+
+int bf_git_pkt_len(const char head[4])
+{
+	int n = pkt_header(head);
+
 	return n < 4 || n > BF_GIT_PKT_MAX ? -EINVAL : n;
 }
 
@@ -34,7 +42,7 @@ size_t bf_git_flush_scan(struct bf_git_flush_scan *s, const char *p, size_t len)
 	size_t at = 0;
 
 	while (at < len && !s->done) {
-		int n = 0;
+		int n;
 
 		if (s->pkt_left) {
 			size_t take = len - at < s->pkt_left ? len - at : s->pkt_left;
@@ -47,11 +55,7 @@ size_t bf_git_flush_scan(struct bf_git_flush_scan *s, const char *p, size_t len)
 		if (s->head_len < 4)
 			continue;
 		s->head_len = 0;
-		for (int i = 0; i < 4 && n >= 0; i++) {
-			int d = hex_digit(s->head[i]);
-
-			n = d < 0 ? -1 : n * 16 + d;
-		}
+		n = pkt_header(s->head);
 		/* 0001..0004 are a header alone (v2's delimiters, an empty packet). */
 		if (n <= 0)
 			s->done = 1;
