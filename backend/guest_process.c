@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <unistd.h>
@@ -42,12 +43,34 @@ int bf_guest_process_pidfd(const struct bf_run *run, pid_t parent, struct bf_err
 	return fd;
 }
 
+/* The guest's PID 1 is PID 1 of its own namespace: the kernel drops a
+ * signal it neither catches nor blocks. bottlefs-init blocks them all
+ * first thing and catches them a moment later, so a signal sent right
+ * after a start (a stop) waits for that moment instead of being lost and
+ * the stop waiting out stop_timeout. A PID 1 that never takes `sig` gets
+ * it all the same after HOLD_WAIT_MS. */
+#define HOLD_WAIT_MS 2000
+
+static void wait_until_held(pid_t pid, int sig)
+{
+	int waited;
+
+	if (sig == SIGKILL || sig == SIGSTOP || sig == 0)
+		return;
+	for (waited = 0; waited < HOLD_WAIT_MS; waited++) {
+		if (bf_proc_holds_signal(pid, sig) != 0)
+			return;   /* held, gone, or unreadable: nothing to wait for */
+		usleep(1000);
+	}
+}
+
 int bf_guest_process_signal(const struct bf_run *run, pid_t parent, int sig, struct bf_error *err)
 {
 	cleanup_close int fd = bf_guest_process_pidfd(run, parent, err);
 
 	if (fd < 0)
 		return fd;
+	wait_until_held(run->pid, sig);
 	if (pidfd_send_signal(fd, sig, NULL, 0) < 0)
 		return bf_error_set(err, errno, "signal %d to pid %d: %s", sig, (int)run->pid,
 				    strerror(errno));

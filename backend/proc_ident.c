@@ -88,3 +88,52 @@ int bf_proc_ident_read(pid_t pid, struct bf_proc_ident *out)
 	}
 	return 0;
 }
+
+/* The hex mask after "\nNAME:" (a status line), or -EINVAL. */
+static int status_mask(const char *text, const char *name, unsigned long long *mask)
+{
+	char key[16];
+	const char *at;
+	char *end;
+
+	snprintf(key, sizeof(key), "\n%s:", name);
+	at = strstr(text, key);
+	if (!at)
+		return -EINVAL;
+	errno = 0;
+	*mask = strtoull(at + strlen(key), &end, 16);
+	if (errno || end == at + strlen(key))
+		return -EINVAL;
+	return 0;
+}
+
+int bf_proc_status_holds_signal(const char *text, int sig)
+{
+	unsigned long long blocked, caught, bit;
+
+	if (sig < 1 || sig > 64)
+		return -EINVAL;
+	if (status_mask(text, "SigBlk", &blocked) < 0 || status_mask(text, "SigCgt", &caught) < 0)
+		return -EINVAL;
+	bit = 1ULL << (sig - 1);
+	return ((blocked | caught) & bit) != 0;
+}
+
+int bf_proc_holds_signal(pid_t pid, int sig)
+{
+	char path[64], text[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	return bf_proc_status_holds_signal(text, sig);
+}

@@ -26,4 +26,13 @@ int bf_proc_start_read(pid_t pid, pid_t *ppid, unsigned long long *start);
  * (-ESRCH when the process is gone). */
 int bf_proc_ident_read(pid_t pid, struct bf_proc_ident *out);
 
+/* Whether the process whose /proc/PID/status is `text` blocks or
+ * catches signal `sig` (its SigBlk and SigCgt masks): 1 or 0, -EINVAL
+ * when the text lacks them. */
+int bf_proc_status_holds_signal(const char *text, int sig);
+
+/* The same read from /proc/PID/status: 1, 0 or -errno (-ESRCH when
+ * gone). */
+int bf_proc_holds_signal(pid_t pid, int sig);
+
 #endif

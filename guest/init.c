@@ -69,6 +69,10 @@ int main(int argc, char **argv)
 	pid_t main_pid;
 	int i = 1, sig;
 
+	/* Blocked first: a signal sent while the filter loads (a stop right
+	 * after the start) waits for sigwaitinfo instead of being dropped. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	while (i < argc && strcmp(argv[i], "--") != 0) {
 		if (strcmp(argv[i], "-s") != 0 || i + 1 >= argc || n_relax == MAX_RELAX)
 			usage();
@@ -82,12 +86,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bottlefs-init: %s\n", err.msg);
 		return 125;
 	}
-	sigfillset(&all);
 	sigemptyset(&none);
 	sigemptyset(&sa.sa_mask);
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);      /* fails harmlessly for KILL, STOP */
-	sigprocmask(SIG_SETMASK, &all, NULL);
 	main_pid = start_main(argv + i + 1, &none);
 	if (main_pid < 0) {
 		perror("bottlefs-init: fork");

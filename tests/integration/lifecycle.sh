@@ -257,6 +257,26 @@ assert_contains "exec stopped" "$(cat "$TMP/err")" "No such process"
 assert_contains errors "$(tail -1 "$MNT/errors")" "exec needs a running bottle"
 ok "stop sends TERM (the trap exits 0); exec into a stopped bottle fails with ESRCH"
 
+# A stop the moment a start returns: the guest's PID 1 may not take
+# signals yet, and the kernel drops those PID 1 does not take; the TERM
+# must still end the command (128+15), not wait out stop_timeout for KILL.
+cat >"$MNT/new/quick" <<TOML
+agent = "test"
+$TOOLS_TOML
+command = ["sleep", "1000"]
+stop_timeout = 60
+TOML
+rounds=10 ended="exited 143"
+[ "$BACKEND" != microvm ] || { rounds=3; ended="killed 15"; }
+for i in $(seq $rounds); do
+	echo start >"$MNT/quick/ctl" || fail "quick start $i: $(tail -2 "$MNT/errors")"
+	t0=$(date +%s)
+	echo stop >"$MNT/quick/ctl" || fail "quick stop $i: $(tail -2 "$MNT/errors")"
+	[ $(($(date +%s) - t0)) -lt 20 ] || fail "stop $i right after start took $(($(date +%s) - t0)) s (TERM lost)"
+	assert_contains "quick status $i" "$(cat "$MNT/quick/status")" "exit: $ended"
+done
+ok "a stop right after a start ends the command with TERM, $rounds times out of $rounds"
+
 # --- a busybox rootfs image, root guest with reduced capabilities, workspace modes
 mkdir -p "$TMP/ws"
 echo original >"$TMP/ws/file"

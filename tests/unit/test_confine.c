@@ -2,6 +2,7 @@
  * syscall filter (loaded for real in a child), and the id range check. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../backend/guest_caps.h"
+#include "../../backend/guest_process.h"
 #include "../../backend/host_mounts.h"
 #include "../../backend/idmap.h"
 #include "../../backend/proc_ident.h"
@@ -56,6 +59,110 @@ static void test_ident_of_self(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	CU_ASSERT_EQUAL(bf_proc_ident_read(pid, &child), -ESRCH);
+}
+
+static void test_status_holds_signal(void)
+{
+	/* SIGTERM (15) is bit 14: 0x4000. */
+	static const char term_caught[] = "Name:\tinit\nSigQ:\t0/1\nSigPnd:\t0000000000000000\n"
+					  "SigBlk:\t0000000000000000\nSigIgn:\t0000000000004000\n"
+					  "SigCgt:\t0000000000004000\n";
+	static const char term_blocked[] = "Name:\tinit\nSigBlk:\tfffffffe7ffbfeff\nSigCgt:\t0\n";
+	static const char term_ignored[] = "Name:\tinit\nSigBlk:\t0000000000000000\n"
+					   "SigIgn:\t0000000000004000\nSigCgt:\t0000000000000001\n";
+
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_caught, SIGTERM), 1);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_caught, SIGHUP), 0);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_blocked, SIGTERM), 1);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_ignored, SIGTERM), 0);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_ignored, SIGHUP), 1);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal("Name:\tx\nSigBlk:\t0\n", SIGTERM), -EINVAL);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal("Name:\tx\nSigBlk:\tzz\nSigCgt:\t0\n", SIGTERM), -EINVAL);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_caught, 0), -EINVAL);
+	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_caught, 65), -EINVAL);
+	CU_ASSERT_EQUAL(bf_proc_holds_signal(getpid(), SIGKILL), 0);
+}
+
+static void exit_on_term(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+/* A PID 1 of its own namespace that leaves SIGTERM at its default (the
+ * kernel drops it) for `late_ms`, then exits 42 on SIGTERM: a guest's init
+ * in the moment after its start. Returns the forker's pid (it exits with
+ * PID 1's status) and PID 1's host pid in *init. */
+static pid_t spawn_late_init(int late_ms, pid_t *init)
+{
+	int fds[2];
+	pid_t forker;
+
+	if (pipe(fds) < 0)
+		return -1;
+	forker = fork();
+	if (forker == 0) {
+		pid_t pid;
+		int status;
+
+		close(fds[0]);
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(100);
+		pid = fork();
+		if (pid == 0) {
+			struct timespec late = { late_ms / 1000, (late_ms % 1000) * 1000000L };
+
+			nanosleep(&late, NULL);
+			signal(SIGTERM, exit_on_term);
+			for (;;)
+				pause();
+		}
+		if (write(fds[1], &pid, sizeof(pid)) != sizeof(pid))
+			_exit(101);
+		waitpid(pid, &status, 0);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 102);
+	}
+	close(fds[1]);
+	if (forker < 0 || read(fds[0], init, sizeof(*init)) != sizeof(*init)) {
+		close(fds[0]);
+		return -1;
+	}
+	close(fds[0]);
+	return forker;
+}
+
+/* Exit code of `pid` within `ms`, or -1 (then killed). */
+static int exit_within(pid_t pid, pid_t init, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+		usleep(1000);
+	}
+	kill(init, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/* A stop right after a start: the signal waits for the guest's PID 1 to
+ * take it rather than being dropped by the kernel. */
+static void test_signal_waits_for_init(void)
+{
+	struct bf_proc_ident id;
+	struct bf_error err = { 0 };
+	struct bf_run run = { 0 };
+	pid_t init = 0, forker = spawn_late_init(300, &init);
+
+	CU_ASSERT_FATAL(forker > 0);
+	CU_ASSERT_FATAL(bf_proc_ident_read(init, &id) == 0);
+	run.pid = init;
+	run.guest_start = id.start;
+	run.guest_userns = id.userns;
+	CU_ASSERT_EQUAL(bf_proc_holds_signal(init, SIGTERM), 0);
+	CU_ASSERT_EQUAL(bf_guest_process_signal(&run, 0, SIGTERM, &err), 0);
+	CU_ASSERT_EQUAL(exit_within(forker, init, 3000), 42);
 }
 
 /* Runs `probe` in a child under the filter; returns its exit code. */
@@ -248,6 +355,8 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "stat parse", test_stat_parse },
 		{ "ident of self and child", test_ident_of_self },
+		{ "status: signal held", test_status_holds_signal },
+		{ "signal waits for a late init", test_signal_waits_for_init },
 		{ "filter refuses", test_filter_refuses },
 		{ "filter relaxed", test_filter_relaxed },
 		{ "filter render", test_filter_render },
