@@ -14,7 +14,7 @@
 
 /* Looks `user` up in a passwd file: 1 found, 0 not, -errno. */
 static int lookup_user(const char *passwd, const char *user, struct bf_guest_user *out,
-		       bool uid_taken[65536])
+		       bool *uid_taken)
 {
 	cleanup_fclose FILE *f = fopen(passwd, "re");
 	char line[1024];
@@ -66,7 +66,8 @@ int bf_guest_user_resolve(const struct bf_manifest *m, const char *etc_dir, bool
 			  struct bf_guest_user *user, struct bf_error *err)
 {
 	const char *name = m->user;
-	static bool taken[65536];
+	/* Per call: starts resolve users in parallel. */
+	cleanup_free bool *taken = NULL;
 	char passwd[PATH_MAX], line[512], home[64];
 	int r;
 
@@ -79,7 +80,9 @@ int bf_guest_user_resolve(const struct bf_manifest *m, const char *etc_dir, bool
 		return 0;
 	}
 	snprintf(passwd, sizeof(passwd), "%s/passwd", etc_dir);
-	memset(taken, 0, sizeof(taken));
+	taken = calloc(65536, sizeof(*taken));
+	if (!taken)
+		return bf_error_set(err, ENOMEM, "out of memory");
 	r = lookup_user(passwd, name, user, taken);
 	if (r < 0)
 		return bf_error_set(err, -r, "reading %s: %s", passwd, strerror(-r));
