@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "../cleanup.h"
+#include "../host_etc_template.h"
 #include "../guest_caps.h"
 #include "../idmap.h"
 
@@ -72,6 +73,27 @@ static void add_image_mounts(json_object *mounts, const char *image)
 	}
 }
 
+/* A host image's /etc: the shared copy with the bottle's own passwd and
+ * group over it, or the whole copy of a bottle first started before
+ * copies were shared (oci_rootfs.h). */
+static void add_host_etc(json_object *mounts, const char *run_dir)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/etc", run_dir);
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		add_mount(mounts, "/etc", "bind", path, ro_bind);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/" BF_HOST_ETC_LINK, run_dir);
+	add_mount(mounts, "/etc", "bind", realpath(path, real) ? real : path, ro_bind);
+	snprintf(path, sizeof(path), "%s/" BF_OCI_ETC_USER "/passwd", run_dir);
+	add_mount(mounts, "/etc/passwd", "bind", path, ro_bind);
+	snprintf(path, sizeof(path), "%s/" BF_OCI_ETC_USER "/group", run_dir);
+	add_mount(mounts, "/etc/group", "bind", path, ro_bind);
+}
+
 static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
 				const char *init_path, const struct bf_guest_user *user)
 {
@@ -105,8 +127,7 @@ static json_object *make_mounts(const struct bf_bottle *b, const char *run_dir,
 			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
 				add_mount(mounts, path, "bind", path, ro_bind);
 		}
-		snprintf(path, sizeof(path), "%s/etc", run_dir);
-		add_mount(mounts, "/etc", "bind", path, ro_bind);
+		add_host_etc(mounts, run_dir);
 	} else {
 		add_image_mounts(mounts, m->image);
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@
 #include "../copy_tree.h"
 #include "../disk_image.h"
 #include "../guest_user.h"
-#include "../host_etc.h"
+#include "../host_etc_template.h"
 #include "../host_mounts.h"
 #include "../spawn.h"
 
@@ -237,13 +238,84 @@ static int check_image(const char *image, const char *run_dir, struct bf_error *
  * owned by someone other than root, and by the manifest's writer unless
  * root wrote it: the guest user acts as that owner on the host. */
 
+/* A small file copied whole (a passwd or group), with its mode. */
+static int copy_small_file(const char *from, const char *to)
+{
+	cleanup_close int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_close int out = -1;
+	struct stat st;
+	off_t left;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
+	if (out < 0)
+		return -errno;
+	for (left = st.st_size; left > 0;) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		left -= n;
+	}
+	return 0;
+}
+
+/* The host's /etc for image = "host": the shared filtered copy, linked
+ * (RUN_DIR/host-etc), and the bottle's own passwd and group, which name
+ * its guest user (RUN_DIR/etc-user), made at its first start and kept. A
+ * bottle first started before the copies were shared keeps its whole
+ * copy (RUN_DIR/etc). Either is ours: a user named by a rewritten
+ * manifest is added to it. */
+static int prepare_host_etc(const struct bf_bottle *b, const char *run_dir,
+			    struct bf_guest_user *user, struct bf_error *err)
+{
+	char path[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX], state[PATH_MAX];
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	static const char *const own[] = { "passwd", "group" };
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/etc", run_dir);
+	if (exists(path))
+		return bf_guest_user_resolve(&b->manifest, path, true, user, err);
+	snprintf(path, sizeof(path), "%s/" BF_OCI_ETC_USER, run_dir);
+	snprintf(link, sizeof(link), "%s/" BF_HOST_ETC_LINK, run_dir);
+	if (exists(path) && exists(link))
+		return bf_guest_user_resolve(&b->manifest, path, true, user, err);
+	/* Linked first, own files last: a crash between leaves no etc-user,
+	 * and the next start makes both again. */
+	if (!bf_state_dir_of(run_dir, state))
+		return bf_error_set(err, ENOENT, "%s: no state directory above it", run_dir);
+	snprintf(tmp, sizeof(tmp), "%s/" BF_OCI_ETC_USER ".tmp", run_dir);
+	if (bf_remove_tree(tmp, err) < 0 || bf_remove_tree(path, err) < 0)
+		return -err->code;
+	r = bf_host_etc_link(state, "/etc", run_dir, err);
+	if (r < 0)
+		return r;
+	if (mkdir(tmp, 0755) < 0)
+		return bf_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && r == 0; i++) {
+		snprintf(from, sizeof(from), "%s/%s", link, own[i]);
+		snprintf(to, sizeof(to), "%s/%s", tmp, own[i]);
+		r = copy_small_file(from, to);
+		if (r < 0)
+			bf_error_set(err, -r, "copy %s: %s", from, strerror(-r));
+	}
+	if (r == 0)
+		r = bf_guest_user_resolve(&b->manifest, tmp, true, user, err);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
+	return r;
+}
+
 int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		   struct bf_guest_user *user, struct bf_error *err)
 {
 	const struct bf_manifest *m = &b->manifest;
 	bool host = strcmp(m->image, "host") == 0;
 	char path[PATH_MAX];
-	struct bf_copy_opts etc_opts = { .keep = bf_host_etc_keep };
 	uid_t root_uid = (uid_t)b->meta.id_base;
 	gid_t root_gid = (gid_t)b->meta.id_base;
 	int r;
@@ -271,23 +343,7 @@ int bf_oci_prepare(const struct bf_bottle *b, const char *run_dir,
 		snprintf(path, sizeof(path), "%s/etc", m->image);
 		r = bf_guest_user_resolve(&b->manifest, path, false, user, err);
 	} else {
-		snprintf(path, sizeof(path), "%s/etc", run_dir);
-		r = 0;
-		if (!exists(path)) {
-			/* Built aside and renamed, so a crash leaves no half copy. */
-			char tmp[PATH_MAX];
-
-			snprintf(tmp, sizeof(tmp), "%s/etc.tmp", run_dir);
-			bf_remove_tree(tmp, NULL);
-			r = bf_copy_tree("/etc", tmp, &etc_opts, err);
-			if (r == 0)
-				r = bf_guest_user_resolve(&b->manifest, tmp, true, user, err);
-			if (r == 0 && rename(tmp, path) < 0)
-				r = bf_error_set(err, errno, "rename %s: %s", tmp, strerror(errno));
-		} else {
-			/* The copy is ours: a user named by a rewritten manifest is added. */
-			r = bf_guest_user_resolve(&b->manifest, path, true, user, err);
-		}
+		r = prepare_host_etc(b, run_dir, user, err);
 	}
 	if (r == 0) {
 		snprintf(path, sizeof(path), "%s/rootfs", run_dir);

@@ -2,7 +2,10 @@
  * (STATE/run/NAME, root:GUEST_ROOT_GID 0710) holds rootfs/ (bottlefs's own
  * root: mount points and the image's top-level symlinks, owned by the
  * guest's mapped root; the image is bind-mounted into it read-only and
- * never written), etc/ (the host's /etc without secrets), work/ (the
+ * never written), host-etc (a link to the shared copy of the host's /etc
+ * without secrets, host_etc_template.h) and etc-user/ (the bottle's own
+ * passwd and group, mounted over that copy's), or, for a bottle first
+ * started before copies were shared, etc/ (a whole copy), work/ (the
  * copy-mode workspace snapshot, owned by the guest user's host id),
  * workspace/ (where the shim attaches the idmapped bind workspace) and the
  * runtime's config.json. */
@@ -18,6 +21,9 @@
 
 /* The guest's init inside the rootfs (a read-only bind of bottlefs-init). */
 #define BF_OCI_INIT_PATH "/.bottlefs-init"
+
+/* RUN_DIR/etc-user: the bottle's passwd and group for image = "host". */
+#define BF_OCI_ETC_USER "etc-user"
 
 /* Top-level names of an image that bottlefs mounts itself. */
 bool bf_oci_image_entry_ours(const char *name);

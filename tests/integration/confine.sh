@@ -347,7 +347,7 @@ output_of homey 'cd && echo state > .agent.json && mkdir -p .cache && echo c > .
 [ ! -e "$TMP/ws/.agent.json" ] || fail "the agent's state landed in the workspace"
 echo restart >"$MNT/homey/ctl" || fail "restart homey"
 [ "$(output_of homey 'cat ~/.agent.json ~/.cache/x')" = "$(printf 'state\nc')" ] || fail "home lost at restart"
-[ "$BACKEND" != oci ] || grep -q '^agent:x:[0-9]*:[0-9]*:bottlefs guest:/home/agent:/bin/sh$' "$STATE/run/homey/etc/passwd" ||
+[ "$BACKEND" != oci ] || grep -q '^agent:x:[0-9]*:[0-9]*:bottlefs guest:/home/agent:/bin/sh$' "$STATE/run/homey/etc-user/passwd" ||
 	fail "passwd home"
 echo stop >"$MNT/homey/ctl"
 rmdir "$MNT/homey"

@@ -277,6 +277,56 @@ for i in $(seq $rounds); do
 done
 ok "a stop right after a start ends the command with TERM, $rounds times out of $rounds"
 
+# --- image = "host": one shared copy of the host's /etc for the bottles
+# first started while it stays the same, each bottle's own passwd and
+# group over it, read-only for the guest user and guest root alike; a
+# bottle whose whole copy predates the shared ones keeps it.
+if [ "$BACKEND" = oci ]; then
+	for n in e1 e2; do
+		printf 'agent = "test"\ncommand = ["sleep", "1000"]\nstop_timeout = 2\n' >"$MNT/new/$n"
+	done
+	printf 'agent = "test"\nuser = "root"\ncommand = ["sleep", "1000"]\nstop_timeout = 2\n' >"$MNT/new/e3"
+	mkdir -p "$STATE/run/e0/etc"
+	cp /etc/passwd /etc/group "$STATE/run/e0/etc/"
+	echo legacy >"$STATE/run/e0/etc/marker"
+	printf 'agent = "test"\ncommand = ["sleep", "1000"]\nstop_timeout = 2\n' >"$MNT/new/e0"
+	for n in e0 e1 e2 e3; do
+		echo start >"$MNT/$n/ctl" || fail "start $n: $(tail -2 "$MNT/errors")"
+	done
+	copies=$(ls "$STATE/host-etc" 2>/dev/null || true)
+	[ -n "$copies" ] && [ "$(wc -l <<<"$copies")" = 1 ] || fail "three bottles on one /etc made copies: '$copies'"
+	for n in e1 e2 e3; do
+		[ "$(readlink "$STATE/run/$n/host-etc")" = "../../host-etc/$copies" ] ||
+			fail "$n links to $(readlink "$STATE/run/$n/host-etc")"
+	done
+	[ "$(output_of e1 'cat /etc/debian_version')" = "$(cat /etc/debian_version)" ] || fail "e1's /etc is not the host's"
+	assert_contains "e1 passwd" "$(output_of e1 'cat /etc/passwd')" "$(head -1 /etc/passwd)"
+	[ "$(output_of e1 'grep -c "^agent:x:" /etc/passwd')" = 1 ] || fail "e1's passwd names its user $(output_of e1 'grep -c ^agent: /etc/passwd') times"
+	[ "$(output_of e2 'id -un')" = agent ] || fail "e2's user: $(output_of e2 'id -un')"
+	[ "$(output_of e3 'grep -c "^agent:" /etc/passwd || true')" = 0 ] || fail "root's bottle got an agent user"
+	for n in e1 e3; do
+		refused_in $n 'echo x >>/etc/passwd' || fail "$n wrote its /etc/passwd"
+		refused_in $n 'echo x >>/etc/hosts' || fail "$n wrote the shared /etc/hosts"
+		refused_in $n 'touch /etc/new' || fail "$n made a file in /etc"
+	done
+	grep -q '^agent:' "$STATE/host-etc/$copies/passwd" && fail "the shared copy's passwd holds a bottle's user"
+	[ ! -e "$STATE/host-etc/$copies/shadow" ] || fail "the shared copy holds /etc/shadow"
+	[ "$(output_of e0 'cat /etc/marker')" = legacy ] || fail "e0 lost its own whole /etc"
+	[ "$(output_of e0 'id -un')" = agent ] || fail "e0's user: $(output_of e0 'id -un')"
+	[ ! -e "$STATE/run/e0/host-etc" ] || fail "e0 was given a shared copy too"
+	for n in e0 e1 e2 e3; do
+		echo stop >"$MNT/$n/ctl"
+	done
+	echo start >"$MNT/e1/ctl" || fail "restart e1"
+	[ "$(output_of e1 'grep -c "^agent:x:" /etc/passwd')" = 1 ] || fail "a restart added the user again"
+	echo stop >"$MNT/e1/ctl"
+	for n in e0 e1 e2 e3; do
+		rmdir "$MNT/$n" || fail "rmdir $n"
+	done
+	[ -d "$STATE/host-etc/$copies" ] || fail "rmdir of bottles removed the shared copy itself"
+	ok "host image: one shared /etc copy for 3 bottles, each its own passwd, read-only to guest user and root; an older whole copy kept"
+fi
+
 # --- a busybox rootfs image, root guest with reduced capabilities, workspace modes
 mkdir -p "$TMP/ws"
 echo original >"$TMP/ws/file"
