@@ -31,19 +31,21 @@ int bf_proc_stat_parse(const char *text, pid_t *ppid, unsigned long long *start)
 	return 0;
 }
 
-static int read_stat(pid_t pid, int *fd_out, pid_t *ppid, unsigned long long *start)
+/* Reads /proc/PID/NAME into `text` (NUL-terminated), keeping its fd in
+ * *fd_out when asked. 0 or -errno (-ESRCH when the process is gone). */
+static int read_proc(pid_t pid, const char *name, char *text, size_t size, int *fd_out)
 {
-	char path[64], text[1024];
+	char path[64];
 	int fd;
 	ssize_t n;
 
 	if (pid <= 0)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, text, sizeof(text) - 1);
+	n = read(fd, text, size - 1);
 	if (n <= 0) {
 		int e = n == 0 ? ESRCH : errno;
 
@@ -55,7 +57,15 @@ static int read_stat(pid_t pid, int *fd_out, pid_t *ppid, unsigned long long *st
 		*fd_out = fd;
 	else
 		close(fd);
-	return bf_proc_stat_parse(text, ppid, start);
+	return 0;
+}
+
+static int read_stat(pid_t pid, int *fd_out, pid_t *ppid, unsigned long long *start)
+{
+	char text[1024];
+	int r = read_proc(pid, "stat", text, sizeof(text), fd_out);
+
+	return r < 0 ? r : bf_proc_stat_parse(text, ppid, start);
 }
 
 int bf_proc_start_read(pid_t pid, pid_t *ppid, unsigned long long *start)
@@ -121,19 +131,8 @@ int bf_proc_status_holds_signal(const char *text, int sig)
 
 int bf_proc_holds_signal(pid_t pid, int sig)
 {
-	char path[64], text[4096];
-	cleanup_close int fd = -1;
-	ssize_t n;
+	char text[4096];
+	int r = read_proc(pid, "status", text, sizeof(text), NULL);
 
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, text, sizeof(text) - 1);
-	if (n < 0)
-		return -errno;
-	text[n] = '\0';
-	return bf_proc_status_holds_signal(text, sig);
+	return r < 0 ? r : bf_proc_status_holds_signal(text, sig);
 }

@@ -34,15 +34,16 @@ write(f"{mnt}/p0/ctl", "stop\n")
 bundle = f"{tmp}/bundle"
 cfg = raw_runc_config(state, "p0")
 
-def ours():
+def ours(prefix="p"):
+    """Seconds until bottles PREFIX0.. all run, started at once; then stopped."""
     t = time.perf_counter()
     with ThreadPoolExecutor(n) as pool:
-        list(pool.map(lambda i: write(f"{mnt}/p{i}/ctl", "start\n"), range(n)))
+        list(pool.map(lambda i: write(f"{mnt}/{prefix}{i}/ctl", "start\n"), range(n)))
     took = time.perf_counter() - t
     for i in range(n):
-        assert read(f"{mnt}/p{i}/ctl") == b"running\n", i
+        assert read(f"{mnt}/{prefix}{i}/ctl") == b"running\n", i
     with ThreadPoolExecutor(n) as pool:
-        list(pool.map(lambda i: write(f"{mnt}/p{i}/ctl", "stop\n"), range(n)))
+        list(pool.map(lambda i: write(f"{mnt}/{prefix}{i}/ctl", "stop\n"), range(n)))
     return took
 
 def raw(round_):
@@ -77,14 +78,7 @@ print(f"{n} starts in parallel: bottlefs {min(o) * 1e3:.0f} ms, raw runc run -d 
 # has made already; once per bottle, so one round of new bottles.
 for i in range(n):
     write(f"{mnt}/new/f{i}", f'agent = "bench"\ncommand = {TRAP}\nstop_timeout = 2\n')
-t = time.perf_counter()
-with ThreadPoolExecutor(n) as pool:
-    list(pool.map(lambda i: write(f"{mnt}/f{i}/ctl", "start\n"), range(n)))
-first = time.perf_counter() - t
-for i in range(n):
-    assert read(f"{mnt}/f{i}/ctl") == b"running\n", i
-with ThreadPoolExecutor(n) as pool:
-    list(pool.map(lambda i: write(f"{mnt}/f{i}/ctl", "stop\n"), range(n)))
+first = ours("f")
 print(f"{n} first starts in parallel (each makes its storage): bottlefs {first * 1e3:.0f} ms, "
       f"{first / min(r):.2f}x raw runc run -d of made bundles")
 PY
