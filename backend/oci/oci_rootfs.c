@@ -282,12 +282,19 @@ static int prepare_host_etc(const struct bf_bottle *b, const char *run_dir,
 		return bf_guest_user_resolve(&b->manifest, path, true, user, err);
 	snprintf(path, sizeof(path), "%s/" BF_OCI_ETC_USER, run_dir);
 	snprintf(link, sizeof(link), "%s/" BF_HOST_ETC_LINK, run_dir);
-	if (exists(path) && exists(link))
-		return bf_guest_user_resolve(&b->manifest, path, true, user, err);
-	/* Linked first, own files last: a crash between leaves no etc-user,
-	 * and the next start makes both again. */
 	if (!bf_state_dir_of(run_dir, state))
 		return bf_error_set(err, ENOENT, "%s: no state directory above it", run_dir);
+	if (exists(path)) {
+		struct stat st;
+
+		/* A copy removed by hand: linked to the current one; the
+		 * bottle's own files, and so its user's id, stay. */
+		if (stat(link, &st) < 0 && (r = bf_host_etc_link(state, "/etc", run_dir, err)) < 0)
+			return r;
+		return bf_guest_user_resolve(&b->manifest, path, true, user, err);
+	}
+	/* Linked first, own files last: a crash between leaves no etc-user,
+	 * and the next start makes both again. */
 	snprintf(tmp, sizeof(tmp), "%s/" BF_OCI_ETC_USER ".tmp", run_dir);
 	if (bf_remove_tree(tmp, err) < 0 || bf_remove_tree(path, err) < 0)
 		return -err->code;

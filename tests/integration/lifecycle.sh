@@ -272,7 +272,8 @@ for i in $(seq $rounds); do
 	echo start >"$MNT/quick/ctl" || fail "quick start $i: $(tail -2 "$MNT/errors")"
 	t0=$(date +%s)
 	echo stop >"$MNT/quick/ctl" || fail "quick stop $i: $(tail -2 "$MNT/errors")"
-	[ $(($(date +%s) - t0)) -lt 20 ] || fail "stop $i right after start took $(($(date +%s) - t0)) s (TERM lost)"
+	[ $(($(date +%s) - t0)) -lt 20 ] ||
+		fail "stop $i right after start took $(($(date +%s) - t0)) s (TERM lost): $(grep '^exit' "$MNT/quick/status"); log: $(tail -4 "$MNT/quick/log" | tr '\n' '|')"
 	assert_contains "quick status $i" "$(cat "$MNT/quick/status")" "exit: $ended"
 done
 ok "a stop right after a start ends the command with TERM, $rounds times out of $rounds"
@@ -319,6 +320,15 @@ if [ "$BACKEND" = oci ]; then
 	done
 	echo start >"$MNT/e1/ctl" || fail "restart e1"
 	[ "$(output_of e1 'grep -c "^agent:x:" /etc/passwd')" = 1 ] || fail "a restart added the user again"
+	uid=$(output_of e1 'id -u')
+	echo stop >"$MNT/e1/ctl"
+	# The shared copy removed by hand: the next start links to a new one
+	# and keeps the bottle's own passwd (the same id for its files).
+	rm -rf "$STATE/host-etc/$copies"
+	echo start >"$MNT/e1/ctl" || fail "start e1 after its /etc copy was removed: $(tail -2 "$MNT/errors")"
+	[ "$(output_of e1 'cat /etc/debian_version')" = "$(cat /etc/debian_version)" ] || fail "e1's /etc after relinking"
+	[ "$(output_of e1 'id -u')" = "$uid" ] || fail "e1's user id changed: $(output_of e1 'id -u'), was $uid"
+	copies=$(ls "$STATE/host-etc")
 	echo stop >"$MNT/e1/ctl"
 	for n in e0 e1 e2 e3; do
 		rmdir "$MNT/$n" || fail "rmdir $n"
