@@ -44,22 +44,30 @@ int bf_guest_process_pidfd(const struct bf_run *run, pid_t parent, struct bf_err
 }
 
 /* The guest's PID 1 is PID 1 of its own namespace: the kernel drops a
- * signal it neither catches nor blocks. bottlefs-init blocks them all
- * first thing and catches them a moment later, so a signal sent right
- * after a start (a stop) waits for that moment instead of being lost and
- * the stop waiting out stop_timeout. A PID 1 that never takes `sig` gets
- * it all the same after HOLD_WAIT_MS. */
+ * signal it neither catches nor blocks. Right after a start it may still
+ * be the runtime's init (which catches signals, but is about to exec
+ * ours: one still pending across that exec meets PID 1's default and is
+ * dropped) or bottlefs-init before its first instruction.
+ * bottlefs-init blocks every signal first thing and never unblocks one
+ * but to take it, so a signal sent once PID 1 bears its name and holds
+ * the signal cannot be lost; until then (at most HOLD_WAIT_MS, a PID 1
+ * that never does gets it all the same) the signal waits. Without this a
+ * stop right after a start was lost and waited out stop_timeout. */
 #define HOLD_WAIT_MS 2000
 
 static void wait_until_held(pid_t pid, int sig)
 {
+	char text[4096];
 	int waited;
 
 	if (sig == SIGKILL || sig == SIGSTOP || sig == 0)
 		return;
 	for (waited = 0; waited < HOLD_WAIT_MS; waited++) {
-		if (bf_proc_holds_signal(pid, sig) != 0)
-			return;   /* held, gone, or unreadable: nothing to wait for */
+		if (bf_proc_status_read(pid, text, sizeof(text)) < 0)
+			return;   /* gone, or unreadable: nothing to wait for */
+		if (bf_proc_status_named(text, BF_GUEST_INIT_NAME) &&
+		    bf_proc_status_holds_signal(text, sig) != 0)
+			return;
 		usleep(1000);
 	}
 }

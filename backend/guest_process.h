@@ -12,6 +12,9 @@
 #include "bottle.h"
 #include "error.h"
 
+/* The guest's PID 1, bind-mounted at /BF_GUEST_INIT_NAME: its comm. */
+#define BF_GUEST_INIT_NAME ".bottlefs-init"
+
 /* 0 if run->pid is the guest recorded at start (its start time, its user
  * namespace, and a child of `parent` unless that is 0); -ESRCH with
  * `err` saying why not. */

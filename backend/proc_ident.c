@@ -129,10 +129,15 @@ int bf_proc_status_holds_signal(const char *text, int sig)
 	return ((blocked | caught) & bit) != 0;
 }
 
-int bf_proc_holds_signal(pid_t pid, int sig)
+bool bf_proc_status_named(const char *text, const char *name)
 {
-	char text[4096];
-	int r = read_proc(pid, "status", text, sizeof(text), NULL);
+	size_t len = strlen(name);
 
-	return r < 0 ? r : bf_proc_status_holds_signal(text, sig);
+	return strncmp(text, "Name:\t", 6) == 0 && strncmp(text + 6, name, len) == 0 &&
+	       text[6 + len] == '\n';
+}
+
+int bf_proc_status_read(pid_t pid, char *text, size_t size)
+{
+	return read_proc(pid, "status", text, size, NULL);
 }

@@ -3,6 +3,8 @@
 #ifndef BOTTLEFS_PROC_IDENT_H
 #define BOTTLEFS_PROC_IDENT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct bf_proc_ident {
@@ -31,8 +33,11 @@ int bf_proc_ident_read(pid_t pid, struct bf_proc_ident *out);
  * when the text lacks them. */
 int bf_proc_status_holds_signal(const char *text, int sig);
 
-/* The same read from /proc/PID/status: 1, 0 or -errno (-ESRCH when
- * gone). */
-int bf_proc_holds_signal(pid_t pid, int sig);
+/* Whether that process's name (its comm, the status's first line) is
+ * `name`. */
+bool bf_proc_status_named(const char *text, const char *name);
+
+/* Reads /proc/PID/status into `text`: 0 or -errno (-ESRCH when gone). */
+int bf_proc_status_read(pid_t pid, char *text, size_t size);
 
 #endif

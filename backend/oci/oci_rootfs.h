@@ -17,10 +17,11 @@
 #include <sys/types.h>
 
 #include "../bottle.h"
+#include "../guest_process.h"
 #include "../guest_user.h"
 
 /* The guest's init inside the rootfs (a read-only bind of bottlefs-init). */
-#define BF_OCI_INIT_PATH "/.bottlefs-init"
+#define BF_OCI_INIT_PATH "/" BF_GUEST_INIT_NAME
 
 /* RUN_DIR/etc-user: the bottle's passwd and group for image = "host". */
 #define BF_OCI_ETC_USER "etc-user"

@@ -80,7 +80,17 @@ static void test_status_holds_signal(void)
 	CU_ASSERT_EQUAL(bf_proc_status_holds_signal("Name:\tx\nSigBlk:\tzz\nSigCgt:\t0\n", SIGTERM), -EINVAL);
 	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_caught, 0), -EINVAL);
 	CU_ASSERT_EQUAL(bf_proc_status_holds_signal(term_caught, 65), -EINVAL);
-	CU_ASSERT_EQUAL(bf_proc_holds_signal(getpid(), SIGKILL), 0);
+	CU_ASSERT_TRUE(bf_proc_status_named(term_caught, "init"));
+	CU_ASSERT_FALSE(bf_proc_status_named(term_caught, "ini"));
+	CU_ASSERT_FALSE(bf_proc_status_named(term_caught, "init2"));
+	CU_ASSERT_FALSE(bf_proc_status_named("Nome:\tinit\n", "init"));
+	{
+		char text[4096];
+
+		CU_ASSERT_EQUAL_FATAL(bf_proc_status_read(getpid(), text, sizeof(text)), 0);
+		CU_ASSERT_EQUAL(bf_proc_status_holds_signal(text, SIGKILL), 0);
+		CU_ASSERT_EQUAL(bf_proc_status_read(-1, text, sizeof(text)), -ESRCH);
+	}
 }
 
 static void exit_on_term(int sig)
@@ -89,11 +99,26 @@ static void exit_on_term(int sig)
 	_exit(42);
 }
 
-/* A PID 1 of its own namespace that leaves SIGTERM at its default (the
- * kernel drops it) for `late_ms`, then exits 42 on SIGTERM: a guest's init
- * in the moment after its start. Returns the forker's pid (it exits with
- * PID 1's status) and PID 1's host pid in *init. */
-static pid_t spawn_late_init(int late_ms, pid_t *init)
+static void swallow(int sig)
+{
+	(void)sig;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* A PID 1 of its own namespace in the moments after a start, then a
+ * bottlefs-init that exits 42 on SIGTERM. First, for `late_ms`: with
+ * `runtime` the runtime's init (another name, catching SIGTERM and doing
+ * nothing with it), else a PID 1 leaving SIGTERM at its default (the
+ * kernel drops it). Then 50 ms with SIGTERM at its default, as after the
+ * exec of bottlefs-init. Returns the forker's pid (it exits with PID 1's
+ * status) and PID 1's host pid in *init. */
+static pid_t spawn_late_init(int late_ms, bool runtime, pid_t *init)
 {
 	int fds[2];
 	pid_t forker;
@@ -110,10 +135,21 @@ static pid_t spawn_late_init(int late_ms, pid_t *init)
 			_exit(100);
 		pid = fork();
 		if (pid == 0) {
-			struct timespec late = { late_ms / 1000, (late_ms % 1000) * 1000000L };
+			sigset_t all;
 
-			nanosleep(&late, NULL);
+			if (runtime) {
+				prctl(PR_SET_NAME, "runc:[2:INIT]");
+				signal(SIGTERM, swallow);
+			}
+			sleep_ms(late_ms);
+			signal(SIGTERM, SIG_DFL);
+			sleep_ms(50);
+			prctl(PR_SET_NAME, BF_GUEST_INIT_NAME);
+			sigfillset(&all);
+			sigprocmask(SIG_SETMASK, &all, NULL);
 			signal(SIGTERM, exit_on_term);
+			sigemptyset(&all);
+			sigprocmask(SIG_SETMASK, &all, NULL);
 			for (;;)
 				pause();
 		}
@@ -146,23 +182,33 @@ static int exit_within(pid_t pid, pid_t init, int ms)
 	return -1;
 }
 
-/* A stop right after a start: the signal waits for the guest's PID 1 to
- * take it rather than being dropped by the kernel. */
-static void test_signal_waits_for_init(void)
+/* A stop right after a start: the signal waits for bottlefs-init to
+ * take it rather than being dropped by the kernel, whether PID 1 is
+ * still one that drops it or the runtime's init that is about to exec. */
+static void signal_late_init(bool runtime)
 {
 	struct bf_proc_ident id;
 	struct bf_error err = { 0 };
 	struct bf_run run = { 0 };
-	pid_t init = 0, forker = spawn_late_init(300, &init);
+	pid_t init = 0, forker = spawn_late_init(300, runtime, &init);
 
 	CU_ASSERT_FATAL(forker > 0);
 	CU_ASSERT_FATAL(bf_proc_ident_read(init, &id) == 0);
 	run.pid = init;
 	run.guest_start = id.start;
 	run.guest_userns = id.userns;
-	CU_ASSERT_EQUAL(bf_proc_holds_signal(init, SIGTERM), 0);
 	CU_ASSERT_EQUAL(bf_guest_process_signal(&run, 0, SIGTERM, &err), 0);
 	CU_ASSERT_EQUAL(exit_within(forker, init, 3000), 42);
+}
+
+static void test_signal_waits_for_init(void)
+{
+	signal_late_init(false);
+}
+
+static void test_signal_waits_past_runtime_init(void)
+{
+	signal_late_init(true);
 }
 
 /* Runs `probe` in a child under the filter; returns its exit code. */
@@ -357,6 +403,7 @@ int main(void)
 		{ "ident of self and child", test_ident_of_self },
 		{ "status: signal held", test_status_holds_signal },
 		{ "signal waits for a late init", test_signal_waits_for_init },
+		{ "signal waits past the runtime's init", test_signal_waits_past_runtime_init },
 		{ "filter refuses", test_filter_refuses },
 		{ "filter relaxed", test_filter_relaxed },
 		{ "filter render", test_filter_render },
