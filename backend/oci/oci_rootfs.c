@@ -296,8 +296,8 @@ static int prepare_host_etc(const struct bf_bottle *b, const char *run_dir,
 	/* Linked first, own files last: a crash between leaves no etc-user,
 	 * and the next start makes both again. */
 	snprintf(tmp, sizeof(tmp), "%s/" BF_OCI_ETC_USER ".tmp", run_dir);
-	if (bf_remove_tree(tmp, err) < 0 || bf_remove_tree(path, err) < 0)
-		return -err->code;
+	if ((r = bf_remove_tree(tmp, err)) < 0 || (r = bf_remove_tree(path, err)) < 0)
+		return r;
 	r = bf_host_etc_link(state, "/etc", run_dir, err);
 	if (r < 0)
 		return r;
