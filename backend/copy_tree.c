@@ -88,6 +88,17 @@ static int copy_file(int sfd, int dfd, const char *name, const struct stat *st)
 	return fchmod(out, st->st_mode & 07777) < 0 ? -errno : 0;
 }
 
+int bf_copy_file_at(int src_dir, int dst_dir, const char *name)
+{
+	struct stat st;
+
+	if (stat_source(src_dir, name, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return copy_file(src_dir, dst_dir, name, &st);
+}
+
 static int copy_dir(int sfd, int dfd, const char *rel, int depth,
 		    const struct bf_copy_opts *opts, struct bf_error *err);
 

@@ -31,6 +31,11 @@ struct bf_copy_opts {
  * tree are copied as links, never followed. */
 int bf_copy_tree(const char *src, const char *dst, const struct bf_copy_opts *opts,
 		 struct bf_error *err);
+/* Copies the regular file NAME of the directory open at src_dir into the
+ * one open at dst_dir (created there, must not exist), with its mode; a
+ * symlink or anything else is refused (EINVAL). 0 or -errno. */
+int bf_copy_file_at(int src_dir, int dst_dir, const char *name);
+
 /* Removes a tree; ENOENT is success. Does not cross mount points. */
 int bf_remove_tree(const char *path, struct bf_error *err);
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,31 +237,6 @@ static int check_image(const char *image, const char *run_dir, struct bf_error *
  * owned by someone other than root, and by the manifest's writer unless
  * root wrote it: the guest user acts as that owner on the host. */
 
-/* A small file copied whole (a passwd or group), with its mode. */
-static int copy_small_file(const char *from, const char *to)
-{
-	cleanup_close int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	cleanup_close int out = -1;
-	struct stat st;
-	off_t left;
-
-	if (in < 0 || fstat(in, &st) < 0)
-		return -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
-	if (out < 0)
-		return -errno;
-	for (left = st.st_size; left > 0;) {
-		ssize_t n = sendfile(out, in, NULL, (size_t)left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : 0;
-		left -= n;
-	}
-	return 0;
-}
-
 /* The host's /etc for image = "host": the shared filtered copy, linked
  * (RUN_DIR/host-etc), and the bottle's own passwd and group, which name
  * its guest user (RUN_DIR/etc-user), made at its first start and kept. A
@@ -273,8 +247,9 @@ static int prepare_host_etc(const struct bf_bottle *b, const char *run_dir,
 			    struct bf_guest_user *user, struct bf_error *err)
 {
 	char path[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX], state[PATH_MAX];
-	char from[PATH_MAX + 16], to[PATH_MAX + 16];
 	static const char *const own[] = { "passwd", "group" };
+	cleanup_close int from = -1;
+	cleanup_close int to = -1;
 	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/etc", run_dir);
@@ -303,12 +278,14 @@ static int prepare_host_etc(const struct bf_bottle *b, const char *run_dir,
 		return r;
 	if (mkdir(tmp, 0755) < 0)
 		return bf_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
+	from = open(link, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	to = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (from < 0 || to < 0)
+		return bf_error_set(err, errno, "open %s: %s", from < 0 ? link : tmp, strerror(errno));
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && r == 0; i++) {
-		snprintf(from, sizeof(from), "%s/%s", link, own[i]);
-		snprintf(to, sizeof(to), "%s/%s", tmp, own[i]);
-		r = copy_small_file(from, to);
+		r = bf_copy_file_at(from, to, own[i]);
 		if (r < 0)
-			bf_error_set(err, -r, "copy %s: %s", from, strerror(-r));
+			bf_error_set(err, -r, "copy %s/%s: %s", link, own[i], strerror(-r));
 	}
 	if (r == 0)
 		r = bf_guest_user_resolve(&b->manifest, tmp, true, user, err);
