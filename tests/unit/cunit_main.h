@@ -3,11 +3,26 @@
 #define BOTTLEFS_CUNIT_MAIN_H
 
 #include <CUnit/Basic.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct unit_test {
 	const char *name;
 	void (*fn)(void);
 };
+
+/* Writes `text` to `path` (made or emptied) and gives it exactly `mode`. */
+static inline void unit_write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	CU_ASSERT(chmod(path, mode) == 0);
+}
 
 static int run_unit_tests(const char *suite_name, const struct unit_test *tests)
 {

@@ -22,14 +22,9 @@ static void path_of(char *out, size_t len, const char *rel)
 static void put(const char *rel, const char *text, mode_t mode)
 {
 	char p[256];
-	int fd;
 
 	path_of(p, sizeof(p), rel);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	chmod(p, mode);
+	unit_write_file(p, text, mode);
 }
 
 static bool exists(const char *rel)
@@ -161,6 +156,40 @@ static void test_remove_stops_at_a_bind_mount(void)
 	teardown();
 }
 
+/* One file by directory fds: content and mode kept; a link, a
+ * directory, a missing name or an existing target refused. */
+static void test_copy_file_at(void)
+{
+	char p[256], q[256];
+	struct stat st;
+	int from, to;
+
+	setup();
+	CU_ASSERT_EQUAL(mkdir(strcat(strcpy(p, base), "/from"), 0755), 0);
+	CU_ASSERT_EQUAL(mkdir(strcat(strcpy(q, base), "/to"), 0755), 0);
+	put("from/passwd", "root:x:0:0::/root:/bin/sh\n", 0640);
+	path_of(p, sizeof(p), "from/link");
+	CU_ASSERT_EQUAL(symlink("passwd", p), 0);
+	path_of(p, sizeof(p), "from/sub");
+	CU_ASSERT_EQUAL(mkdir(p, 0755), 0);
+	path_of(p, sizeof(p), "from");
+	path_of(q, sizeof(q), "to");
+	from = open(p, O_RDONLY | O_DIRECTORY);
+	to = open(q, O_RDONLY | O_DIRECTORY);
+	CU_ASSERT_FATAL(from >= 0 && to >= 0);
+	CU_ASSERT_EQUAL(bf_copy_file_at(from, to, "passwd"), 0);
+	path_of(q, sizeof(q), "to/passwd");
+	CU_ASSERT_TRUE(stat(q, &st) == 0 && (st.st_mode & 07777) == 0640 && st.st_size == 26);
+	CU_ASSERT_EQUAL(bf_copy_file_at(from, to, "passwd"), -EEXIST);
+	CU_ASSERT_EQUAL(bf_copy_file_at(from, to, "link"), -EINVAL);
+	CU_ASSERT_EQUAL(bf_copy_file_at(from, to, "sub"), -EINVAL);
+	CU_ASSERT_EQUAL(bf_copy_file_at(from, to, "missing"), -ENOENT);
+	CU_ASSERT_FALSE(exists("to/link"));
+	close(from);
+	close(to);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -168,6 +197,7 @@ int main(void)
 		{ "copy as a reader", test_copy_read_as },
 		{ "copy refuses a symlinked root", test_copy_refuses_symlinked_root },
 		{ "removal stops at a bind mount", test_remove_stops_at_a_bind_mount },
+		{ "one file by directory fds", test_copy_file_at },
 		{ NULL, NULL },
 	};
 

@@ -14,13 +14,9 @@
 static void write_file(const char *dir, const char *name, const char *text)
 {
 	char path[512];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
+	unit_write_file(path, text, 0644);
 }
 
 static char *read_file(const char *dir, const char *name)

@@ -22,14 +22,9 @@ static char top[64];
 static void put(const char *rel, const char *text, mode_t mode)
 {
 	char path[PATH_MAX];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", top, rel);
-	f = fopen(path, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
-	CU_ASSERT_EQUAL(chmod(path, mode), 0);
+	unit_write_file(path, text, mode);
 }
 
 static void dir(const char *rel, mode_t mode)

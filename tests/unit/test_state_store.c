@@ -65,13 +65,9 @@ static void remove_dir(void)
 static void write_raw(const char *file, const char *data)
 {
 	char path[256];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", bottles, file);
-	f = fopen(path, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(data, f);
-	fclose(f);
+	unit_write_file(path, data, 0644);
 }
 
 static struct loaded load(struct bf_store *s)
