@@ -31,7 +31,7 @@ const char *const bf_oci_host_dirs[] = {
 bool bf_oci_image_entry_ours(const char *name)
 {
 	static const char *const ours[] = {
-		"proc", "dev", "sys", "tmp", "work", "home", "root", BF_OCI_INIT_PATH + 1, NULL,
+		"proc", "dev", "sys", "tmp", "work", "home", "root", BF_GUEST_INIT_NAME, NULL,
 	};
 	size_t i;
 
@@ -165,7 +165,7 @@ static int make_rootfs(const struct bf_bottle *b, const char *rootfs, uid_t root
 		}
 	}
 	if (r == 0) {
-		int fd = openat(rootfd, BF_OCI_INIT_PATH + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
+		int fd = openat(rootfd, BF_GUEST_INIT_NAME, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0755);
 		if (fd < 0)
 			r = -errno;
 		else
