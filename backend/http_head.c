@@ -123,6 +123,7 @@ int bf_http_parse_request(const char *head, size_t head_len, struct bf_http_requ
 		*reason = "not an HTTP/1.x request";
 		return 400;
 	}
+	req->http10 = strcmp(version, "HTTP/1.0") == 0;
 	/* CONNECT host:port tunnels; GET http://host[:port]/path is passed on
 	 * in origin form. Both are decided the same way. */
 	req->tunnel = strcmp(req->method, "CONNECT") == 0;
@@ -158,16 +159,14 @@ static bool header_is(const char *line, size_t len, const char *name)
 	return len >= n && strncasecmp(line, name, n) == 0;
 }
 
-size_t bf_http_origin_head(const char *head, size_t head_len, const struct bf_http_request *req,
-			   char *out, size_t cap)
+/* Copies the header lines of head[line..end) to out from `o` on, less
+ * the hop-by-hop ones (Connection, Keep-Alive, Proxy-*), with CRLF line
+ * ends; stops at the blank line. Returns the new length, or cap if they
+ * do not fit. */
+static size_t copy_end_to_end_headers(const char *line, const char *end, char *out, size_t cap,
+				      size_t o)
 {
-	const char *line = memchr(head, '\n', head_len), *end = head + head_len;
-	int n = snprintf(out, cap, "%s %s HTTP/1.1\r\n", req->method, req->path);
-	size_t o = n > 0 ? (size_t)n : 0;
-
-	if (o >= cap || !line)
-		return o < cap ? o : 0;
-	for (line++; line < end;) {
+	while (line < end) {
 		const char *eol = memchr(line, '\n', (size_t)(end - line));
 		size_t l;
 
@@ -179,17 +178,53 @@ size_t bf_http_origin_head(const char *head, size_t head_len, const struct bf_ht
 		if (l == 0)
 			break;     /* the blank line */
 		if (!header_is(line, l, "Proxy-") && !header_is(line, l, "Connection:") &&
-		    !header_is(line, l, "Keep-Alive:") && o + l + 2 < cap) {
+		    !header_is(line, l, "Keep-Alive:")) {
+			if (o + l + 2 >= cap)
+				return cap;
 			memcpy(out + o, line, l);
 			memcpy(out + o + l, "\r\n", 2);
 			o += l + 2;
 		}
 		line = eol + 1;
 	}
-	n = snprintf(out + o, cap - o, "Connection: close\r\n\r\n");
-	if (n > 0 && o + (size_t)n < cap)
-		o += (size_t)n;
 	return o;
+}
+
+size_t bf_http_origin_head(const char *head, size_t head_len, const struct bf_http_request *req,
+			   bool keep, char *out, size_t cap)
+{
+	const char *line = memchr(head, '\n', head_len), *end = head + head_len;
+	const char *tail = keep ? "\r\n" : "Connection: close\r\n\r\n";
+	int n = snprintf(out, cap, "%s %s HTTP/1.1\r\n", req->method, req->path);
+	size_t o = n > 0 ? (size_t)n : 0;
+
+	if (o >= cap || !line)
+		return o < cap ? o : 0;
+	o = copy_end_to_end_headers(line + 1, end, out, cap, o);
+	if (o >= cap || o + strlen(tail) >= cap)
+		return o >= cap ? cap - 1 : o;
+	memcpy(out + o, tail, strlen(tail));
+	return o + strlen(tail);
+}
+
+size_t bf_http_client_head(const char *head, size_t head_len, char *out, size_t cap)
+{
+	const char *line = memchr(head, '\n', head_len), *end = head + head_len;
+	static const char tail[] = "Connection: close\r\n\r\n";
+	size_t o;
+
+	if (!line || (size_t)(line - head) + 1 >= cap)
+		return 0;
+	o = (size_t)(line - head);
+	if (o && head[o - 1] == '\r')
+		o--;
+	memcpy(out, head, o);
+	memcpy(out + o, "\r\n", 2);
+	o = copy_end_to_end_headers(line + 1, end, out, cap, o + 2);
+	if (o + sizeof(tail) - 1 >= cap)
+		return 0;
+	memcpy(out + o, tail, sizeof(tail) - 1);
+	return o + sizeof(tail) - 1;
 }
 
 /* The value of a header line after "Name:", trimmed, into out. */
@@ -208,12 +243,91 @@ static bool header_value(const char *line, size_t len, size_t name_len, char *ou
 	return true;
 }
 
+int bf_http_parse_framing(const char *head, size_t head_len, bool http10,
+			  struct bf_http_framing *f, const char **reason)
+{
+	const char *line = memchr(head, '\n', head_len), *end = head + head_len;
+	char value[256];
+	bool keep_alive = false;
+
+	memset(f, 0, sizeof(*f));
+	f->content_length = -1;
+	for (line = line ? line + 1 : end; line < end;) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		size_t l = eol ? (size_t)(eol - line) : (size_t)(end - line);
+
+		if (header_is(line, l, "Content-Length:")) {
+			long long n = -1;
+
+			if (header_value(line, l, 15, value, sizeof(value)) && value[0] &&
+			    strspn(value, "0123456789") == strlen(value) && strlen(value) <= 15)
+				n = strtoll(value, NULL, 10);
+			if (n < 0 || (f->content_length >= 0 && f->content_length != n)) {
+				*reason = "bad Content-Length";
+				return 400;
+			}
+			f->content_length = n;
+		} else if (header_is(line, l, "Transfer-Encoding:")) {
+			size_t vl;
+
+			/* The last coding decides; a value too long to read is
+			 * some coding other than chunked. */
+			f->transfer_encoding = true;
+			f->chunked = header_value(line, l, 18, value, sizeof(value)) &&
+				     (vl = strlen(value)) >= 7 &&
+				     strcasecmp(value + vl - 7, "chunked") == 0 &&
+				     (vl == 7 || value[vl - 8] == ',' || value[vl - 8] == ' ' ||
+				      value[vl - 8] == '\t');
+		} else if (header_is(line, l, "Connection:")) {
+			/* A value too long to read may say close: it is taken to. */
+			if (!header_value(line, l, 11, value, sizeof(value)) || strcasestr(value, "close"))
+				f->close = true;
+			else if (strcasestr(value, "keep-alive"))
+				keep_alive = true;
+		} else if (header_is(line, l, "Expect:")) {
+			f->expect = true;
+		} else if (header_is(line, l, "Upgrade:")) {
+			f->upgrade = true;
+		}
+		line += l + 1;
+	}
+	if (http10 && !keep_alive)
+		f->close = true;
+	return 0;
+}
+
+int bf_http_parse_status(const char *head, size_t head_len, int *status, bool *http10)
+{
+	const char *d = head + 9;
+
+	/* "HTTP/1.x NNN" and a space or the line's end. */
+	if (head_len < 13 || strncmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') ||
+	    head[8] != ' ' || d[0] < '1' || d[0] > '5' || d[1] < '0' || d[1] > '9' || d[2] < '0' ||
+	    d[2] > '9' || (d[3] != ' ' && d[3] != '\r' && d[3] != '\n'))
+		return -1;
+	*status = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
+	*http10 = head[7] == '0';
+	return 0;
+}
+
+enum bf_http_body bf_http_response_body(const char *method, int status,
+					const struct bf_http_framing *f)
+{
+	if (strcmp(method, "HEAD") == 0 || status < 200 || status == 204 || status == 304)
+		return BF_HTTP_BODY_NONE;
+	if (f->transfer_encoding)
+		return f->chunked ? BF_HTTP_BODY_CHUNKED : BF_HTTP_BODY_UNTIL_CLOSE;
+	if (f->content_length >= 0)
+		return BF_HTTP_BODY_LENGTH;
+	return BF_HTTP_BODY_UNTIL_CLOSE;
+}
+
 int bf_http_parse_server_request(const char *head, size_t head_len,
 				 struct bf_http_server_request *req, const char **reason)
 {
 	const char *p = head, *line = memchr(head, '\n', head_len), *end = head + head_len;
-	char target[2048], version[16], value[256];
-	bool keep_alive = false;
+	char target[2048], version[16];
+	struct bf_http_framing f;
 
 	memset(req, 0, sizeof(*req));
 	req->content_length = -1;
@@ -233,41 +347,21 @@ int bf_http_parse_server_request(const char *head, size_t head_len,
 		return 400;
 	}
 	strlcpy(req->path, target, sizeof(req->path));
+	if (bf_http_parse_framing(head, head_len, strcmp(version, "HTTP/1.0") == 0, &f, reason))
+		return 400;
+	req->content_length = f.content_length;
+	req->chunked = f.transfer_encoding;
+	req->close = f.close;
 	for (line++; line < end;) {
 		const char *eol = memchr(line, '\n', (size_t)(end - line));
 		size_t l = eol ? (size_t)(eol - line) : (size_t)(end - line);
 
-		if (header_is(line, l, "Content-Length:")) {
-			long long n = -1;
-
-			/* Digits only, and two that disagree are refused (request
-			 * smuggling's oldest trick). */
-			if (header_value(line, l, 15, value, sizeof(value)) && value[0] &&
-			    strspn(value, "0123456789") == strlen(value) && strlen(value) <= 15)
-				n = strtoll(value, NULL, 10);
-			if (n < 0 || (req->content_length >= 0 && req->content_length != n)) {
-				*reason = "bad Content-Length";
-				return 400;
-			}
-			req->content_length = n;
-		} else if (header_is(line, l, "Transfer-Encoding:")) {
-			req->chunked = true;
-		} else if (header_is(line, l, "Connection:")) {
-			if (header_value(line, l, 11, value, sizeof(value))) {
-				if (strcasestr(value, "close"))
-					req->close = true;
-				if (strcasestr(value, "keep-alive"))
-					keep_alive = true;
-			}
-		} else if (header_is(line, l, "Mcp-Session-Id:")) {
-			if (!header_value(line, l, 15, req->session, sizeof(req->session))) {
-				*reason = "Mcp-Session-Id is too long";
-				return 400;
-			}
+		if (header_is(line, l, "Mcp-Session-Id:") &&
+		    !header_value(line, l, 15, req->session, sizeof(req->session))) {
+			*reason = "Mcp-Session-Id is too long";
+			return 400;
 		}
 		line += l + 1;
 	}
-	if (strcmp(version, "HTTP/1.0") == 0 && !keep_alive)
-		req->close = true;
 	return 0;
 }
