@@ -35,12 +35,17 @@
 #include <unistd.h>
 #include <bsd/string.h>
 
+#include "cleanup.h"
 #include "egress_policy.h"
 #include "host_addresses.h"
+#include "http_chunked.h"
 #include "http_head.h"
+#include "upstream_pool.h"
 
 #define MAX_LISTENERS 4
 #define HEAD_MAX 16384
+/* A head rewritten for its next hop, and what of the body came with it. */
+#define OUT_MAX (2 * HEAD_MAX + 64)
 #define HEAD_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
 /* What a relay moves at once, and the size of its pipes. */
@@ -80,6 +85,7 @@ struct bf_egress {
 	bool orphaned;          /* stopped: the last worker frees it */
 	char **rules;
 	size_t n_rules;
+	struct bf_upstream_pool pool;   /* origins' connections between requests */
 	struct bf_egress_limits limits;
 	pthread_mutex_t log_lock;
 	char log_path[1200];
@@ -253,27 +259,39 @@ static void http_error(int fd, int code, const char *status, const char *error,
 		bf_send_all(fd, resp, (size_t)n < sizeof(resp) ? (size_t)n : sizeof(resp) - 1);
 }
 
-/* Reads until the end of the request head; `*len` gets all bytes read,
- * `*head_len` where the head ends (the rest belongs to the body). */
-static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_len)
+/* Reads until the end of a head; `*len` holds the bytes buf already has
+ * on entry and all bytes read on return, `*head_len` where the head ends
+ * (the rest belongs to the body). While it waits, a hang-up of `watch`
+ * (the client, when this reads the origin's answer; -1 for none) ends the
+ * wait: a stop shuts the client's socket down. A client's head has
+ * usually come with its connection, so it is read before any poll; the
+ * origin's answer has not, so it is waited for first. */
+static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_len, int wait_ms,
+		     int watch)
 {
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	*len = 0;
-	while (*len < cap) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		/* The head has usually come with the connection: no poll then. */
-		ssize_t n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
+	*head_len = bf_http_head_end(buf, *len);
+	if (*head_len)
+		return 0;
+	for (bool wait_first = watch >= 0; *len < cap; wait_first = false) {
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { watch, 0, 0 } };
+		ssize_t n = -1;
 
+		errno = EAGAIN;
+		if (!wait_first)
+			n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			long left;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = HEAD_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 +
-						  (now.tv_nsec - start.tv_nsec) / 1000000);
-			if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			left = wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+					  (now.tv_nsec - start.tv_nsec) / 1000000);
+			if (left <= 0 || poll(p, watch >= 0 ? 2 : 1, (int)left) <= 0)
 				return -ETIMEDOUT;
+			if (p[1].revents & (POLLHUP | POLLERR))
+				return -ECONNABORTED;
 			continue;
 		}
 		if (n <= 0)
@@ -314,8 +332,10 @@ static int connect_to(const struct sockaddr *sa, socklen_t len)
 	return fd;
 }
 
-/* The decision and the upstream connection: -1 with d->reason set if not. */
-static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_port)
+/* The decision and the upstream connection: -1 with d->reason set if not.
+ * With `reused`, a connection the pool kept for the destination serves
+ * if there is one (and *reused says so): the rules still decide first. */
+static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_port, bool *reused)
 {
 	struct bf_egress_verdict v = { 0 };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
@@ -340,6 +360,15 @@ static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_
 		goto out;
 	}
 	strlcpy(d->rule, v.rule, sizeof(d->rule));
+	if (reused) {
+		fd = bf_upstream_pool_take(&e->pool, d->host, d->port, d->resolved,
+					   sizeof(d->resolved));
+		*reused = fd >= 0;
+		if (fd >= 0) {
+			d->allow = true;
+			goto out;
+		}
+	}
 	snprintf(port, sizeof(port), "%d", d->port);
 	r = getaddrinfo(d->host, port, &hints, &res);
 	if (r != 0) {
@@ -492,6 +521,201 @@ static int relay(int client, int upstream, struct decision *d, int idle, struct 
 	return r;
 }
 
+/* --- one request and its response on a connection to the origin that
+ * may serve the next request (plain http:// only: a CONNECT tunnel's
+ * bytes are the client's own) */
+
+/* Waits until `fd` can be read, up to `idle` seconds; a hang-up of the
+ * client (a stop shuts its socket down) ends the wait. 1 ready, 0 after
+ * `idle` (d says so), -1 the client is gone. */
+static int wait_readable(int fd, int client, int idle, struct decision *d)
+{
+	struct pollfd p[2] = { { fd, POLLIN, 0 }, { client, 0, 0 } };
+
+	for (;;) {
+		int r = poll(p, fd == client ? 1 : 2, idle * 1000);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (fd != client && (p[1].revents & (POLLHUP | POLLERR))))
+			return -1;
+		if (r == 0) {
+			snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
+			d->idle_ended = true;
+			return 0;
+		}
+		return 1;
+	}
+}
+
+/* Moves `len` bytes from `from` to `to` through `pipe`, or all until
+ * `from` ends if `until_end`. 0; -1 if `from` ended early or went quiet,
+ * -2 if `to` failed with bytes left in the pipe. */
+static int move_bytes(int from, int to, unsigned long long len, bool until_end, int pipe[2],
+		      int client, int idle, struct decision *d, unsigned long long *count)
+{
+	while (until_end || len > 0) {
+		size_t want = !until_end && len < RELAY_CHUNK ? (size_t)len : RELAY_CHUNK;
+		ssize_t n;
+
+		if (wait_readable(from, client, idle, d) <= 0)
+			return -1;
+		n = splice(from, NULL, pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == 0 && until_end)
+			return 0;
+		if (n <= 0)
+			return -1;
+		if (pipe_to(pipe[0], to, (size_t)n) < 0)
+			return -2;
+		*count += (unsigned long long)n;
+		len -= until_end ? 0 : (unsigned long long)n;
+	}
+	return 0;
+}
+
+/* Passes a chunked body on to its end: `have` bytes of it are in buf
+ * already, the rest is read into buf (cap bytes). 1 if it ended exactly
+ * at the end of what the origin sent, 0 if the origin sent more (the
+ * connection is not kept), -1 if it failed or broke the syntax. */
+static int move_chunked(int up, int client, char *buf, size_t cap, size_t have, int idle,
+			struct decision *d)
+{
+	struct bf_http_chunked body = BF_HTTP_CHUNKED_INIT;
+	bool done = false;
+
+	for (;;) {
+		ssize_t used = have ? bf_http_chunked_feed(&body, buf, have, &done) : 0;
+		ssize_t n;
+
+		if (used < 0) {
+			strlcpy(d->reason, "the origin's chunked body is malformed", sizeof(d->reason));
+			return -1;
+		}
+		if (used && bf_send_all(client, buf, (size_t)used) < 0)
+			return -1;
+		d->down += (unsigned long long)used;
+		if (done)
+			return (size_t)used == have ? 1 : 0;
+		if (wait_readable(up, client, idle, d) <= 0)
+			return -1;
+		n = recv(up, buf, cap, 0);
+		if (n < 0 && errno == EINTR)
+			n = 0;
+		else if (n <= 0)
+			return -1;
+		have = (size_t)n;
+	}
+}
+
+/* The outcome of an exchange. */
+enum exchanged {
+	EXCHANGE_KEEP,          /* `up` may serve another request */
+	EXCHANGE_DONE,          /* done, or failed; `up` is closed after */
+	EXCHANGE_DIRTY,         /* failed with bytes left in the relay's pipes */
+	EXCHANGE_RETRY,         /* a kept `up` had been closed: nothing was answered */
+};
+
+/* Sends the request (head in buf[0..head_len), `len` bytes read, body of
+ * `body_len`) and passes the response on, with a head that ends the
+ * client's connection after it. The origin's connection stays open for
+ * the next request unless either side's framing says otherwise. */
+static enum exchanged exchange(int client, int up, bool reused, const char *buf, size_t len,
+			       size_t head_len, const struct bf_http_request *req,
+			       long long body_len, int idle, struct decision *d,
+			       struct relay_pipes *rp)
+{
+	/* `out`: a head for its next hop and the body bytes that came with
+	 * it, sent at once; `resp`: the origin's answer as read. */
+	cleanup_free char *bufs = malloc(OUT_MAX + HEAD_MAX + 1);
+	char *out, *resp;
+	size_t early = len - head_len, hlen, rlen = 0, rhead = 0, body_have, first;
+	struct bf_http_framing f;
+	enum bf_http_body kind;
+	const char *why = NULL;
+	bool http10 = false;
+	int status = 0, r;
+
+	if (!bufs)
+		return EXCHANGE_DONE;
+	out = bufs;
+	resp = bufs + OUT_MAX;
+	/* Bytes past the body would be a second request: the client's
+	 * connection ends after this one, so they are not sent. */
+	if (early > (unsigned long long)body_len)
+		early = (size_t)body_len;
+	hlen = bf_http_origin_head(buf, head_len, req, true, out, OUT_MAX);
+	if (bf_send_all(up, out, hlen) < 0 || (early && bf_send_all(up, buf + head_len, early) < 0))
+		return reused && early == (size_t)body_len ? EXCHANGE_RETRY : EXCHANGE_DONE;
+	d->up += hlen + early;
+	if ((unsigned long long)body_len > early) {
+		r = move_bytes(client, up, (unsigned long long)body_len - early, false, rp->fds[0],
+			       client, idle, d, &d->up);
+		if (r < 0)
+			return r == -2 ? EXCHANGE_DIRTY : EXCHANGE_DONE;
+	}
+	/* Interim answers (100, 103) go on as they are, then the final one. */
+	for (;;) {
+		r = read_head(up, resp, HEAD_MAX, &rlen, &rhead, idle * 1000, client);
+		if (r == -ECONNRESET && reused && rlen == 0 && early == (size_t)body_len &&
+		    d->down == 0)
+			return EXCHANGE_RETRY;
+		if (r < 0 || bf_http_parse_status(resp, rhead, &status, &http10) < 0 ||
+		    bf_http_parse_framing(resp, rhead, http10, &f, &why) != 0 || status == 101) {
+			snprintf(d->reason, sizeof(d->reason), "the origin's answer: %s",
+				 r == -ETIMEDOUT ? "none in time" : r == -E2BIG ? "head over 16 KiB"
+				 : r < 0 ? "it closed before a head" : "not an HTTP/1.x response head");
+			d->upstream_failed = true;
+			if (d->down == 0 && r != -ECONNABORTED)
+				http_error(client, r == -ETIMEDOUT ? 504 : 502,
+					   r == -ETIMEDOUT ? "Gateway Timeout" : "Bad Gateway",
+					   "destination_unavailable", d->reason);
+			return EXCHANGE_DONE;
+		}
+		if (status >= 200)
+			break;
+		if (bf_send_all(client, resp, rhead) < 0)
+			return EXCHANGE_DONE;
+		d->down += rhead;
+		memmove(resp, resp + rhead, rlen - rhead);
+		rlen -= rhead;
+	}
+	kind = bf_http_response_body(req->method, status, &f);
+	hlen = bf_http_client_head(resp, rhead, out, HEAD_MAX + 64);
+	if (!hlen)
+		return EXCHANGE_DONE;
+	body_have = rlen - rhead;
+	if (kind == BF_HTTP_BODY_CHUNKED) {
+		if (bf_send_all(client, out, hlen) < 0)
+			return EXCHANGE_DONE;
+		d->down += hlen;
+		memmove(resp, resp + rhead, body_have);
+		r = move_chunked(up, client, resp, HEAD_MAX, body_have, idle, d);
+		/* A length beside the coding is a smuggler's message: not kept. */
+		return r == 1 && !f.close && f.content_length < 0 ? EXCHANGE_KEEP : EXCHANGE_DONE;
+	}
+	/* The body's bytes that came with the head go with it. */
+	first = kind == BF_HTTP_BODY_NONE ? 0 : body_have;
+	if (kind == BF_HTTP_BODY_LENGTH && first > (unsigned long long)f.content_length)
+		first = (size_t)f.content_length;
+	memcpy(out + hlen, resp + rhead, first);
+	if (bf_send_all(client, out, hlen + first) < 0)
+		return EXCHANGE_DONE;
+	d->down += hlen + first;
+	if (kind == BF_HTTP_BODY_NONE)
+		return body_have == 0 && !f.close ? EXCHANGE_KEEP : EXCHANGE_DONE;
+	if (kind == BF_HTTP_BODY_LENGTH) {
+		r = move_bytes(up, client, (unsigned long long)f.content_length - first, false,
+			       rp->fds[1], client, idle, d, &d->down);
+		if (r < 0)
+			return r == -2 ? EXCHANGE_DIRTY : EXCHANGE_DONE;
+		return body_have == first && !f.close ? EXCHANGE_KEEP : EXCHANGE_DONE;
+	}
+	r = move_bytes(up, client, 0, true, rp->fds[1], client, idle, d, &d->down);
+	return r == -2 ? EXCHANGE_DIRTY : EXCHANGE_DONE;
+}
+
 /* 403 for the policy's refusals, 502 when the destination failed. */
 static void refuse(int client, const struct decision *d)
 {
@@ -549,10 +773,12 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 	size_t len = 0, head_len = 0;
 	const char *why = NULL;
 	int up = -1, r;
+	bool exchanging = false, reused = false;
+	long long body_len = 0;
 
 	if (!buf)
 		return;
-	r = read_head(client, buf, HEAD_MAX, &len, &head_len);
+	r = read_head(client, buf, HEAD_MAX, &len, &head_len, HEAD_TIMEOUT_MS, -1);
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
 			http_error(client, 408, "Request Timeout", "http_request_error",
@@ -577,16 +803,57 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 	strlcpy(d->method, req.method, sizeof(d->method));
 	strlcpy(d->host, req.host, sizeof(d->host));
 	d->port = req.port;
-	up = decide_and_connect(e, d, req.default_port);
+	/* A plain request whose body's end its head tells goes as one
+	 * exchange on a connection that may be kept; the others (a CONNECT,
+	 * a chunked or Expect or Upgrade request, HTTP/1.0) are relayed
+	 * until either side closes, on a connection of their own. */
+	if (!req.tunnel) {
+		struct bf_http_framing f;
+
+		if (bf_http_parse_framing(buf, head_len, req.http10, &f, &why) != 0 ||
+		    (f.transfer_encoding && f.content_length >= 0)) {
+			why = why ? why : "both Transfer-Encoding and Content-Length";
+			http_error(client, 400, "Bad Request", "http_request_error", why);
+			strlcpy(d->reason, why, sizeof(d->reason));
+			goto done;
+		}
+		exchanging = !req.http10 && !f.transfer_encoding && !f.expect && !f.upgrade;
+		body_len = f.content_length > 0 ? f.content_length : 0;
+	}
+	up = decide_and_connect(e, d, req.default_port, exchanging ? &reused : NULL);
 	if (up < 0 && e->limits.ask && d->status == 403 && d->error &&
 	    strcmp(d->error, "http_request_denied") == 0) {
 		if (ask_person(e, client, d, buf, head_len)) {
 			memset(d->reason, 0, sizeof(d->reason));
-			up = decide_and_connect(e, d, req.default_port);
+			up = decide_and_connect(e, d, req.default_port, exchanging ? &reused : NULL);
 		}
 	}
 	if (up < 0) {
 		refuse(client, d);
+		goto done;
+	}
+	if (exchanging) {
+		enum exchanged x = exchange(client, up, reused, buf, len, head_len, &req, body_len,
+					    e->limits.idle_timeout, d, rp);
+
+		if (x == EXCHANGE_RETRY) {
+			/* Closed by the origin while kept: once more, on a new one. */
+			close(up);
+			up = decide_and_connect(e, d, req.default_port, NULL);
+			if (up < 0) {
+				refuse(client, d);
+				goto done;
+			}
+			x = exchange(client, up, false, buf, len, head_len, &req, body_len,
+				     e->limits.idle_timeout, d, rp);
+		}
+		if (x == EXCHANGE_KEEP) {
+			bf_upstream_pool_put(&e->pool, up, d->host, d->port, d->resolved);
+			up = -1;
+		} else if (x == EXCHANGE_DIRTY) {
+			relay_pipes_close(rp);
+			relay_pipes_open(rp);
+		}
 		goto done;
 	}
 	if (req.tunnel) {
@@ -597,7 +864,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 
 		if (!head)
 			goto done;
-		hlen = bf_http_origin_head(buf, head_len, &req, head, HEAD_MAX + 64);
+		hlen = bf_http_origin_head(buf, head_len, &req, false, head, HEAD_MAX + 64);
 		r = bf_send_all(up, head, hlen);
 		d->up += hlen;
 		free(head);
@@ -917,6 +1184,8 @@ int bf_egress_set_rules(struct bf_egress *e, char *const *rules, size_t n)
 	e->n_rules = n;
 	pthread_mutex_unlock(&e->lock);
 	free_rules(old, old_n);
+	/* No kept connection outlives the rules it was made under. */
+	bf_upstream_pool_flush(&e->pool, false);
 	return 0;
 }
 
@@ -936,6 +1205,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->work, NULL);
 	pthread_mutex_init(&e->log_lock, NULL);
+	bf_upstream_pool_init(&e->pool);
 	strlcpy(e->log_path, log_path, sizeof(e->log_path));
 	e->log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	e->log_size = log_size_of(e->log_fd);
@@ -977,6 +1247,7 @@ int bf_egress_start(const char *log_path, const struct bf_sidecar_listener *list
 			close(e->stop_fd);
 		free_rules(e->rules, n_rules);
 		bf_waitq_unref(e->limits.ask);
+		bf_upstream_pool_destroy(&e->pool);
 		free(e);
 		return bf_error_set(err, code, "no wait set or pipes for its first thread: %s",
 				    strerror(code));
@@ -1008,6 +1279,7 @@ void bf_egress_stop(struct bf_egress *e)
 	 * for here (the caller holds the registry lock): the last one frees. */
 	for (c = e->conns; c; c = c->next)
 		shutdown(c->client, SHUT_RDWR);
+	bf_upstream_pool_flush(&e->pool, true);
 	idle = e->active == 0 && e->workers == 0;
 	e->orphaned = true;
 	pthread_cond_broadcast(&e->work);       /* idle workers end */
@@ -1025,6 +1297,7 @@ static void destroy(struct bf_egress *e)
 		bf_supervise_free(e->sups[i]);
 	bf_waitq_unref(e->limits.ask);
 	free_rules(e->rules, e->n_rules);
+	bf_upstream_pool_destroy(&e->pool);
 	close(e->stop_fd);
 	if (e->log_fd >= 0)
 		close(e->log_fd);
