@@ -19,7 +19,8 @@ track_bg
 track_bg
 (cd "$TMP/www" && exec $PY -m http.server "$P2" --bind 127.0.0.1 >/dev/null 2>&1) &
 track_bg
-# An upstream that sends back, raw, every byte it got (until 0.3 s of quiet).
+# An upstream that sends back every byte it got (until 0.3 s of quiet):
+# raw in a tunnel, as the body of an HTTP answer to a plain request.
 P3=$(port_of)
 cat >"$TMP/echo.py" <<'PY'
 import socket, sys, threading
@@ -34,12 +35,35 @@ def serve(c):
             got += b
     except socket.timeout:
         pass
+    if got.startswith(b"POST "):
+        got = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(got) + got
     c.sendall(got); c.close()
 while True:
     c, _ = srv.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
 $PY "$TMP/echo.py" "$P3" >/dev/null 2>&1 &
+track_bg
+# An HTTP/1.1 origin that keeps connections and answers each request with
+# the number of the connection it came on.
+P4=$(port_of)
+cat >"$TMP/keep.py" <<'PY'
+import http.server, itertools, sys
+numbers = itertools.count(1)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def setup(self):
+        super().setup(); self.number = next(numbers)
+    def do_GET(self):
+        body = b"connection %d\n" % self.number
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0))); self.do_GET()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.5", int(sys.argv[1])), H).serve_forever()
+PY
+$PY "$TMP/keep.py" "$P4" >/dev/null 2>&1 &
 track_bg
 for _ in $(seq 50); do
 	curl -s "http://127.0.0.5:$P1/" >/dev/null && curl -s "http://127.0.0.6:$P2/" >/dev/null && break
@@ -55,7 +79,7 @@ agent = "test"
 $IMAGE_TOML
 stop_timeout = 1
 [network]
-allow = ["127.0.0.5:$P1", "localhost:$P2", "127.0.0.5:$P3"]
+allow = ["127.0.0.5:$P1", "localhost:$P2", "127.0.0.5:$P3", "127.0.0.5:$P4"]
 TOML
 echo start >"$MNT/net/ctl" || fail "start: $(tail -2 "$MNT/errors")"
 # Where the guest reaches the proxy: its own loopback in a container;
@@ -71,7 +95,7 @@ else
 	PROXY_HOST=127.0.0.1
 	[ "$proxy_addr" = 127.0.0.1 ] || fail "HTTP_PROXY: $proxy_addr"
 fi
-[ "$(cat "$MNT/net/allow")" = "$(printf '127.0.0.5:%s\nlocalhost:%s\n127.0.0.5:%s' "$P1" "$P2" "$P3")" ] || fail "allow: $(cat "$MNT/net/allow")"
+[ "$(cat "$MNT/net/allow")" = "$(printf '127.0.0.5:%s\nlocalhost:%s\n127.0.0.5:%s\n127.0.0.5:%s' "$P1" "$P2" "$P3" "$P4")" ] || fail "allow: $(cat "$MNT/net/allow")"
 
 # Bytes sent with the head in one packet (a body, TLS early data) reach
 # upstream exactly; a head with bare LF line ends is served at once.
@@ -90,7 +114,7 @@ extra = bytes([0x16, 0x03, 0x01, 0x00, 0x00]) + bytes(range(256))
 got, _ = ask(b'CONNECT 127.0.0.5:$P3 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n', extra)
 print('connect-exact', got.split(b'\\r\\n\\r\\n', 1)[1] == extra)
 got, _ = ask(b'POST http://127.0.0.5:$P3/p HTTP/1.1\\r\\nContent-Length: 261\\r\\n\\r\\n', extra)
-print('post-exact', got.endswith(b'\\r\\n\\r\\n' + extra), got.startswith(b'POST /p HTTP/1.1\\r\\n'))
+print('post-exact', got.endswith(b'\\r\\n\\r\\n' + extra), got.split(b'\\r\\n\\r\\n', 1)[1].startswith(b'POST /p HTTP/1.1\\r\\n'))
 got, took = ask(b'CONNECT 127.0.0.5:$P3 HTTP/1.1\\n\\n', b'lf')
 print('lf-head', got.startswith(b'HTTP/1.1 200'), got.endswith(b'lf'), took < 4)
 PY")
@@ -98,6 +122,34 @@ assert_contains "bytes after the head" "$out" "connect-exact True"
 assert_contains "bytes after the head" "$out" "post-exact True True"
 assert_contains "bare LF head" "$out" "lf-head True True True"
 ok "bytes sent with the head reach upstream exactly (CONNECT and absolute-form); a bare-LF head is served at once"
+
+# Plain requests one after another, each on a client connection of its
+# own, share one connection to the origin; the client is told its own
+# connection ends. A request the origin could read two ways (two lengths,
+# or a length beside a coding) is refused, and never reaches it.
+out=$(run_in net "for i in 1 2 3; do curl -s -D - -x http://$PROXY_HOST:8888 http://127.0.0.5:$P4/n; done")
+[ "$(grep -c '^connection 1$' <<<"$out")" = 3 ] || fail "plain requests did not share a kept connection: $out"
+[ "$(grep -ci '^connection: close' <<<"$out")" = 3 ] || fail "client not told its connection ends: $out"
+out=$(run_in net "curl -s -x http://$PROXY_HOST:8888 -d 'x=1' http://127.0.0.5:$P4/p")
+[ "$out" = "$(printf 'connection 1\nexited 0')" ] || fail "a POST on the kept connection: $out"
+out=$(run_in net "python3 - <<'PY'
+import socket
+def ask(head):
+    s = socket.create_connection(('$PROXY_HOST', 8888)); s.settimeout(5)
+    s.sendall(head); got = b''
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got += b
+    return got.split(b'\\r\\n')[0].decode()
+print('two-lengths', ask(b'POST http://127.0.0.5:$P4/ HTTP/1.1\\r\\nContent-Length: 1\\r\\nContent-Length: 40\\r\\n\\r\\nxGET /n HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'))
+print('length-and-chunks', ask(b'POST http://127.0.0.5:$P4/ HTTP/1.1\\r\\nContent-Length: 4\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\nGET /n HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'))
+PY")
+assert_contains "smuggling" "$out" "two-lengths HTTP/1.1 400 Bad Request"
+assert_contains "smuggling" "$out" "length-and-chunks HTTP/1.1 400 Bad Request"
+out=$(run_in net "curl -s -x http://$PROXY_HOST:8888 http://127.0.0.5:$P4/n")
+[ "$out" = "$(printf 'connection 1\nexited 0')" ] || fail "the origin saw a refused request: $out"
+ok "plain requests share one kept origin connection; smuggling's requests are refused with 400"
 
 # Quiet tunnels end after idle_timeout; at most max_connections at once.
 cat >"$MNT/new/tight" <<TOML
