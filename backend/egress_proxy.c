@@ -847,6 +847,9 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 			x = exchange(client, up, false, buf, len, head_len, &req, body_len,
 				     e->limits.idle_timeout, d, rp);
 		}
+		/* The answer is whole: the client hears its end now, not after
+		 * the log line. */
+		shutdown(client, SHUT_WR);
 		if (x == EXCHANGE_KEEP) {
 			bf_upstream_pool_put(&e->pool, up, d->host, d->port, d->resolved);
 			up = -1;
