@@ -47,16 +47,20 @@ def rss_kib():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
 
-def open_read_close(path, rounds=5, per=2000):
-    best = []
+def open_read_close(paths, rounds=9, per=2000):
+    """Median µs per open+read+close of each path; rounds alternate
+    between the paths, so that a slow moment of the machine falls on all
+    of them alike."""
+    runs = [[] for _ in paths]
     for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(per):
-            fd = os.open(path, os.O_RDONLY)
-            os.read(fd, 65536)
-            os.close(fd)
-        best.append((time.perf_counter() - t) / per * 1e6)
-    return statistics.median(best)
+        for i, path in enumerate(paths):
+            t = time.perf_counter()
+            for _ in range(per):
+                fd = os.open(path, os.O_RDONLY)
+                os.read(fd, 65536)
+                os.close(fd)
+            runs[i].append((time.perf_counter() - t) / per * 1e6)
+    return [statistics.median(r) for r in runs]
 
 def ls_l_runs(path, rounds):
     runs = []
@@ -79,9 +83,8 @@ def create(name):
 create("b0")
 with open(f"{tmpfs}/plan.toml", "w") as f:
     f.write(open(f"{mnt}/b0/plan.toml").read())
-ours = open_read_close(f"{mnt}/b0/plan.toml")
-base_hello = open_read_close(f"{hello}/hello")
-base_tmpfs = open_read_close(f"{tmpfs}/plan.toml")
+ours, base_hello, base_tmpfs = open_read_close(
+    [f"{mnt}/b0/plan.toml", f"{hello}/hello", f"{tmpfs}/plan.toml"])
 print(f"open+read+close plan.toml: {ours:.1f} us; hello example {base_hello:.1f} us "
       f"({ours / base_hello:.2f}x); tmpfs {base_tmpfs:.2f} us ({ours / base_tmpfs:.1f}x; "
       f"the hello example itself {base_hello / base_tmpfs:.1f}x: FUSE's open round trip)")
