@@ -837,8 +837,10 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 					    e->limits.idle_timeout, d, rp);
 
 		if (x == EXCHANGE_RETRY) {
-			/* Closed by the origin while kept: once more, on a new one. */
+			/* Closed by the origin while kept: once more, on a new one;
+			 * the log counts what the one that answers got. */
 			close(up);
+			d->up = 0;
 			up = decide_and_connect(e, d, req.default_port, NULL);
 			if (up < 0) {
 				refuse(client, d);
