@@ -7,8 +7,9 @@
  * for the next connection (a few, for a while), each waiting on the
  * listeners itself, and the thread the kernel wakes serves the connection
  * it accepts: starting a thread, or handing a connection to one, per
- * short request cost more than the request. The relay splices through
- * the thread's two pipes. */
+ * short request cost more than the request. The relay (egress_relay.c)
+ * splices through the thread's two pipes. Connections to origins are
+ * kept between a bottle's plain requests (upstream_pool.c). */
 #include "egress_proxy.h"
 #include "git/git_gate.h"
 #include "sock_io.h"
@@ -35,21 +36,16 @@
 #include <unistd.h>
 #include <bsd/string.h>
 
-#include "cleanup.h"
 #include "egress_policy.h"
+#include "egress_relay.h"
 #include "host_addresses.h"
-#include "http_chunked.h"
 #include "http_head.h"
 #include "upstream_pool.h"
 
 #define MAX_LISTENERS 4
-#define HEAD_MAX 16384
-/* A head rewritten for its next hop, and what of the body came with it. */
-#define OUT_MAX (2 * HEAD_MAX + 64)
+#define HEAD_MAX BF_EGRESS_HEAD_MAX
 #define HEAD_TIMEOUT_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
-/* What a relay moves at once, and the size of its pipes. */
-#define RELAY_CHUNK (1024 * 1024)
 /* Threads kept waiting for a connection, and for how long. */
 #define IDLE_WORKERS_MAX 8
 #define WORKER_IDLE_SECONDS 30
@@ -132,23 +128,6 @@ static void log_line(struct bf_egress *e, const char *line)
 	pthread_mutex_unlock(&e->log_lock);
 }
 
-struct decision {
-	char client[64];
-	char method[16];
-	char host[256];
-	int port;
-	char resolved[INET6_ADDRSTRLEN];
-	bool allow;
-	char rule[300];         /* the rule that allowed it */
-	char reason[400];       /* why it was denied or failed */
-	unsigned long long up, down;
-	struct timespec started;
-	bool upstream_failed;   /* allowed, but the destination did not answer */
-	bool idle_ended;        /* allowed, and ended for being quiet too long */
-	int status;             /* the error answer, when not allowed */
-	const char *error;      /* its RFC 9209 error type */
-};
-
 /* What the guest sent (method, host) may hold any byte: the egress file
  * gets printable ASCII only, so each decision stays one parseable line. */
 static void printable(char *s)
@@ -207,7 +186,7 @@ static bool deny_line_allowed(struct bf_egress *e, time_t t)
 	return ok;
 }
 
-static void log_decision(struct bf_egress *e, struct decision *d)
+static void log_decision(struct bf_egress *e, struct bf_egress_decision *d)
 {
 	char line[1500], stamp[32];
 	struct timespec now;
@@ -230,78 +209,6 @@ static void log_decision(struct bf_egress *e, struct decision *d)
 		 d->allow ? "rule=" : "reason=\"", d->allow ? d->rule : d->reason,
 		 d->allow ? "" : "\"", d->idle_ended ? " idle=ended" : "", d->up, d->down, ms);
 	log_line(e, line);
-}
-
-/* --- small I/O helpers */
-
-/* An error answer: the reason in the body and, for clients that never
- * show a CONNECT refusal's body (HTTPS ones), in a Proxy-Status header
- * (RFC 9209) with its error type. */
-static void http_error(int fd, int code, const char *status, const char *error,
-		       const char *reason)
-{
-	char resp[1400], body[400], details[800];
-	size_t o = 0;
-	int n;
-
-	for (const char *p = reason; *p && o + 2 < sizeof(details); p++) {
-		if (*p == '"' || *p == '\\')
-			details[o++] = '\\';
-		details[o++] = *p >= ' ' && *p <= '~' ? *p : '?';
-	}
-	details[o] = '\0';
-	snprintf(body, sizeof(body), "bottlefs: %s\n", reason);
-	n = snprintf(resp, sizeof(resp),
-		     "HTTP/1.1 %d %s\r\nProxy-Status: bottlefs; error=%s; details=\"%s\"\r\n"
-		     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n%s", code, status, error, details, strlen(body), body);
-	if (n > 0)
-		bf_send_all(fd, resp, (size_t)n < sizeof(resp) ? (size_t)n : sizeof(resp) - 1);
-}
-
-/* Reads until the end of a head; `*len` holds the bytes buf already has
- * on entry and all bytes read on return, `*head_len` where the head ends
- * (the rest belongs to the body). While it waits, a hang-up of `watch`
- * (the client, when this reads the origin's answer; -1 for none) ends the
- * wait: a stop shuts the client's socket down. A client's head has
- * usually come with its connection, so it is read before any poll; the
- * origin's answer has not, so it is waited for first. */
-static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_len, int wait_ms,
-		     int watch)
-{
-	struct timespec start, now;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	*head_len = bf_http_head_end(buf, *len);
-	if (*head_len)
-		return 0;
-	for (bool wait_first = watch >= 0; *len < cap; wait_first = false) {
-		struct pollfd p[2] = { { fd, POLLIN, 0 }, { watch, 0, 0 } };
-		ssize_t n = -1;
-
-		errno = EAGAIN;
-		if (!wait_first)
-			n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			long left;
-
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			left = wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
-					  (now.tv_nsec - start.tv_nsec) / 1000000);
-			if (left <= 0 || poll(p, watch >= 0 ? 2 : 1, (int)left) <= 0)
-				return -ETIMEDOUT;
-			if (p[1].revents & (POLLHUP | POLLERR))
-				return -ECONNABORTED;
-			continue;
-		}
-		if (n <= 0)
-			return -ECONNRESET;
-		*len += (size_t)n;
-		*head_len = bf_http_head_end(buf, *len);
-		if (*head_len)
-			return 0;
-	}
-	return -E2BIG;
 }
 
 /* Connects with a deadline; returns the socket or -errno. */
@@ -335,7 +242,8 @@ static int connect_to(const struct sockaddr *sa, socklen_t len)
 /* The decision and the upstream connection: -1 with d->reason set if not.
  * With `reused`, a connection the pool kept for the destination serves
  * if there is one (and *reused says so): the rules still decide first. */
-static int decide_and_connect(struct bf_egress *e, struct decision *d, int dflt_port, bool *reused)
+static int decide_and_connect(struct bf_egress *e, struct bf_egress_decision *d, int dflt_port,
+			      bool *reused)
 {
 	struct bf_egress_verdict v = { 0 };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
@@ -418,317 +326,20 @@ out:
 	return fd;
 }
 
-/* A worker's two pipes, one a direction, through which relays splice:
- * socket to pipe to socket moves page references, where read(2) and
- * write(2) copied every byte into the daemon and out again (1.5-1.7 GB/s
- * against 1.3-1.4 on loopback here, 1 MiB pipes a little ahead of 256
- * KiB). Empty between connections. */
-struct relay_pipes {
-	int fds[2][2];
-};
-
-static void relay_pipes_close(struct relay_pipes *rp)
-{
-	int i, j;
-
-	for (i = 0; i < 2; i++)
-		for (j = 0; j < 2; j++) {
-			if (rp->fds[i][j] >= 0)
-				close(rp->fds[i][j]);
-			rp->fds[i][j] = -1;
-		}
-}
-
-static int relay_pipes_open(struct relay_pipes *rp)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (pipe2(rp->fds[i], O_CLOEXEC) < 0) {
-			rp->fds[i][0] = rp->fds[i][1] = -1;
-			relay_pipes_close(rp);
-			return -1;
-		}
-		fcntl(rp->fds[i][1], F_SETPIPE_SZ, RELAY_CHUNK);
-	}
-	return 0;
-}
-
-/* Moves `len` bytes that wait in a pipe on to `to`; -1 if `to` failed. */
-static int pipe_to(int pipe_r, int to, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = splice(pipe_r, NULL, to, NULL, len, SPLICE_F_MOVE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Moves both ways until both are done; a half-close is passed on. A
- * connection quiet both ways for `idle` seconds is ended. Returns -1 if
- * bytes may be left in the pipes (a side vanished mid-move). */
-static int relay(int client, int upstream, struct decision *d, int idle, struct relay_pipes *rp)
-{
-	struct pollfd p[2] = { { client, POLLIN, 0 }, { upstream, POLLIN, 0 } };
-	int open_dirs = 2, r = 0;
-
-	while (open_dirs > 0) {
-		int i, ready = poll(p, 2, idle * 1000);
-
-		if (ready < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (ready == 0) {
-			snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
-			d->idle_ended = true;
-			break;
-		}
-		for (i = 0; i < 2; i++) {
-			int from = i == 0 ? client : upstream, to = i == 0 ? upstream : client;
-			ssize_t n;
-
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			n = splice(from, NULL, rp->fds[i][1], NULL, RELAY_CHUNK,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n > 0 && pipe_to(rp->fds[i][0], to, (size_t)n) == 0) {
-				if (i == 0)
-					d->up += (unsigned long long)n;
-				else
-					d->down += (unsigned long long)n;
-				continue;
-			}
-			if (n < 0 || n > 0) {
-				/* A side vanished: nothing more can be delivered. */
-				r = n > 0 ? -1 : 0;
-				open_dirs = 0;
-				break;
-			}
-			shutdown(to, SHUT_WR);
-			p[i].fd = -1;
-			open_dirs--;
-		}
-	}
-	return r;
-}
-
-/* --- one request and its response on a connection to the origin that
- * may serve the next request (plain http:// only: a CONNECT tunnel's
- * bytes are the client's own) */
-
-/* Waits until `fd` can be read, up to `idle` seconds; a hang-up of the
- * client (a stop shuts its socket down) ends the wait. 1 ready, 0 after
- * `idle` (d says so), -1 the client is gone. */
-static int wait_readable(int fd, int client, int idle, struct decision *d)
-{
-	struct pollfd p[2] = { { fd, POLLIN, 0 }, { client, 0, 0 } };
-
-	for (;;) {
-		int r = poll(p, fd == client ? 1 : 2, idle * 1000);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || (fd != client && (p[1].revents & (POLLHUP | POLLERR))))
-			return -1;
-		if (r == 0) {
-			snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
-			d->idle_ended = true;
-			return 0;
-		}
-		return 1;
-	}
-}
-
-/* Moves `len` bytes from `from` to `to` through `pipe`, or all until
- * `from` ends if `until_end`. 0; -1 if `from` ended early or went quiet,
- * -2 if `to` failed with bytes left in the pipe. */
-static int move_bytes(int from, int to, unsigned long long len, bool until_end, int pipe[2],
-		      int client, int idle, struct decision *d, unsigned long long *count)
-{
-	while (until_end || len > 0) {
-		size_t want = !until_end && len < RELAY_CHUNK ? (size_t)len : RELAY_CHUNK;
-		ssize_t n;
-
-		if (wait_readable(from, client, idle, d) <= 0)
-			return -1;
-		n = splice(from, NULL, pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n == 0 && until_end)
-			return 0;
-		if (n <= 0)
-			return -1;
-		if (pipe_to(pipe[0], to, (size_t)n) < 0)
-			return -2;
-		*count += (unsigned long long)n;
-		len -= until_end ? 0 : (unsigned long long)n;
-	}
-	return 0;
-}
-
-/* Passes a chunked body on to its end: `have` bytes of it are in buf
- * already, the rest is read into buf (cap bytes). 1 if it ended exactly
- * at the end of what the origin sent, 0 if the origin sent more (the
- * connection is not kept), -1 if it failed or broke the syntax. */
-static int move_chunked(int up, int client, char *buf, size_t cap, size_t have, int idle,
-			struct decision *d)
-{
-	struct bf_http_chunked body = BF_HTTP_CHUNKED_INIT;
-	bool done = false;
-
-	for (;;) {
-		ssize_t used = have ? bf_http_chunked_feed(&body, buf, have, &done) : 0;
-		ssize_t n;
-
-		if (used < 0) {
-			strlcpy(d->reason, "the origin's chunked body is malformed", sizeof(d->reason));
-			return -1;
-		}
-		if (used && bf_send_all(client, buf, (size_t)used) < 0)
-			return -1;
-		d->down += (unsigned long long)used;
-		if (done)
-			return (size_t)used == have ? 1 : 0;
-		if (wait_readable(up, client, idle, d) <= 0)
-			return -1;
-		n = recv(up, buf, cap, 0);
-		if (n < 0 && errno == EINTR)
-			n = 0;
-		else if (n <= 0)
-			return -1;
-		have = (size_t)n;
-	}
-}
-
-/* The outcome of an exchange. */
-enum exchanged {
-	EXCHANGE_KEEP,          /* `up` may serve another request */
-	EXCHANGE_DONE,          /* done, or failed; `up` is closed after */
-	EXCHANGE_DIRTY,         /* failed with bytes left in the relay's pipes */
-	EXCHANGE_RETRY,         /* a kept `up` had been closed: nothing was answered */
-};
-
-/* Sends the request (head in buf[0..head_len), `len` bytes read, body of
- * `body_len`) and passes the response on, with a head that ends the
- * client's connection after it. The origin's connection stays open for
- * the next request unless either side's framing says otherwise. */
-static enum exchanged exchange(int client, int up, bool reused, const char *buf, size_t len,
-			       size_t head_len, const struct bf_http_request *req,
-			       long long body_len, int idle, struct decision *d,
-			       struct relay_pipes *rp)
-{
-	/* `out`: a head for its next hop and the body bytes that came with
-	 * it, sent at once; `resp`: the origin's answer as read. */
-	cleanup_free char *bufs = malloc(OUT_MAX + HEAD_MAX + 1);
-	char *out, *resp;
-	size_t early = len - head_len, hlen, rlen = 0, rhead = 0, body_have, first;
-	struct bf_http_framing f;
-	enum bf_http_body kind;
-	const char *why = NULL;
-	bool http10 = false;
-	int status = 0, r;
-
-	if (!bufs)
-		return EXCHANGE_DONE;
-	out = bufs;
-	resp = bufs + OUT_MAX;
-	/* Bytes past the body would be a second request: the client's
-	 * connection ends after this one, so they are not sent. */
-	if (early > (unsigned long long)body_len)
-		early = (size_t)body_len;
-	hlen = bf_http_origin_head(buf, head_len, req, true, out, OUT_MAX);
-	if (bf_send_all(up, out, hlen) < 0 || (early && bf_send_all(up, buf + head_len, early) < 0))
-		return reused && early == (size_t)body_len ? EXCHANGE_RETRY : EXCHANGE_DONE;
-	d->up += hlen + early;
-	if ((unsigned long long)body_len > early) {
-		r = move_bytes(client, up, (unsigned long long)body_len - early, false, rp->fds[0],
-			       client, idle, d, &d->up);
-		if (r < 0)
-			return r == -2 ? EXCHANGE_DIRTY : EXCHANGE_DONE;
-	}
-	/* Interim answers (100, 103) go on as they are, then the final one. */
-	for (;;) {
-		r = read_head(up, resp, HEAD_MAX, &rlen, &rhead, idle * 1000, client);
-		if (r == -ECONNRESET && reused && rlen == 0 && early == (size_t)body_len &&
-		    d->down == 0)
-			return EXCHANGE_RETRY;
-		if (r < 0 || bf_http_parse_status(resp, rhead, &status, &http10) < 0 ||
-		    bf_http_parse_framing(resp, rhead, http10, &f, &why) != 0 || status == 101) {
-			snprintf(d->reason, sizeof(d->reason), "the origin's answer: %s",
-				 r == -ETIMEDOUT ? "none in time" : r == -E2BIG ? "head over 16 KiB"
-				 : r < 0 ? "it closed before a head" : "not an HTTP/1.x response head");
-			d->upstream_failed = true;
-			if (d->down == 0 && r != -ECONNABORTED)
-				http_error(client, r == -ETIMEDOUT ? 504 : 502,
-					   r == -ETIMEDOUT ? "Gateway Timeout" : "Bad Gateway",
-					   "destination_unavailable", d->reason);
-			return EXCHANGE_DONE;
-		}
-		if (status >= 200)
-			break;
-		if (bf_send_all(client, resp, rhead) < 0)
-			return EXCHANGE_DONE;
-		d->down += rhead;
-		memmove(resp, resp + rhead, rlen - rhead);
-		rlen -= rhead;
-	}
-	kind = bf_http_response_body(req->method, status, &f);
-	hlen = bf_http_client_head(resp, rhead, out, HEAD_MAX + 64);
-	if (!hlen)
-		return EXCHANGE_DONE;
-	body_have = rlen - rhead;
-	if (kind == BF_HTTP_BODY_CHUNKED) {
-		if (bf_send_all(client, out, hlen) < 0)
-			return EXCHANGE_DONE;
-		d->down += hlen;
-		memmove(resp, resp + rhead, body_have);
-		r = move_chunked(up, client, resp, HEAD_MAX, body_have, idle, d);
-		/* A length beside the coding is a smuggler's message: not kept. */
-		return r == 1 && !f.close && f.content_length < 0 ? EXCHANGE_KEEP : EXCHANGE_DONE;
-	}
-	/* The body's bytes that came with the head go with it. */
-	first = kind == BF_HTTP_BODY_NONE ? 0 : body_have;
-	if (kind == BF_HTTP_BODY_LENGTH && first > (unsigned long long)f.content_length)
-		first = (size_t)f.content_length;
-	memcpy(out + hlen, resp + rhead, first);
-	if (bf_send_all(client, out, hlen + first) < 0)
-		return EXCHANGE_DONE;
-	d->down += hlen + first;
-	if (kind == BF_HTTP_BODY_NONE)
-		return body_have == 0 && !f.close ? EXCHANGE_KEEP : EXCHANGE_DONE;
-	if (kind == BF_HTTP_BODY_LENGTH) {
-		r = move_bytes(up, client, (unsigned long long)f.content_length - first, false,
-			       rp->fds[1], client, idle, d, &d->down);
-		if (r < 0)
-			return r == -2 ? EXCHANGE_DIRTY : EXCHANGE_DONE;
-		return body_have == first && !f.close ? EXCHANGE_KEEP : EXCHANGE_DONE;
-	}
-	r = move_bytes(up, client, 0, true, rp->fds[1], client, idle, d, &d->down);
-	return r == -2 ? EXCHANGE_DIRTY : EXCHANGE_DONE;
-}
-
 /* 403 for the policy's refusals, 502 when the destination failed. */
-static void refuse(int client, const struct decision *d)
+static void refuse(int client, const struct bf_egress_decision *d)
 {
 	int code = d->status ? d->status : 403;
 
-	http_error(client, code, code == 504 ? "Gateway Timeout" : code == 502 ? "Bad Gateway" : "Forbidden",
-		   d->error ? d->error : "http_request_denied", d->reason);
+	bf_egress_http_error(client, code,
+			     code == 504 ? "Gateway Timeout" : code == 502 ? "Bad Gateway" : "Forbidden",
+			     d->error ? d->error : "http_request_denied", d->reason);
 }
 
 /* [network] ask: a destination no rule names waits in NAME/pending/ for a
  * person. True if it was allowed (the rule is then in the list). */
-static bool ask_person(struct bf_egress *e, int client, struct decision *d, const char *head,
-		       size_t head_len)
+static bool ask_person(struct bf_egress *e, int client, struct bf_egress_decision *d,
+		       const char *head, size_t head_len)
 {
 	char key[BF_WAITQ_KEY_MAX], text[1024], stamp[32], line[513], *answer = NULL;
 	size_t line_len = 0;
@@ -766,7 +377,8 @@ static bool ask_person(struct bf_egress *e, int client, struct decision *d, cons
 	return false;
 }
 
-static void serve_proxy(struct bf_egress *e, int client, struct decision *d, struct relay_pipes *rp)
+static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decision *d,
+			struct bf_relay_pipes *rp)
 {
 	char *buf = malloc(HEAD_MAX + 1);
 	struct bf_http_request req;
@@ -778,13 +390,13 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 
 	if (!buf)
 		return;
-	r = read_head(client, buf, HEAD_MAX, &len, &head_len, HEAD_TIMEOUT_MS, -1);
+	r = bf_recv_head(client, buf, HEAD_MAX, &len, &head_len, HEAD_TIMEOUT_MS, -1);
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
-			http_error(client, 408, "Request Timeout", "http_request_error",
+			bf_egress_http_error(client, 408, "Request Timeout", "http_request_error",
 				   "the request head did not arrive in time");
 		else if (r == -E2BIG)
-			http_error(client, 431, "Request Header Fields Too Large", "http_request_error",
+			bf_egress_http_error(client, 431, "Request Header Fields Too Large", "http_request_error",
 				   "request head over 16 KiB");
 		strlcpy(d->reason, r == -ETIMEDOUT ? "request head timed out"
 				   : r == -E2BIG  ? "request head too large"
@@ -795,7 +407,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 	/* Parsed in place, never changed: what follows the head is passed on
 	 * byte for byte. */
 	if (bf_http_parse_request(buf, head_len, &req, &why) != 0) {
-		http_error(client, 400, "Bad Request", "http_request_error", why);
+		bf_egress_http_error(client, 400, "Bad Request", "http_request_error", why);
 		strlcpy(d->method, req.method[0] ? req.method : "-", sizeof(d->method));
 		strlcpy(d->reason, why, sizeof(d->reason));
 		goto done;
@@ -813,7 +425,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 		if (bf_http_parse_framing(buf, head_len, req.http10, &f, &why) != 0 ||
 		    (f.transfer_encoding && f.content_length >= 0)) {
 			why = why ? why : "both Transfer-Encoding and Content-Length";
-			http_error(client, 400, "Bad Request", "http_request_error", why);
+			bf_egress_http_error(client, 400, "Bad Request", "http_request_error", why);
 			strlcpy(d->reason, why, sizeof(d->reason));
 			goto done;
 		}
@@ -833,10 +445,10 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 		goto done;
 	}
 	if (exchanging) {
-		enum exchanged x = exchange(client, up, reused, buf, len, head_len, &req, body_len,
+		enum bf_exchanged x = bf_relay_exchange(client, up, reused, buf, len, head_len, &req, body_len,
 					    e->limits.idle_timeout, d, rp);
 
-		if (x == EXCHANGE_RETRY) {
+		if (x == BF_EXCHANGE_RETRY) {
 			/* Closed by the origin while kept: once more, on a new one;
 			 * the log counts what the one that answers got. */
 			close(up);
@@ -846,18 +458,18 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 				refuse(client, d);
 				goto done;
 			}
-			x = exchange(client, up, false, buf, len, head_len, &req, body_len,
+			x = bf_relay_exchange(client, up, false, buf, len, head_len, &req, body_len,
 				     e->limits.idle_timeout, d, rp);
 		}
 		/* The answer is whole: the client hears its end now, not after
 		 * the log line. */
 		shutdown(client, SHUT_WR);
-		if (x == EXCHANGE_KEEP) {
+		if (x == BF_EXCHANGE_KEEP) {
 			bf_upstream_pool_put(&e->pool, up, d->host, d->port, d->resolved);
 			up = -1;
-		} else if (x == EXCHANGE_DIRTY) {
-			relay_pipes_close(rp);
-			relay_pipes_open(rp);
+		} else if (x == BF_EXCHANGE_DIRTY) {
+			bf_relay_pipes_close(rp);
+			bf_relay_pipes_open(rp);
 		}
 		goto done;
 	}
@@ -878,10 +490,10 @@ static void serve_proxy(struct bf_egress *e, int client, struct decision *d, str
 	if (r < 0 || (len > head_len && bf_send_all(up, buf + head_len, len - head_len) < 0))
 		goto done;
 	d->up += len - head_len;
-	if (relay(client, up, d, e->limits.idle_timeout, rp) < 0) {
+	if (bf_relay_both_ways(client, up, d, e->limits.idle_timeout, rp) < 0) {
 		/* Left-over bytes must not reach the next connection. */
-		relay_pipes_close(rp);
-		relay_pipes_open(rp);
+		bf_relay_pipes_close(rp);
+		bf_relay_pipes_open(rp);
 	}
 done:
 	if (up >= 0)
@@ -892,10 +504,10 @@ done:
 static void destroy(struct bf_egress *e);
 
 /* Serves one connection; the worker's lock is not held. */
-static void serve_connection(struct conn *c, struct relay_pipes *rp)
+static void serve_connection(struct conn *c, struct bf_relay_pipes *rp)
 {
 	struct bf_egress *e = c->e;
-	struct decision d = { 0 };
+	struct bf_egress_decision d = { 0 };
 	struct conn **pp;
 
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
@@ -917,7 +529,7 @@ static void serve_connection(struct conn *c, struct relay_pipes *rp)
 	} else if (c->sup) {
 		bf_supervise_serve(c->sup, c->client);
 	} else {
-		http_error(c->client, 503, "Service Unavailable", "proxy_configuration_error",
+		bf_egress_http_error(c->client, 503, "Service Unavailable", "proxy_configuration_error",
 			   "supervise could not start (the reason is in the mount's errors file)");
 	}
 	pthread_mutex_lock(&e->lock);
@@ -1028,7 +640,7 @@ static int wait_for_connection(struct bf_egress *e, int ep, size_t *which,
 struct worker_kit {
 	struct bf_egress *e;
 	int ep;
-	struct relay_pipes pipes;
+	struct bf_relay_pipes pipes;
 };
 
 static void *worker(void *arg);
@@ -1046,7 +658,7 @@ static bool add_worker_locked(struct bf_egress *e)
 		return false;
 	kit->e = e;
 	kit->ep = wait_set_open(e);
-	if (kit->ep < 0 || relay_pipes_open(&kit->pipes) < 0) {
+	if (kit->ep < 0 || bf_relay_pipes_open(&kit->pipes) < 0) {
 		int saved = errno;
 
 		if (kit->ep >= 0)
@@ -1062,7 +674,7 @@ static bool add_worker_locked(struct bf_egress *e)
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
 		close(kit->ep);
-		relay_pipes_close(&kit->pipes);
+		bf_relay_pipes_close(&kit->pipes);
 		free(kit);
 		errno = r;
 		return false;
@@ -1082,7 +694,7 @@ static void *worker(void *arg)
 {
 	struct worker_kit *kit = arg;
 	struct bf_egress *e = kit->e;
-	struct relay_pipes *rp = &kit->pipes;
+	struct bf_relay_pipes *rp = &kit->pipes;
 	int ep = kit->ep;
 	bool last;
 
@@ -1118,14 +730,14 @@ static void *worker(void *arg)
 			/* Refused here, and this thread waits again. */
 			pthread_mutex_unlock(&e->lock);
 			if (at_limit) {
-				http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
+				bf_egress_http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
 					   "too many connections");
 			} else {
 				char reason[160];
 
 				snprintf(reason, sizeof(reason),
 					 "the proxy is out of resources for another connection: %s", strerror(why));
-				http_error(fd, 503, "Service Unavailable", "proxy_internal_error", reason);
+				bf_egress_http_error(fd, 503, "Service Unavailable", "proxy_internal_error", reason);
 			}
 			close(fd);
 			pthread_mutex_lock(&e->lock);
@@ -1142,7 +754,7 @@ static void *worker(void *arg)
 	last = --e->workers == 0 && e->orphaned && e->active == 0;
 	pthread_mutex_unlock(&e->lock);
 	close(ep);
-	relay_pipes_close(rp);
+	bf_relay_pipes_close(rp);
 	free(kit);
 	if (last)
 		destroy(e);

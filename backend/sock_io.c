@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "http_head.h"
+
 int bf_send_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -71,4 +73,44 @@ void bf_linger_before_close(int fd)
 			return;
 		dropped += (size_t)n;
 	}
+}
+
+/* The egress proxy watches its client while it waits for an origin's
+ * answer: a stop shuts the client's socket down. */
+int bf_recv_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_len, int wait_ms,
+		 int watch)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	*head_len = bf_http_head_end(buf, *len);
+	if (*head_len)
+		return 0;
+	for (bool wait_first = watch >= 0; *len < cap; wait_first = false) {
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { watch, 0, 0 } };
+		ssize_t n = -1;
+
+		errno = EAGAIN;
+		if (!wait_first)
+			n = recv(fd, buf + *len, cap - *len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			long left;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+					  (now.tv_nsec - start.tv_nsec) / 1000000);
+			if (left <= 0 || poll(p, watch >= 0 ? 2 : 1, (int)left) <= 0)
+				return -ETIMEDOUT;
+			if (p[1].revents & (POLLHUP | POLLERR))
+				return -ECONNABORTED;
+			continue;
+		}
+		if (n <= 0)
+			return -ECONNRESET;
+		*len += (size_t)n;
+		*head_len = bf_http_head_end(buf, *len);
+		if (*head_len)
+			return 0;
+	}
+	return -E2BIG;
 }

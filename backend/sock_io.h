@@ -1,7 +1,7 @@
 /* The sidecars' socket I/O (the egress proxy, git-gate, supervise): whole
  * writes to a peer that may vanish, whole reads with a deadline between
- * bytes, whether the peer is still there, and a close that does not lose
- * a refusal on its way. */
+ * bytes, an HTTP head read with a deadline, whether the peer is still
+ * there, and a close that does not lose a refusal on its way. */
 #ifndef BOTTLEFS_SOCK_IO_H
 #define BOTTLEFS_SOCK_IO_H
 
@@ -16,6 +16,16 @@ int bf_send_all(int fd, const char *p, size_t len);
  * -ETIMEDOUT, or -ECONNRESET when the peer ended first or the read
  * failed. */
 int bf_recv_all(int fd, char *buf, size_t len, int wait_ms);
+
+/* Reads until the end of an HTTP head: `*len` holds the bytes buf already
+ * has on entry and all bytes read on return, `*head_len` where the head
+ * ends (the rest belongs to the body), within `wait_ms` in all. While it
+ * waits, a hang-up of `watch` (-1: none) ends the wait. With no `watch`
+ * the head is read before any poll (a client's has usually come with its
+ * connection); with one, waited for first (an answer has not). 0,
+ * -ETIMEDOUT, -E2BIG past `cap`, -ECONNRESET, or -ECONNABORTED. */
+int bf_recv_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_len, int wait_ms,
+		 int watch);
 
 /* False once the peer has hung up or shut down its side (a waiter's
  * still_wanted: see waitq.h). `ctx` points to the socket. */

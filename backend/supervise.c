@@ -116,27 +116,6 @@ static int respond_text(int fd, int code, const char *status, const char *text, 
 	return bf_send_all(fd, text, len);
 }
 
-/* Reads until the head is complete; what came after it stays in buf. */
-static int read_head(int fd, char *buf, size_t cap, size_t *len, size_t *head_len)
-{
-	while (!(*head_len = bf_http_head_end(buf, *len))) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (*len >= cap)
-			return -E2BIG;
-		if (poll(&p, 1, IDLE_MS) <= 0)
-			return -ETIMEDOUT;
-		n = recv(fd, buf + *len, cap - *len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -ECONNRESET;
-		*len += (size_t)n;
-	}
-	return 0;
-}
-
 /* ask_human: NAME/requests/N until answered (the answer is the result) or
  * declined (an error result the agent can read). */
 static char *ask_human(struct bf_supervise *s, int fd, const struct bf_mcp_call *c)
@@ -255,7 +234,7 @@ void bf_supervise_serve(struct bf_supervise *s, int fd)
 		const char *why = NULL;
 		size_t have;
 
-		if (read_head(fd, buf, HEAD_MAX, &len, &head_len) < 0)
+		if (bf_recv_head(fd, buf, HEAD_MAX, &len, &head_len, IDLE_MS, -1) < 0)
 			break;
 		if (bf_http_parse_server_request(buf, head_len, &req, &why) != 0) {
 			respond_text(fd, 400, "Bad Request", why, true);
