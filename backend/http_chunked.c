@@ -1,4 +1,5 @@
 #include "http_chunked.h"
+#include "hex_digit.h"
 
 enum {
 	SIZE_FIRST,     /* a chunk's size: its first hex digit */
@@ -18,17 +19,6 @@ enum {
 /* 15 hex digits: a chunk under 2^60 bytes, no overflow. */
 #define SIZE_DIGITS_MAX 15
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 ssize_t bf_http_chunked_feed(struct bf_http_chunked *c, const char *p, size_t len, bool *done)
 {
 	size_t i = 0;
@@ -40,7 +30,7 @@ ssize_t bf_http_chunked_feed(struct bf_http_chunked *c, const char *p, size_t le
 		switch (c->state) {
 		case SIZE_FIRST:
 		case SIZE:
-			h = hex_value(ch);
+			h = bf_hex_digit(ch);
 			if (h >= 0) {
 				if (++c->digits > SIZE_DIGITS_MAX)
 					return -1;

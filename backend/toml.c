@@ -7,6 +7,7 @@
  * produces is either copied from that validated text or encoded from a
  * checked Unicode scalar value, hence valid UTF-8 without NUL. */
 #include "toml.h"
+#include "hex_digit.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -260,17 +261,6 @@ static size_t utf8_encode(uint32_t cp, char out[4])
 	return 4;
 }
 
-static int hex_value(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* `cur` is at the 'u' or 'U' of \uXXXX / \UXXXXXXXX. */
 static int parse_unicode_escape(struct parser *ps, struct strbuf *sb,
 				int digits)
@@ -281,7 +271,7 @@ static int parse_unicode_escape(struct parser *ps, struct strbuf *sb,
 
 	ps->cur++;
 	for (int i = 0; i < digits; i++) {
-		int v = hex_value(peek(ps));
+		int v = bf_hex_digit(peek(ps));
 
 		if (v < 0)
 			return fail(ps, "invalid escape \\%c: expected %d hex digits",

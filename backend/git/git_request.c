@@ -1,19 +1,9 @@
 #include "git_request.h"
+#include "../hex_digit.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A pkt-line's 4 hex digits: 0..0xffff, or -1 if they are not hex. */
 static int pkt_header(const char head[4])
@@ -21,7 +11,7 @@ static int pkt_header(const char head[4])
 	int n = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int d = hex_digit(head[i]);
+		int d = bf_hex_digit(head[i]);
 
 		if (d < 0)
 			return -1;
