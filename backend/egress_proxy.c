@@ -385,7 +385,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 	size_t len = 0, head_len = 0;
 	const char *why = NULL;
 	int up = -1, r;
-	bool exchanging = false, reused = false;
+	bool exchanging = false, may_reuse = false, reused = false;
 	long long body_len = 0;
 
 	if (!buf)
@@ -394,10 +394,10 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 	if (r < 0) {
 		if (r == -ETIMEDOUT)
 			bf_egress_http_error(client, 408, "Request Timeout", "http_request_error",
-				   "the request head did not arrive in time");
+					     "the request head did not arrive in time");
 		else if (r == -E2BIG)
 			bf_egress_http_error(client, 431, "Request Header Fields Too Large", "http_request_error",
-				   "request head over 16 KiB");
+					     "request head over 16 KiB");
 		strlcpy(d->reason, r == -ETIMEDOUT ? "request head timed out"
 				   : r == -E2BIG  ? "request head too large"
 						  : "client went away",
@@ -430,14 +430,19 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 			goto done;
 		}
 		exchanging = !req.http10 && !f.transfer_encoding && !f.expect && !f.upgrade;
+		/* A kept connection may have been closed by the origin as the
+		 * request went, and only a request that may be sent twice is
+		 * sent again then (RFC 9110 section 9.2.2): the others take a
+		 * new connection, which may still be kept after them. */
+		may_reuse = exchanging && bf_http_method_idempotent(req.method);
 		body_len = f.content_length > 0 ? f.content_length : 0;
 	}
-	up = decide_and_connect(e, d, req.default_port, exchanging ? &reused : NULL);
+	up = decide_and_connect(e, d, req.default_port, may_reuse ? &reused : NULL);
 	if (up < 0 && e->limits.ask && d->status == 403 && d->error &&
 	    strcmp(d->error, "http_request_denied") == 0) {
 		if (ask_person(e, client, d, buf, head_len)) {
 			memset(d->reason, 0, sizeof(d->reason));
-			up = decide_and_connect(e, d, req.default_port, exchanging ? &reused : NULL);
+			up = decide_and_connect(e, d, req.default_port, may_reuse ? &reused : NULL);
 		}
 	}
 	if (up < 0) {
@@ -530,7 +535,7 @@ static void serve_connection(struct conn *c, struct bf_relay_pipes *rp)
 		bf_supervise_serve(c->sup, c->client);
 	} else {
 		bf_egress_http_error(c->client, 503, "Service Unavailable", "proxy_configuration_error",
-			   "supervise could not start (the reason is in the mount's errors file)");
+				     "supervise could not start (the reason is in the mount's errors file)");
 	}
 	pthread_mutex_lock(&e->lock);
 	for (pp = &e->conns; *pp; pp = &(*pp)->next)
@@ -731,7 +736,7 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&e->lock);
 			if (at_limit) {
 				bf_egress_http_error(fd, 503, "Service Unavailable", "connection_limit_reached",
-					   "too many connections");
+						     "too many connections");
 			} else {
 				char reason[160];
 

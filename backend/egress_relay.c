@@ -24,7 +24,7 @@
  * show a CONNECT refusal's body (HTTPS ones), in a Proxy-Status header
  * (RFC 9209) with its error type. */
 void bf_egress_http_error(int fd, int code, const char *status, const char *error,
-		       const char *reason)
+			  const char *reason)
 {
 	char resp[1400], body[400], details[800];
 	size_t o = 0;
@@ -228,15 +228,14 @@ static int move_chunked(int up, int client, char *buf, size_t cap, size_t have, 
 	}
 }
 
-
 /* Sends the request (head in buf[0..head_len), `len` bytes read, body of
  * `body_len`) and passes the response on, with a head that ends the
  * client's connection after it. The origin's connection stays open for
  * the next request unless either side's framing says otherwise. */
 enum bf_exchanged bf_relay_exchange(int client, int up, bool reused, const char *buf, size_t len,
-			       size_t head_len, const struct bf_http_request *req,
-			       long long body_len, int idle, struct bf_egress_decision *d,
-			       struct bf_relay_pipes *rp)
+				    size_t head_len, const struct bf_http_request *req,
+				    long long body_len, int idle, struct bf_egress_decision *d,
+				    struct bf_relay_pipes *rp)
 {
 	/* `out`: a head for its next hop and the body bytes that came with
 	 * it, sent at once; `resp`: the origin's answer as read. */
@@ -281,8 +280,8 @@ enum bf_exchanged bf_relay_exchange(int client, int up, bool reused, const char 
 			d->upstream_failed = true;
 			if (d->down == 0 && r != -ECONNABORTED)
 				bf_egress_http_error(client, r == -ETIMEDOUT ? 504 : 502,
-					   r == -ETIMEDOUT ? "Gateway Timeout" : "Bad Gateway",
-					   "destination_unavailable", d->reason);
+						     r == -ETIMEDOUT ? "Gateway Timeout" : "Bad Gateway",
+						     "destination_unavailable", d->reason);
 			return BF_EXCHANGE_DONE;
 		}
 		if (status >= 200)

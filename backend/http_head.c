@@ -296,6 +296,16 @@ int bf_http_parse_framing(const char *head, size_t head_len, bool http10,
 	return 0;
 }
 
+bool bf_http_method_idempotent(const char *method)
+{
+	static const char *const idempotent[] = { "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" };
+
+	for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
+		if (strcmp(method, idempotent[i]) == 0)
+			return true;
+	return false;
+}
+
 int bf_http_parse_status(const char *head, size_t head_len, int *status, bool *http10)
 {
 	const char *d = head + 9;

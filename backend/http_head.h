@@ -51,6 +51,10 @@ struct bf_http_framing {
 int bf_http_parse_framing(const char *head, size_t head_len, bool http10,
 			  struct bf_http_framing *f, const char **reason);
 
+/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE: a request that may be sent
+ * again with the same effect (RFC 9110 section 9.2.2). */
+bool bf_http_method_idempotent(const char *method);
+
 /* A response's status line, "HTTP/1.x NNN reason". 0, or -1. */
 int bf_http_parse_status(const char *head, size_t head_len, int *status, bool *http10);
 

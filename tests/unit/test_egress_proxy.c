@@ -226,7 +226,8 @@ static void *origin_connection(void *arg)
 		} else if (strncmp(req, "GET /close-next ", 16) == 0) {
 			strcpy(resp, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nkept");
 			drop_next = true;
-		} else if (strncmp(req, "POST /echo ", 11) == 0 && body) {
+		} else if ((strncmp(req, "POST /echo ", 11) == 0 || strncmp(req, "PUT /echo ", 10) == 0) &&
+			   body) {
 			snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
 				 strlen(body + 4), body + 4);
 		} else {
@@ -349,14 +350,25 @@ static void test_keeps_origin_connection(void)
 	through(&op, "GET", "/interim", "", NULL, answer, sizeof(answer));
 	CU_ASSERT_NSTRING_EQUAL(answer, "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\nHTTP/1.1 200 OK\r\n", 57);
 	CU_ASSERT_STRING_EQUAL(body_of(body_of(answer)), "ok");
-	/* A body that comes after the head goes on by its length, and the
-	 * next request on the same connection is not taken for part of it. */
-	through(&op, "POST", "/echo", "Content-Length: 10\r\n", "0123456789", answer, sizeof(answer));
+	CU_ASSERT_EQUAL(origin_connections, 1);
+	/* A PUT's body that comes after the head goes on by its length, and
+	 * the next request on the same connection is not taken for part of
+	 * it. */
+	through(&op, "PUT", "/echo", "Content-Length: 10\r\n", "0123456789", answer, sizeof(answer));
 	CU_ASSERT_STRING_EQUAL(body_of(answer), "0123456789");
 	through(&op, "GET", "/len", "", NULL, answer, sizeof(answer));
 	CU_ASSERT_STRING_EQUAL(body_of(answer), "hello");
-	CU_ASSERT_EQUAL(origin_requests, 7);
 	CU_ASSERT_EQUAL(origin_connections, 1);
+	/* A POST, which must not be sent twice, takes a new connection; that
+	 * one is kept after it. */
+	through(&op, "POST", "/echo", "Content-Length: 2\r\n", "hi", answer, sizeof(answer));
+	CU_ASSERT_STRING_EQUAL(body_of(answer), "hi");
+	CU_ASSERT_EQUAL(origin_connections, 2);
+	through(&op, "GET", "/len", "", NULL, answer, sizeof(answer));
+	through(&op, "GET", "/len", "", NULL, answer, sizeof(answer));
+	CU_ASSERT_STRING_EQUAL(body_of(answer), "hello");
+	CU_ASSERT_EQUAL(origin_requests, 10);
+	CU_ASSERT_EQUAL(origin_connections, 2);
 	origin_proxy_stop(&op);
 }
 

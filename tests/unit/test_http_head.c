@@ -135,6 +135,13 @@ static void test_framing(void)
 	CU_ASSERT_EQUAL(bf_http_parse_framing("HTTP/1.0 200 OK\nConnection: keep-alive\n\n", 41, true,
 					      &f, &why), 0);
 	CU_ASSERT(!f.close);
+	/* what may be sent twice */
+	CU_ASSERT_TRUE(bf_http_method_idempotent("GET"));
+	CU_ASSERT_TRUE(bf_http_method_idempotent("PUT"));
+	CU_ASSERT_TRUE(bf_http_method_idempotent("DELETE"));
+	CU_ASSERT_FALSE(bf_http_method_idempotent("POST"));
+	CU_ASSERT_FALSE(bf_http_method_idempotent("PATCH"));
+	CU_ASSERT_FALSE(bf_http_method_idempotent("get"));
 	/* smuggling's tricks are refused */
 	CU_ASSERT_EQUAL(framing("P / HTTP/1.1\nContent-Length: 2\nContent-Length: 3\n\n", &f), 400);
 	CU_ASSERT_EQUAL(framing("P / HTTP/1.1\nContent-Length: +3\n\n", &f), 400);
