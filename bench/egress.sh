@@ -1,8 +1,10 @@
 #!/bin/bash
 # Egress proxy throughput and connection rate, as ratios against a direct
 # download on loopback, against Debian's tinyproxy with the same
-# allowlist, and against the floor of any relay (relay_floor.c: serial,
-# no policy, no log; built here), all in this one run. nginx serves a
+# allowlist, and against the floor of any relay that connects to the
+# origin per request (relay_floor.c: serial, no policy, no log; built
+# here), all in this one run. bottlefs keeps origin connections between
+# plain requests, so its connections/s may pass that floor. nginx serves a
 # 200 MB file on 127.0.0.5. Our proxy and the floor listen inside the
 # bottle's network namespace, so their client joins it with nsenter -n;
 # the others run on the host.
