@@ -617,6 +617,7 @@ static int wait_for_connection(struct bf_egress *e, int ep, size_t *which,
 		}
 		if (ready == 0) {
 			roll_second(e, time(NULL));
+			bf_upstream_pool_prune(&e->pool);
 			if (++quiet_seconds >= WORKER_IDLE_SECONDS) {
 				*quiet = true;
 				return -1;

@@ -10,6 +10,7 @@ void bf_upstream_pool_init(struct bf_upstream_pool *p)
 {
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
+	p->idle_seconds = BF_UPSTREAM_IDLE_SECONDS;
 }
 
 static double seconds_since(const struct timespec *t)
@@ -22,11 +23,11 @@ static double seconds_since(const struct timespec *t)
 
 /* Readable while unused means the origin closed it, or sent what no
  * request asked for: either way it serves no other request. */
-static bool still_usable(const struct bf_upstream_kept *k)
+static bool still_usable(const struct bf_upstream_kept *k, int idle_seconds)
 {
 	struct pollfd pf = { k->fd, POLLIN | POLLRDHUP, 0 };
 
-	return seconds_since(&k->since) < BF_UPSTREAM_IDLE_SECONDS && poll(&pf, 1, 0) == 0;
+	return seconds_since(&k->since) < idle_seconds && poll(&pf, 1, 0) == 0;
 }
 
 int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port, char *resolved,
@@ -34,6 +35,7 @@ int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port
 {
 	for (;;) {
 		struct bf_upstream_kept k = { .fd = -1 };
+		int idle_seconds;
 		size_t i;
 
 		pthread_mutex_lock(&p->lock);
@@ -45,10 +47,11 @@ int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port
 				p->n--;
 				break;
 			}
+		idle_seconds = p->idle_seconds;
 		pthread_mutex_unlock(&p->lock);
 		if (k.fd < 0)
 			return -1;
-		if (still_usable(&k)) {
+		if (still_usable(&k, idle_seconds)) {
 			strlcpy(resolved, k.resolved, resolved_len);
 			return k.fd;
 		}
@@ -81,6 +84,24 @@ void bf_upstream_pool_put(struct bf_upstream_pool *p, int fd, const char *host, 
 	pthread_mutex_unlock(&p->lock);
 	if (evicted.fd >= 0)
 		close(evicted.fd);
+}
+
+void bf_upstream_pool_prune(struct bf_upstream_pool *p)
+{
+	int out[BF_UPSTREAM_POOL_MAX];
+	size_t n_out = 0, i, kept = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->n; i++) {
+		if (seconds_since(&p->kept[i].since) >= p->idle_seconds)
+			out[n_out++] = p->kept[i].fd;
+		else
+			p->kept[kept++] = p->kept[i];
+	}
+	p->n = kept;
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < n_out; i++)
+		close(out[i]);
 }
 
 void bf_upstream_pool_flush(struct bf_upstream_pool *p, bool close_pool)

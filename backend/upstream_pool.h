@@ -32,6 +32,7 @@ struct bf_upstream_pool {
 	struct bf_upstream_kept kept[BF_UPSTREAM_POOL_MAX];
 	size_t n;
 	bool closed;            /* the proxy stops: nothing more is kept */
+	int idle_seconds;       /* BF_UPSTREAM_IDLE_SECONDS; less in tests */
 };
 
 void bf_upstream_pool_init(struct bf_upstream_pool *p);
@@ -45,6 +46,11 @@ int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port
  * is full of newer ones, or closed). */
 void bf_upstream_pool_put(struct bf_upstream_pool *p, int fd, const char *host, int port,
 			  const char *resolved);
+
+/* Closes the connections unused for idle_seconds: the proxy's threads
+ * call it each quiet second, so that an origin's closed connections do
+ * not hold a descriptor each until the bottle's next request. */
+void bf_upstream_pool_prune(struct bf_upstream_pool *p);
 
 /* Closes every kept connection; `close_pool` keeps none after. */
 void bf_upstream_pool_flush(struct bf_upstream_pool *p, bool close_pool);
