@@ -386,6 +386,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 	const char *why = NULL;
 	int up = -1, r;
 	bool exchanging = false, may_reuse = false, reused = false;
+	unsigned generation;
 	long long body_len = 0;
 
 	if (!buf)
@@ -437,6 +438,9 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 		may_reuse = exchanging && bf_http_method_idempotent(req.method);
 		body_len = f.content_length > 0 ? f.content_length : 0;
 	}
+	/* Read before the decision: a change of the rules after it means
+	 * this connection is not kept for the next request. */
+	generation = bf_upstream_pool_generation(&e->pool);
 	up = decide_and_connect(e, d, req.default_port, may_reuse ? &reused : NULL);
 	if (up < 0 && e->limits.ask && d->status == 403 && d->error &&
 	    strcmp(d->error, "http_request_denied") == 0) {
@@ -470,7 +474,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 		 * the log line. */
 		shutdown(client, SHUT_WR);
 		if (x == BF_EXCHANGE_KEEP) {
-			bf_upstream_pool_put(&e->pool, up, d->host, d->port, d->resolved);
+			bf_upstream_pool_put(&e->pool, up, d->host, d->port, d->resolved, generation);
 			up = -1;
 		} else if (x == BF_EXCHANGE_DIRTY) {
 			bf_relay_pipes_close(rp);
@@ -807,8 +811,8 @@ int bf_egress_set_rules(struct bf_egress *e, char *const *rules, size_t n)
 	e->n_rules = n;
 	pthread_mutex_unlock(&e->lock);
 	free_rules(old, old_n);
-	/* No kept connection outlives the rules it was made under. */
-	bf_upstream_pool_flush(&e->pool, false);
+	/* No kept connection serves a request decided under other rules. */
+	bf_upstream_pool_forget(&e->pool, false);
 	return 0;
 }
 
@@ -902,7 +906,7 @@ void bf_egress_stop(struct bf_egress *e)
 	 * for here (the caller holds the registry lock): the last one frees. */
 	for (c = e->conns; c; c = c->next)
 		shutdown(c->client, SHUT_RDWR);
-	bf_upstream_pool_flush(&e->pool, true);
+	bf_upstream_pool_forget(&e->pool, true);
 	idle = e->active == 0 && e->workers == 0;
 	e->orphaned = true;
 	pthread_cond_broadcast(&e->work);       /* idle workers end */

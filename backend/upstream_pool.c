@@ -36,6 +36,7 @@ int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port
 	for (;;) {
 		struct bf_upstream_kept k = { .fd = -1 };
 		int idle_seconds;
+		bool stale;
 		size_t i;
 
 		pthread_mutex_lock(&p->lock);
@@ -48,10 +49,11 @@ int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port
 				break;
 			}
 		idle_seconds = p->idle_seconds;
+		stale = k.generation != p->generation;
 		pthread_mutex_unlock(&p->lock);
 		if (k.fd < 0)
 			return -1;
-		if (still_usable(&k, idle_seconds)) {
+		if (!stale && still_usable(&k, idle_seconds)) {
 			strlcpy(resolved, k.resolved, resolved_len);
 			return k.fd;
 		}
@@ -59,10 +61,21 @@ int bf_upstream_pool_take(struct bf_upstream_pool *p, const char *host, int port
 	}
 }
 
-void bf_upstream_pool_put(struct bf_upstream_pool *p, int fd, const char *host, int port,
-			  const char *resolved)
+unsigned bf_upstream_pool_generation(struct bf_upstream_pool *p)
 {
-	struct bf_upstream_kept k = { .fd = fd, .port = port }, evicted = { .fd = -1 };
+	unsigned g;
+
+	pthread_mutex_lock(&p->lock);
+	g = p->generation;
+	pthread_mutex_unlock(&p->lock);
+	return g;
+}
+
+void bf_upstream_pool_put(struct bf_upstream_pool *p, int fd, const char *host, int port,
+			  const char *resolved, unsigned generation)
+{
+	struct bf_upstream_kept k = { .fd = fd, .port = port, .generation = generation },
+				evicted = { .fd = -1 };
 
 	if (strlcpy(k.host, host, sizeof(k.host)) >= sizeof(k.host)) {
 		close(fd);
@@ -71,7 +84,7 @@ void bf_upstream_pool_put(struct bf_upstream_pool *p, int fd, const char *host, 
 	strlcpy(k.resolved, resolved, sizeof(k.resolved));
 	clock_gettime(CLOCK_MONOTONIC, &k.since);
 	pthread_mutex_lock(&p->lock);
-	if (p->closed) {
+	if (p->closed || generation != p->generation) {
 		evicted.fd = fd;
 	} else {
 		if (p->n == BF_UPSTREAM_POOL_MAX) {     /* the oldest goes */
@@ -93,7 +106,8 @@ void bf_upstream_pool_prune(struct bf_upstream_pool *p)
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->n; i++) {
-		if (seconds_since(&p->kept[i].since) >= p->idle_seconds)
+		if (seconds_since(&p->kept[i].since) >= p->idle_seconds ||
+		    p->kept[i].generation != p->generation)
 			out[n_out++] = p->kept[i].fd;
 		else
 			p->kept[kept++] = p->kept[i];
@@ -104,24 +118,19 @@ void bf_upstream_pool_prune(struct bf_upstream_pool *p)
 		close(out[i]);
 }
 
-void bf_upstream_pool_flush(struct bf_upstream_pool *p, bool close_pool)
+void bf_upstream_pool_forget(struct bf_upstream_pool *p, bool close_pool)
 {
-	struct bf_upstream_kept out[BF_UPSTREAM_POOL_MAX];
-	size_t n, i;
-
 	pthread_mutex_lock(&p->lock);
-	n = p->n;
-	memcpy(out, p->kept, n * sizeof(out[0]));
-	p->n = 0;
+	p->generation++;
 	if (close_pool)
 		p->closed = true;
 	pthread_mutex_unlock(&p->lock);
-	for (i = 0; i < n; i++)
-		close(out[i].fd);
 }
 
 void bf_upstream_pool_destroy(struct bf_upstream_pool *p)
 {
-	bf_upstream_pool_flush(p, true);
+	for (size_t i = 0; i < p->n; i++)
+		close(p->kept[i].fd);
+	p->n = 0;
 	pthread_mutex_destroy(&p->lock);
 }

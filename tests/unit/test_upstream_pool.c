@@ -1,7 +1,7 @@
 /* The pool of kept origin connections: a connection is given back only
  * for the destination it was made to, only while the origin has not
- * closed it and it is not too old, at most 8 are kept (the oldest goes),
- * and after a flush or a stop none is left open. Unix socket pairs stand
+ * closed it, it is not too old and the rules have not changed since, at
+ * most 8 are kept (the oldest goes), and none is left open at the end. Unix socket pairs stand
  * in for TCP connections: the pool sees only descriptors. */
 #include <errno.h>
 #include <string.h>
@@ -40,7 +40,7 @@ static void test_by_destination(void)
 	bf_upstream_pool_init(&p);
 	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "a.example", 80, resolved, sizeof(resolved)), -1);
 	fd = connection(&peer);
-	bf_upstream_pool_put(&p, fd, "a.example", 80, "192.0.2.1");
+	bf_upstream_pool_put(&p, fd, "a.example", 80, "192.0.2.1", 0);
 	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "a.example", 8080, resolved, sizeof(resolved)), -1);
 	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "b.example", 80, resolved, sizeof(resolved)), -1);
 	/* names ignore case, as the rules do */
@@ -66,9 +66,9 @@ static void test_not_closed_ones(void)
 	good = connection(&good_peer);
 	closing = connection(&closing_peer);
 	talking = connection(&talking_peer);
-	bf_upstream_pool_put(&p, good, "h", 80, "x");
-	bf_upstream_pool_put(&p, closing, "h", 80, "x");
-	bf_upstream_pool_put(&p, talking, "h", 80, "x");
+	bf_upstream_pool_put(&p, good, "h", 80, "x", 0);
+	bf_upstream_pool_put(&p, closing, "h", 80, "x", 0);
+	bf_upstream_pool_put(&p, talking, "h", 80, "x", 0);
 	close(closing_peer);
 	CU_ASSERT_EQUAL(send(talking_peer, "HTTP/1.1 200", 12, 0), 12);
 	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "h", 80, resolved, sizeof(resolved)), good);
@@ -89,7 +89,7 @@ static void test_at_most_eight_and_not_old(void)
 	bf_upstream_pool_init(&p);
 	for (i = 0; i <= BF_UPSTREAM_POOL_MAX; i++) {
 		fds[i] = connection(&peers[i]);
-		bf_upstream_pool_put(&p, fds[i], "h", 80, "x");
+		bf_upstream_pool_put(&p, fds[i], "h", 80, "x", 0);
 	}
 	/* the ninth put closed the first, the oldest */
 	CU_ASSERT_TRUE(closed_by_pool(peers[0]));
@@ -110,25 +110,36 @@ static void test_at_most_eight_and_not_old(void)
 	bf_upstream_pool_destroy(&p);
 }
 
-/* A flush (the rules changed) closes every kept one and keeps taking new
- * ones; a closed pool (the proxy stops) keeps none. */
-static void test_flush_and_close(void)
+/* The rules changed: no kept connection is given again, and a pruning
+ * (or the next take) closes them; one taken before the change is not
+ * kept when it comes back. A closed pool (the proxy stops) keeps none. */
+static void test_forget_and_close(void)
 {
 	struct bf_upstream_pool p;
 	char resolved[46];
-	int peer1, peer2, peer3, fd;
+	int peer1, peer2, peer3, fd1, fd2;
+	unsigned before;
 
 	bf_upstream_pool_init(&p);
-	bf_upstream_pool_put(&p, connection(&peer1), "h", 80, "x");
-	bf_upstream_pool_flush(&p, false);
+	before = bf_upstream_pool_generation(&p);
+	bf_upstream_pool_put(&p, connection(&peer1), "h", 80, "x", before);
+	fd2 = connection(&peer2);
+	bf_upstream_pool_put(&p, fd2, "h", 80, "x", before);
+	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "h", 80, resolved, sizeof(resolved)), fd2);
+	bf_upstream_pool_forget(&p, false);
+	CU_ASSERT_NOT_EQUAL(bf_upstream_pool_generation(&p), before);
+	CU_ASSERT_FALSE(closed_by_pool(peer1));         /* no I/O where the rules change */
+	bf_upstream_pool_put(&p, fd2, "h", 80, "x", before);
+	CU_ASSERT_TRUE(closed_by_pool(peer2));          /* taken under the old rules */
+	bf_upstream_pool_prune(&p);
 	CU_ASSERT_TRUE(closed_by_pool(peer1));
-	fd = connection(&peer2);
-	bf_upstream_pool_put(&p, fd, "h", 80, "x");
-	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "h", 80, resolved, sizeof(resolved)), fd);
-	bf_upstream_pool_flush(&p, true);
-	bf_upstream_pool_put(&p, fd, "h", 80, "x");
-	CU_ASSERT_TRUE(closed_by_pool(peer2));
-	bf_upstream_pool_put(&p, connection(&peer3), "h", 80, "x");
+	CU_ASSERT_EQUAL(p.n, 0);
+	/* the new generation's connections are kept as before */
+	fd1 = connection(&peer3);
+	bf_upstream_pool_put(&p, fd1, "h", 80, "x", bf_upstream_pool_generation(&p));
+	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "h", 80, resolved, sizeof(resolved)), fd1);
+	bf_upstream_pool_forget(&p, true);
+	bf_upstream_pool_put(&p, fd1, "h", 80, "x", bf_upstream_pool_generation(&p));
 	CU_ASSERT_TRUE(closed_by_pool(peer3));
 	CU_ASSERT_EQUAL(bf_upstream_pool_take(&p, "h", 80, resolved, sizeof(resolved)), -1);
 	close(peer1);
@@ -137,13 +148,28 @@ static void test_flush_and_close(void)
 	bf_upstream_pool_destroy(&p);
 }
 
+/* What is still kept at the end is closed with the pool. */
+static void test_destroy_closes(void)
+{
+	struct bf_upstream_pool p;
+	int peer;
+
+	bf_upstream_pool_init(&p);
+	bf_upstream_pool_put(&p, connection(&peer), "h", 80, "x", 0);
+	CU_ASSERT_FALSE(closed_by_pool(peer));
+	bf_upstream_pool_destroy(&p);
+	CU_ASSERT_TRUE(closed_by_pool(peer));
+	close(peer);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "by destination", test_by_destination },
 		{ "not the origin's closed ones", test_not_closed_ones },
 		{ "at most eight, and not old", test_at_most_eight_and_not_old },
-		{ "flush and close", test_flush_and_close },
+		{ "forget and close", test_forget_and_close },
+		{ "destroy closes", test_destroy_closes },
 		{ NULL, NULL },
 	};
 
