@@ -454,8 +454,8 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 		goto done;
 	}
 	if (exchanging) {
-		enum bf_exchanged x = bf_relay_exchange(client, up, reused, buf, len, head_len, &req, body_len,
-					    e->limits.idle_timeout, d, rp);
+		enum bf_exchanged x = bf_relay_exchange(client, up, reused, buf, len, head_len, &req,
+							body_len, e->limits.idle_timeout, d, rp);
 
 		if (x == BF_EXCHANGE_RETRY) {
 			/* Closed by the origin while kept: once more, on a new one;
@@ -468,7 +468,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 				goto done;
 			}
 			x = bf_relay_exchange(client, up, false, buf, len, head_len, &req, body_len,
-				     e->limits.idle_timeout, d, rp);
+					      e->limits.idle_timeout, d, rp);
 		}
 		/* The answer is whole: the client hears its end now, not after
 		 * the log line. */
@@ -476,9 +476,6 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 		if (x == BF_EXCHANGE_KEEP) {
 			bf_upstream_pool_put(&e->pool, up, d->host, d->port, d->resolved, generation);
 			up = -1;
-		} else if (x == BF_EXCHANGE_DIRTY) {
-			bf_relay_pipes_close(rp);
-			bf_relay_pipes_open(rp);
 		}
 		goto done;
 	}
@@ -499,11 +496,7 @@ static void serve_proxy(struct bf_egress *e, int client, struct bf_egress_decisi
 	if (r < 0 || (len > head_len && bf_send_all(up, buf + head_len, len - head_len) < 0))
 		goto done;
 	d->up += len - head_len;
-	if (bf_relay_both_ways(client, up, d, e->limits.idle_timeout, rp) < 0) {
-		/* Left-over bytes must not reach the next connection. */
-		bf_relay_pipes_close(rp);
-		bf_relay_pipes_open(rp);
-	}
+	bf_relay_both_ways(client, up, d, e->limits.idle_timeout, rp);
 done:
 	if (up >= 0)
 		close(up);

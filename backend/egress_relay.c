@@ -72,6 +72,21 @@ int bf_relay_pipes_open(struct bf_relay_pipes *rp)
 	return 0;
 }
 
+/* Bytes that a vanished side left in the pipes must not reach the next
+ * connection: the worker gets new pipes. */
+static void pipes_renew(struct bf_relay_pipes *rp)
+{
+	bf_relay_pipes_close(rp);
+	bf_relay_pipes_open(rp);
+}
+
+/* A connection quiet for `idle` seconds is ended, and its line says so. */
+static void note_idle(struct bf_egress_decision *d, int idle)
+{
+	snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
+	d->idle_ended = true;
+}
+
 /* Moves `len` bytes that wait in a pipe on to `to`; -1 if `to` failed. */
 static int pipe_to(int pipe_r, int to, size_t len)
 {
@@ -88,9 +103,8 @@ static int pipe_to(int pipe_r, int to, size_t len)
 }
 
 /* Moves both ways until both are done; a half-close is passed on. A
- * connection quiet both ways for `idle` seconds is ended. Returns -1 if
- * bytes may be left in the pipes (a side vanished mid-move). */
-int bf_relay_both_ways(int client, int upstream, struct bf_egress_decision *d, int idle,
+ * connection quiet both ways for `idle` seconds is ended. */
+void bf_relay_both_ways(int client, int upstream, struct bf_egress_decision *d, int idle,
 		       struct bf_relay_pipes *rp)
 {
 	struct pollfd p[2] = { { client, POLLIN, 0 }, { upstream, POLLIN, 0 } };
@@ -105,8 +119,7 @@ int bf_relay_both_ways(int client, int upstream, struct bf_egress_decision *d, i
 			break;
 		}
 		if (ready == 0) {
-			snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
-			d->idle_ended = true;
+			note_idle(d, idle);
 			break;
 		}
 		for (i = 0; i < 2; i++) {
@@ -137,7 +150,8 @@ int bf_relay_both_ways(int client, int upstream, struct bf_egress_decision *d, i
 			open_dirs--;
 		}
 	}
-	return r;
+	if (r < 0)
+		pipes_renew(rp);
 }
 
 /* --- one request and its response on a connection to the origin that
@@ -159,20 +173,22 @@ static int wait_readable(int fd, int client, int idle, struct bf_egress_decision
 		if (r < 0 || (fd != client && (p[1].revents & (POLLHUP | POLLERR))))
 			return -1;
 		if (r == 0) {
-			snprintf(d->reason, sizeof(d->reason), "idle for %d s: ended", idle);
-			d->idle_ended = true;
+			note_idle(d, idle);
 			return 0;
 		}
 		return 1;
 	}
 }
 
-/* Moves `len` bytes from `from` to `to` through `pipe`, or all until
- * `from` ends if `until_end`. 0; -1 if `from` ended early or went quiet,
- * -2 if `to` failed with bytes left in the pipe. */
-static int move_bytes(int from, int to, unsigned long long len, bool until_end, int pipe[2],
-		      int client, int idle, struct bf_egress_decision *d, unsigned long long *count)
+/* Moves `len` bytes from `from` to `to` through the pipe of direction
+ * `dir` (0 up, 1 down), or all until `from` ends if `until_end`. 0, or
+ * -1 if `from` ended early or went quiet, or `to` failed. */
+static int move_bytes(int from, int to, unsigned long long len, bool until_end,
+		      struct bf_relay_pipes *rp, int dir, int client, int idle,
+		      struct bf_egress_decision *d, unsigned long long *count)
 {
+	int *pipe = rp->fds[dir];
+
 	while (until_end || len > 0) {
 		size_t want = !until_end && len < RELAY_CHUNK ? (size_t)len : RELAY_CHUNK;
 		ssize_t n;
@@ -186,8 +202,10 @@ static int move_bytes(int from, int to, unsigned long long len, bool until_end, 
 			return 0;
 		if (n <= 0)
 			return -1;
-		if (pipe_to(pipe[0], to, (size_t)n) < 0)
-			return -2;
+		if (pipe_to(pipe[0], to, (size_t)n) < 0) {
+			pipes_renew(rp);
+			return -1;
+		}
 		*count += (unsigned long long)n;
 		len -= until_end ? 0 : (unsigned long long)n;
 	}
@@ -261,10 +279,9 @@ enum bf_exchanged bf_relay_exchange(int client, int up, bool reused, const char 
 		return reused && early == (size_t)body_len ? BF_EXCHANGE_RETRY : BF_EXCHANGE_DONE;
 	d->up += hlen + early;
 	if ((unsigned long long)body_len > early) {
-		r = move_bytes(client, up, (unsigned long long)body_len - early, false, rp->fds[0],
-			       client, idle, d, &d->up);
-		if (r < 0)
-			return r == -2 ? BF_EXCHANGE_DIRTY : BF_EXCHANGE_DONE;
+		if (move_bytes(client, up, (unsigned long long)body_len - early, false, rp, 0, client,
+			       idle, d, &d->up) < 0)
+			return BF_EXCHANGE_DONE;
 	}
 	/* Interim answers (100, 103) go on as they are, then the final one. */
 	for (;;) {
@@ -317,13 +334,12 @@ enum bf_exchanged bf_relay_exchange(int client, int up, bool reused, const char 
 	if (kind == BF_HTTP_BODY_NONE)
 		return body_have == 0 && !f.close ? BF_EXCHANGE_KEEP : BF_EXCHANGE_DONE;
 	if (kind == BF_HTTP_BODY_LENGTH) {
-		r = move_bytes(up, client, (unsigned long long)f.content_length - first, false,
-			       rp->fds[1], client, idle, d, &d->down);
-		if (r < 0)
-			return r == -2 ? BF_EXCHANGE_DIRTY : BF_EXCHANGE_DONE;
+		if (move_bytes(up, client, (unsigned long long)f.content_length - first, false, rp, 1,
+			       client, idle, d, &d->down) < 0)
+			return BF_EXCHANGE_DONE;
 		return body_have == first && !f.close ? BF_EXCHANGE_KEEP : BF_EXCHANGE_DONE;
 	}
-	r = move_bytes(up, client, 0, true, rp->fds[1], client, idle, d, &d->down);
-	return r == -2 ? BF_EXCHANGE_DIRTY : BF_EXCHANGE_DONE;
+	move_bytes(up, client, 0, true, rp, 1, client, idle, d, &d->down);
+	return BF_EXCHANGE_DONE;
 }
 

@@ -54,16 +54,15 @@ void bf_relay_pipes_close(struct bf_relay_pipes *rp);
 void bf_egress_http_error(int fd, int code, const char *status, const char *error,
 			  const char *reason);
 
-/* Moves both ways until both are done; -1 if bytes may be left in the
- * pipes. */
-int bf_relay_both_ways(int client, int upstream, struct bf_egress_decision *d, int idle,
-		       struct bf_relay_pipes *rp);
+/* Moves both ways until both are done. The relays leave their pipes
+ * empty (new ones where a side vanished mid-move). */
+void bf_relay_both_ways(int client, int upstream, struct bf_egress_decision *d, int idle,
+			struct bf_relay_pipes *rp);
 
 /* The outcome of an exchange. */
 enum bf_exchanged {
 	BF_EXCHANGE_KEEP,          /* `up` may serve another request */
 	BF_EXCHANGE_DONE,          /* done, or failed; `up` is closed after */
-	BF_EXCHANGE_DIRTY,         /* failed with bytes left in the relay's pipes */
 	BF_EXCHANGE_RETRY,         /* a kept `up` had been closed: nothing was answered */
 };
 
