@@ -243,19 +243,32 @@ static bool header_value(const char *line, size_t len, size_t name_len, char *ou
 	return true;
 }
 
+/* The header line at *at (before `end`), without its LF, in *line and
+ * *len; *at moves past it. False once no line is left. */
+static bool next_header_line(const char **at, const char *end, const char **line, size_t *len)
+{
+	const char *eol;
+
+	if (*at >= end)
+		return false;
+	eol = memchr(*at, '\n', (size_t)(end - *at));
+	*line = *at;
+	*len = eol ? (size_t)(eol - *at) : (size_t)(end - *at);
+	*at += *len + 1;
+	return true;
+}
+
 int bf_http_parse_framing(const char *head, size_t head_len, bool http10,
 			  struct bf_http_framing *f, const char **reason)
 {
-	const char *line = memchr(head, '\n', head_len), *end = head + head_len;
+	const char *at = memchr(head, '\n', head_len), *end = head + head_len, *line;
 	char value[256];
 	bool keep_alive = false;
+	size_t l;
 
 	memset(f, 0, sizeof(*f));
 	f->content_length = -1;
-	for (line = line ? line + 1 : end; line < end;) {
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
-		size_t l = eol ? (size_t)(eol - line) : (size_t)(end - line);
-
+	for (at = at ? at + 1 : end; next_header_line(&at, end, &line, &l);) {
 		if (header_is(line, l, "Content-Length:")) {
 			long long n = -1;
 
@@ -289,7 +302,6 @@ int bf_http_parse_framing(const char *head, size_t head_len, bool http10,
 		} else if (header_is(line, l, "Upgrade:")) {
 			f->upgrade = true;
 		}
-		line += l + 1;
 	}
 	if (http10 && !keep_alive)
 		f->close = true;
@@ -335,7 +347,8 @@ enum bf_http_body bf_http_response_body(const char *method, int status,
 int bf_http_parse_server_request(const char *head, size_t head_len,
 				 struct bf_http_server_request *req, const char **reason)
 {
-	const char *p = head, *line = memchr(head, '\n', head_len), *end = head + head_len;
+	const char *p = head, *line = memchr(head, '\n', head_len), *end = head + head_len, *at;
+	size_t l;
 	char target[2048], version[16];
 	struct bf_http_framing f;
 
@@ -362,16 +375,11 @@ int bf_http_parse_server_request(const char *head, size_t head_len,
 	req->content_length = f.content_length;
 	req->chunked = f.transfer_encoding;
 	req->close = f.close;
-	for (line++; line < end;) {
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
-		size_t l = eol ? (size_t)(eol - line) : (size_t)(end - line);
-
+	for (at = line + 1; next_header_line(&at, end, &line, &l);)
 		if (header_is(line, l, "Mcp-Session-Id:") &&
 		    !header_value(line, l, 15, req->session, sizeof(req->session))) {
 			*reason = "Mcp-Session-Id is too long";
 			return 400;
 		}
-		line += l + 1;
-	}
 	return 0;
 }
