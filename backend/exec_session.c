@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
@@ -47,6 +48,7 @@ struct stream {
 	int in_flight;          /* spans being spliced out of the ring ... */
 	off_t in_flight_min;    /* ... the lowest of which starts here */
 	off_t read_to;          /* the furthest any reader has read */
+	bool pump_waits;        /* full: the pump waits for a reader */
 	bool closed;            /* the command's end of the pipe is closed */
 	char last;              /* the last byte, for the one-shot status line */
 };
@@ -64,6 +66,7 @@ struct bf_exec_session {
 	pid_t helper;
 	pid_t guest;            /* host pid of the command */
 	int stdin_fd;           /* a pipe, or the terminal's master */
+	int pump_wake;          /* eventfd: a reader made room in a full stream */
 	bool pty;
 	struct winsize size;
 	struct stream streams[2];
@@ -106,6 +109,13 @@ int bf_exec_new(const char *name, const char *dir, bool combined,
 	s->combined = combined;
 	s->stdin_fd = -1;
 	s->streams[0].file = s->streams[1].file = -1;
+	s->pump_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->pump_wake < 0) {
+		int e = errno;
+
+		bf_exec_unref(s);
+		return bf_error_set(err, e, "eventfd: %s", strerror(e));
+	}
 	for (i = 0; i < 2; i++) {
 		s->streams[i].file = bf_spool_file_get(dir, err);
 		if (s->streams[i].file < 0) {
@@ -142,6 +152,8 @@ void bf_exec_unref(struct bf_exec_session *s)
 		bf_spool_file_put(s->streams[i].file);
 	if (s->stdin_fd >= 0)
 		close(s->stdin_fd);
+	if (s->pump_wake >= 0)
+		close(s->pump_wake);
 	free(s->cmd);
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
@@ -158,6 +170,25 @@ struct pump {
 static off_t kept_from_locked(const struct stream *st)
 {
 	return st->reserved > SPOOL_RING ? st->reserved - SPOOL_RING : 0;
+}
+
+/* A reader has taken the stream up to `to`: that much no longer holds
+ * the command back. A pump waiting on this stream is told at once, not
+ * at its next look (a stream read as fast as it comes would otherwise
+ * stall each time the pump got SPOOL_UNREAD_MAX ahead). */
+static void advance_read_to_locked(struct bf_exec_session *s, struct stream *st, off_t to)
+{
+	uint64_t one = 1;
+
+	if (to <= st->read_to)
+		return;
+	st->read_to = to;
+	if (st->pump_waits && st->len - st->read_to < SPOOL_UNREAD_MAX) {
+		st->pump_waits = false;
+		if (write(s->pump_wake, &one, sizeof(one)) < 0) {
+			/* the counter is full: a wake-up is pending anyway */
+		}
+	}
 }
 
 /* pread/pwrite of the ring: `len` bytes of the stream at `off`, in two
@@ -262,7 +293,7 @@ static void *pump_output(void *arg)
 {
 	struct pump *p = arg;
 	struct bf_exec_session *s = p->s;
-	struct pollfd fds[3];
+	struct pollfd fds[4];
 	cleanup_free char *buf = malloc(PUMP_CHUNK);
 	int status = 0, open_fds = 3, i;
 	bool have_status = false;
@@ -276,25 +307,32 @@ static void *pump_output(void *arg)
 	if (!buf)
 		open_fds = 0;   /* cannot pump: the session fails below */
 	fds[2] = (struct pollfd){ p->report, POLLIN, 0 };
+	fds[3] = (struct pollfd){ s->pump_wake, POLLIN, 0 };
 	for (i = 0; i < 3; i++)
 		if (fds[i].fd < 0)
 			open_fds--;
 	while (open_fds > 0) {
-		bool paused = false;
-
 		pthread_mutex_lock(&s->lock);
 		for (i = 0; i < 2; i++) {
-			bool full = s->streams[i].len - s->streams[i].read_to >= SPOOL_UNREAD_MAX;
+			struct stream *st = &s->streams[i];
+			bool full = st->len - st->read_to >= SPOOL_UNREAD_MAX;
 
 			fds[i].events = full ? 0 : POLLIN;
-			paused = paused || (full && fds[i].fd >= 0);
+			/* Only a reader makes room: it wakes us then. */
+			st->pump_waits = full && fds[i].fd >= 0;
 		}
 		pthread_mutex_unlock(&s->lock);
-		/* A paused stream is looked at again every slice. */
-		if (poll(fds, 3, paused ? WAIT_SLICE_MS : -1) < 0) {
+		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (fds[3].revents) {
+			uint64_t wakes;
+
+			if (read(s->pump_wake, &wakes, sizeof(wakes)) < 0) {
+				/* EAGAIN: another look already took it */
+			}
 		}
 		for (i = 0; i < 3; i++) {
 			ssize_t n;
@@ -550,8 +588,7 @@ bool bf_exec_read_ready(struct bf_exec_session *s, enum bf_exec_stream stream, o
 	pthread_mutex_lock(&s->lock);
 	/* A reader that asks at `off` is past what lies before it (it may
 	 * have seeked there): that much no longer holds the command back. */
-	if (off > st->read_to)
-		st->read_to = off < st->len ? off : st->len;
+	advance_read_to_locked(s, st, off < st->len ? off : st->len);
 	ready = off < st->len || (st->closed && (!s->combined || ended_locked(s)));
 	pthread_mutex_unlock(&s->lock);
 	return ready;
@@ -599,8 +636,8 @@ ssize_t bf_exec_read(struct bf_exec_session *s, enum bf_exec_stream stream, char
 
 			/* Under the lock: the pump reserves no new bytes meanwhile. */
 			n = ring_io(st->file, buf, want, off, false) < 0 ? -errno : (ssize_t)want;
-			if (n > 0 && off + n > st->read_to)
-				st->read_to = off + n;  /* the pump may go on */
+			if (n > 0)
+				advance_read_to_locked(s, st, off + n);
 			break;
 		}
 		if (st->closed && (!s->combined || ended_locked(s))) {
@@ -646,8 +683,7 @@ ssize_t bf_exec_read_span(struct bf_exec_session *s, enum bf_exec_stream stream,
 			n = (ssize_t)to_wrap;   /* a short read; the next starts at 0 */
 		*fd = st->file;
 		*pos = off % SPOOL_RING;
-		if (off + n > st->read_to)
-			st->read_to = off + n;  /* the pump may go on */
+		advance_read_to_locked(s, st, off + n);
 		if (!st->in_flight || off < st->in_flight_min)
 			st->in_flight_min = off;
 		st->in_flight++;
