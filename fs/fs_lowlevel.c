@@ -511,6 +511,9 @@ struct waiting_read {
 	size_t size;
 	off_t off;
 	bool interrupted;
+	/* Its interrupt callback is being registered: nobody else may answer
+	 * (and so free) the request until that call has returned. */
+	bool registering;
 	struct waiting_read *next;
 };
 
@@ -594,6 +597,10 @@ static void answer_ready(void)
 	for (pp = &waiting; (w = *pp);) {
 		int r;
 
+		if (w->registering) {
+			pp = &w->next;
+			continue;
+		}
 		fs_ops_begin(w->req);
 		r = w->interrupted ? 0 : fs_read_would_wait(&w->fi, w->off);
 		if (r == 1) {
@@ -663,14 +670,21 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	w->fi = *fi;
 	w->size = size;
 	w->off = off;
+	w->registering = true;
 	pthread_mutex_lock(&waiting_lock);
 	w->id = next_wait_id++;
 	w->next = waiting;
 	waiting = w;
 	pthread_mutex_unlock(&waiting_lock);
 	/* Registered after the entry exists: an interrupt that came first
-	 * is reported at once, and finds it. */
+	 * is reported at once, and finds it. Until the call returns, no
+	 * other thread answers the request: an answer frees it, and the
+	 * call would then lock and write freed memory (libfuse's session
+	 * lock was seen left held that way, every worker stuck behind it). */
 	fuse_req_interrupt_func(req, on_interrupt, (void *)(uintptr_t)w->id);
+	pthread_mutex_lock(&waiting_lock);
+	w->registering = false;
+	pthread_mutex_unlock(&waiting_lock);
 	wake();     /* the change may have come before the entry did */
 }
 
