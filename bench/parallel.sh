@@ -64,15 +64,16 @@ def run_raw(bundle_dir, cid):
     subprocess.run(["runc", "--root", f"{tmp}/raw", "run", "--detach", "--bundle", bundle_dir, cid],
                    check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+def make_bundle(cid):
+    """A bundle of bottlefs's config for raw container CID (its own cgroup)."""
+    b = f"{bundle}-{cid}"
+    os.makedirs(b)
+    json.dump(dict(cfg, linux=dict(cfg["linux"], cgroupsPath=f"bottlefs/{cid}")),
+              open(f"{b}/config.json", "w"))
+    return b
+
 def raw(round_):
-    def one(i):
-        b = f"{bundle}-{round_}-{i}"
-        os.makedirs(b)
-        c = dict(cfg)
-        c["linux"] = dict(cfg["linux"], cgroupsPath=f"bottlefs/raw-{round_}-{i}")
-        json.dump(c, open(f"{b}/config.json", "w"))
-        return b
-    bundles = [one(i) for i in range(n)]
+    bundles = [make_bundle(f"raw-{round_}-{i}") for i in range(n)]
     c = cpu_ms()
     t = time.perf_counter()
     with ThreadPoolExecutor(n) as pool:
@@ -99,10 +100,7 @@ for who, rounds, secs in (("bottlefs", cpu["ours"], o), ("raw runc", cpu["raw"],
 
 # One start at a time: the same comparison where no start waits for
 # another's CPU (each raw run removed before the next, as a stop is).
-bundle1 = f"{bundle}-serial"
-os.makedirs(bundle1)
-json.dump(dict(cfg, linux=dict(cfg["linux"], cgroupsPath="bottlefs/raw-serial")),
-          open(f"{bundle1}/config.json", "w"))
+bundle1 = make_bundle("raw-serial")
 so, sr = [], []
 for k in range(n):
     t = time.perf_counter()
